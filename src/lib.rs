@@ -1,0 +1,2 @@
+//! virt-lint: lint and fix libvirt domain XML.
+pub mod selector;
