@@ -1,2 +1,22 @@
 //! virt-lint: lint and fix libvirt domain XML.
+//!
+//! The pipeline: [`inputs`] finds documents, [`document`] parses them, [`engine`] runs the
+//! [`rules`] (conditions in [`condition`], selectors in [`selector`]) and yields findings,
+//! [`fix`] turns findings into verified byte-range edits, [`report`] prints them and
+//! [`write`] writes fixed files atomically. [`cli`] ties it together for the binary.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
+#[allow(clippy::print_stdout, clippy::print_stderr)]
+pub mod cli;
+pub mod condition;
+pub mod diff;
+pub mod document;
+pub mod engine;
+pub mod examples;
+pub mod fix;
+pub mod inputs;
+pub mod report;
+pub mod rules;
 pub mod selector;
+pub mod style;
+pub mod write;

@@ -1,3 +1,5 @@
-fn main() {
-    println!("Hello, world!");
+//! The `virt-lint` binary: everything happens in [`virt_lint::cli`].
+
+fn main() -> std::process::ExitCode {
+    virt_lint::cli::main()
 }

@@ -1,1 +1,788 @@
-//! placeholder: being written
+//! Selectors: the subset of XPath 1.0 that rules use to point into a libvirt
+//! domain document, compiled once and evaluated over roxmltree while keeping
+//! the byte ranges of what they select.
+//!
+//! A selector is a location path in abbreviated syntax, relative to a context
+//! element (usually `<domain>`), or absolute (`/domain/...`, `//disk`):
+//!
+//! ```text
+//! features/hyperv/stimer[@state='on']
+//! metadata/libosinfo:libosinfo/libosinfo:os[starts-with(@id, 'http://microsoft.com/win/')]
+//! devices/disk[@device='disk'][not(driver/@cache)]
+//! clock/timer[@name='hpet']/@present
+//! .[@type!='kvm']
+//! ```
+//!
+//! Steps are `name`, `prefix:name`, `*`, `prefix:*`, `@name`, `@prefix:name`,
+//! `@*`, `text()`, `node()`, `comment()`, `.` and `..`, joined by `/` or `//`,
+//! each with any number of `[predicate]`s. Predicates use `or`, `and`, the six
+//! comparisons, parentheses, string and number literals, unary minus, location
+//! paths and the functions `not`, `true`, `false`, `starts-with`, `contains`,
+//! `string-length`, `count`, `local-name`, `namespace-uri`, `name`,
+//! `normalize-space`, `string`, `number`, `position` and `last`. Values and
+//! comparisons follow XPath 1.0. Prefixes are resolved through [`Namespaces`]
+//! and names match by namespace URI; unprefixed names match only elements in
+//! no namespace. Explicit axes, variables, `|` and arithmetic are rejected.
+//!
+//! `parse` holds the lexer, parser and AST; `eval` the evaluator.
+
+mod eval;
+mod parse;
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+
+use parse::{Axis, CmpOp, Expr, LocationPath, NodeTest};
+
+/// Namespace prefixes usable in selectors, mapped to namespace URIs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Namespaces {
+    map: BTreeMap<String, String>,
+}
+
+impl Namespaces {
+    /// The prefixes every rule can use: `libosinfo` =
+    /// `http://libosinfo.org/xmlns/libvirt/domain/1.0` and `qemu` =
+    /// `http://libvirt.org/schemas/domain/qemu/1.0`. (`xml` is always bound.)
+    pub fn builtin() -> Self {
+        let mut ns = Namespaces {
+            map: BTreeMap::new(),
+        };
+        ns.insert("libosinfo", "http://libosinfo.org/xmlns/libvirt/domain/1.0");
+        ns.insert("qemu", "http://libvirt.org/schemas/domain/qemu/1.0");
+        ns
+    }
+
+    /// Binds `prefix` to `uri`, replacing any previous binding.
+    pub fn insert(&mut self, prefix: impl Into<String>, uri: impl Into<String>) {
+        self.map.insert(prefix.into(), uri.into());
+    }
+
+    /// The URI bound to `prefix`.
+    pub fn get(&self, prefix: &str) -> Option<&str> {
+        self.map.get(prefix).map(String::as_str)
+    }
+
+    /// All bindings, sorted by prefix.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.map.iter().map(|(p, u)| (p.as_str(), u.as_str()))
+    }
+}
+
+impl Default for Namespaces {
+    fn default() -> Self {
+        Self::builtin()
+    }
+}
+
+/// A selector that failed to parse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelectorError {
+    /// Byte offset into the selector source of the offending character
+    /// (the source length for an unexpected end).
+    pub offset: usize,
+    pub message: String,
+}
+
+impl fmt::Display for SelectorError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for SelectorError {}
+
+/// A compiled selector. Cheap to evaluate many times; `Send + Sync`.
+#[derive(Debug, Clone)]
+pub struct Selector {
+    source: String,
+    path: LocationPath,
+}
+
+impl fmt::Display for Selector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.source)
+    }
+}
+
+/// One step of a [`Selector::simple_path`]: an element that an "ensure" edit
+/// can create, with the attributes it must carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimpleStep {
+    /// The prefix as written in the selector.
+    pub prefix: Option<String>,
+    /// The namespace URI the prefix resolved to.
+    pub namespace: Option<String>,
+    /// The local name.
+    pub name: String,
+    /// `(name, value)` of each `@name='value'` test, in source order.
+    pub attributes: Vec<(String, String)>,
+}
+
+impl Selector {
+    /// Compiles `source`; prefixes are resolved through `ns` now.
+    ///
+    /// # Errors
+    ///
+    /// A [`SelectorError`] with the byte offset of the offending character
+    /// when `source` is not a valid selector.
+    pub fn parse(source: &str, ns: &Namespaces) -> Result<Selector, SelectorError> {
+        let path = parse::parse_selector(source, ns)?;
+        Ok(Selector {
+            source: source.to_owned(),
+            path,
+        })
+    }
+
+    /// The text the selector was parsed from.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Items selected from `ctx` (an element, usually the root `<domain>`
+    /// element), in document order, without duplicates.
+    pub fn select<'a, 'i>(&self, ctx: roxmltree::Node<'a, 'i>) -> Vec<Item<'a, 'i>> {
+        eval::select(&self.path, Item::Node(ctx))
+    }
+
+    /// Same as `!self.select(ctx).is_empty()`, but stops at the first match
+    /// and does not allocate unless a step has a positional predicate.
+    pub fn exists(&self, ctx: roxmltree::Node<'_, '_>) -> bool {
+        eval::exists(&self.path, Item::Node(ctx))
+    }
+
+    /// If the last step is a plain attribute step `@name` (no prefix, no
+    /// wildcard, no predicate): the selector of the steps before it, and the
+    /// attribute's name. `clock/timer[@name='hpet']/@present` gives
+    /// (`clock/timer[@name='hpet']`, `present`); a lone `@x` gives `.`.
+    /// Namespaced attributes are only split by [`Self::split_attribute_ns`].
+    pub fn split_attribute(&self) -> Option<(Selector, String)> {
+        match self.split_attribute_ns()? {
+            (sel, name, None) => Some((sel, name)),
+            _ => None,
+        }
+    }
+
+    /// Like [`Self::split_attribute`], also accepting `@prefix:name`: the
+    /// selector before the attribute step, the attribute's local name and
+    /// its namespace URI.
+    pub fn split_attribute_ns(&self) -> Option<(Selector, String, Option<String>)> {
+        let (last, before) = self.path.steps.split_last()?;
+        if last.axis != Axis::Attribute || !last.predicates.is_empty() {
+            return None;
+        }
+        let NodeTest::Name {
+            namespace, local, ..
+        } = &last.test
+        else {
+            return None;
+        };
+        let source = match before.last() {
+            None if self.path.absolute => "/".to_owned(),
+            None => ".".to_owned(),
+            // A bare `//` before the attribute: `a//@x` -> `a//.`
+            Some(step) if step.axis == Axis::DescendantOrSelf => {
+                format!("{}.", self.source[..step.span.end].trim_start())
+            }
+            Some(step) => self.source[..step.span.end].trim_start().to_owned(),
+        };
+        let selector = Selector {
+            source,
+            path: LocationPath {
+                absolute: self.path.absolute,
+                steps: before.to_vec(),
+            },
+        };
+        Some((
+            selector,
+            local.to_string(),
+            namespace.as_deref().map(str::to_owned),
+        ))
+    }
+
+    /// For "ensure" edits: the steps when the path is relative and made only
+    /// of child element steps with a concrete (optionally prefixed) name whose
+    /// predicates are only `@a='v'` tests, possibly joined with `and` or given
+    /// as several predicates. `None` otherwise (also when one attribute is
+    /// required to have two different values).
+    pub fn simple_path(&self) -> Option<Vec<SimpleStep>> {
+        if self.path.absolute || self.path.steps.is_empty() {
+            return None;
+        }
+        self.path
+            .steps
+            .iter()
+            .map(|step| {
+                let NodeTest::Name {
+                    prefix,
+                    namespace,
+                    local,
+                } = &step.test
+                else {
+                    return None;
+                };
+                if step.axis != Axis::Child {
+                    return None;
+                }
+                let mut attributes = Vec::new();
+                for pred in &step.predicates {
+                    collect_attribute_tests(pred, &mut attributes)?;
+                }
+                Some(SimpleStep {
+                    prefix: prefix.as_deref().map(str::to_owned),
+                    namespace: namespace.as_deref().map(str::to_owned),
+                    name: local.to_string(),
+                    attributes,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Adds the `@a='v'` tests of `e` to `out`; `None` if `e` is anything else.
+fn collect_attribute_tests(e: &Expr, out: &mut Vec<(String, String)>) -> Option<()> {
+    match e {
+        Expr::And(items) => items
+            .iter()
+            .try_for_each(|item| collect_attribute_tests(item, out)),
+        Expr::AttrCompare {
+            namespace: None,
+            local,
+            op: CmpOp::Eq,
+            value,
+        } if !value.is_number => {
+            match out.iter().find(|(name, _)| **name == **local) {
+                Some((_, v)) if **v == *value.text => {}
+                Some(_) => return None,
+                None => out.push((local.to_string(), value.text.to_string())),
+            }
+            Some(())
+        }
+        _ => None,
+    }
+}
+
+/// One selected item: a node (element, text, comment, the document root) or
+/// an attribute together with its element.
+#[derive(Debug, Clone, Copy)]
+pub enum Item<'a, 'i> {
+    Node(roxmltree::Node<'a, 'i>),
+    Attribute {
+        element: roxmltree::Node<'a, 'i>,
+        attribute: roxmltree::Attribute<'a, 'i>,
+    },
+}
+
+impl<'a, 'i> Item<'a, 'i> {
+    /// Byte range in the document: the node's range, or the attribute's
+    /// whole `name='value'`.
+    pub fn range(&self) -> Range<usize> {
+        match self {
+            Item::Node(n) => n.range(),
+            Item::Attribute { attribute, .. } => attribute.range(),
+        }
+    }
+
+    /// The node itself, or the attribute's owner element.
+    pub fn element(&self) -> roxmltree::Node<'a, 'i> {
+        match self {
+            Item::Node(n) => *n,
+            Item::Attribute { element, .. } => *element,
+        }
+    }
+
+    /// The node, unless this is an attribute.
+    pub fn node(&self) -> Option<roxmltree::Node<'a, 'i>> {
+        match self {
+            Item::Node(n) => Some(*n),
+            Item::Attribute { .. } => None,
+        }
+    }
+
+    /// The attribute, if this is one.
+    pub fn attribute(&self) -> Option<roxmltree::Attribute<'a, 'i>> {
+        match self {
+            Item::Node(_) => None,
+            Item::Attribute { attribute, .. } => Some(*attribute),
+        }
+    }
+
+    /// XPath string-value: an attribute's value, a text or comment node's
+    /// text, or the concatenated descendant text of an element or the root.
+    pub fn string_value(&self) -> Cow<'a, str> {
+        match self {
+            Item::Node(n) => eval::node_string_value(*n),
+            Item::Attribute { attribute, .. } => Cow::Borrowed(attribute.value()),
+        }
+    }
+}
+
+/// Identity: the same node, or the same attribute of the same element.
+impl PartialEq for Item<'_, '_> {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Item::Node(a), Item::Node(b)) => a == b,
+            (
+                Item::Attribute {
+                    element: e1,
+                    attribute: a1,
+                },
+                Item::Attribute {
+                    element: e2,
+                    attribute: a2,
+                },
+            ) => e1 == e2 && a1.range() == a2.range(),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Item<'_, '_> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOMAIN: &str = r#"<domain type='kvm' xmlns:ns0="http://libosinfo.org/xmlns/libvirt/domain/1.0">
+  <name>win11</name>
+  <metadata>
+    <ns0:libosinfo>
+      <ns0:os id="http://microsoft.com/win/11"/>
+    </ns0:libosinfo>
+  </metadata>
+  <os>
+    <type arch='x86_64' machine='pc-q35-8.2'>hvm</type>
+  </os>
+  <features>
+    <hyperv mode='custom'>
+      <stimer state='on'/>
+    </hyperv>
+  </features>
+  <clock offset='localtime'>
+    <timer name='rtc' tickpolicy='catchup'/>
+    <timer name='hpet' present='no'/>
+  </clock>
+  <devices>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <disk type='file' device='cdrom'>
+      <target dev='sda' bus='sata'/>
+    </disk>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='raw' cache='none'/>
+      <target dev='vdb' bus='virtio'/>
+    </disk>
+  </devices>
+</domain>"#;
+
+    fn sel(src: &str) -> Selector {
+        Selector::parse(src, &Namespaces::builtin()).unwrap_or_else(|e| panic!("{src}: {e:?}"))
+    }
+
+    /// The source text of every selected item.
+    fn texts<'d>(doc: &roxmltree::Document<'d>, src: &str) -> Vec<&'d str> {
+        let s = sel(src);
+        let items = s.select(doc.root_element());
+        assert_eq!(s.exists(doc.root_element()), !items.is_empty(), "{src}");
+        items.iter().map(|i| &doc.input_text()[i.range()]).collect()
+    }
+
+    #[test]
+    fn namespaces_table() {
+        let mut ns = Namespaces::default();
+        assert_eq!(ns, Namespaces::builtin());
+        assert_eq!(
+            ns.get("libosinfo"),
+            Some("http://libosinfo.org/xmlns/libvirt/domain/1.0")
+        );
+        assert_eq!(
+            ns.get("qemu"),
+            Some("http://libvirt.org/schemas/domain/qemu/1.0")
+        );
+        assert_eq!(ns.get("foo"), None);
+        ns.insert("foo", "urn:foo");
+        assert_eq!(ns.get("foo"), Some("urn:foo"));
+        assert_eq!(
+            ns.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+            ["foo", "libosinfo", "qemu"]
+        );
+    }
+
+    #[test]
+    fn error_display_is_the_message() {
+        let e = Selector::parse("a[", &Namespaces::builtin()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unexpected end of selector, expected an expression"
+        );
+        assert_eq!(e.offset, 2);
+        let _: &dyn std::error::Error = &e;
+    }
+
+    #[test]
+    fn spec_examples() {
+        let doc = roxmltree::Document::parse(DOMAIN).unwrap();
+        assert_eq!(
+            texts(&doc, "features/hyperv/stimer[@state='on']"),
+            ["<stimer state='on'/>"]
+        );
+        assert!(texts(&doc, "features/hyperv/stimer[@state='off']").is_empty());
+        assert_eq!(
+            texts(
+                &doc,
+                "metadata/libosinfo:libosinfo/libosinfo:os[starts-with(@id, 'http://microsoft.com/win/')]"
+            ),
+            [r#"<ns0:os id="http://microsoft.com/win/11"/>"#]
+        );
+        assert!(texts(&doc, "os/type[@arch and @arch!='i686' and @arch!='x86_64']").is_empty());
+        assert_eq!(texts(&doc, "os/type[@arch and @arch!='i686']").len(), 1);
+        assert!(texts(&doc, ".[@type!='kvm']").is_empty());
+        assert_eq!(texts(&doc, ".[@type='kvm']"), [DOMAIN]);
+        assert_eq!(
+            texts(
+                &doc,
+                "devices/disk[@device='disk'][not(driver/@cache)]/target/@dev"
+            ),
+            ["dev='vda'"]
+        );
+        assert_eq!(
+            texts(&doc, "clock/timer[@name='hpet']/@present"),
+            ["present='no'"]
+        );
+        assert_eq!(
+            texts(&doc, "os/type"),
+            ["<type arch='x86_64' machine='pc-q35-8.2'>hvm</type>"]
+        );
+        assert_eq!(texts(&doc, "os/type/text()"), ["hvm"]);
+        assert_eq!(
+            texts(
+                &doc,
+                "devices/disk[count(target) = 1 and driver][2]/target/@dev"
+            ),
+            ["dev='vdb'"]
+        );
+    }
+
+    #[test]
+    fn namespaces_match_by_uri_not_prefix() {
+        let doc = roxmltree::Document::parse(DOMAIN).unwrap();
+        assert_eq!(
+            texts(&doc, "metadata/libosinfo:libosinfo/libosinfo:*").len(),
+            1
+        );
+        assert_eq!(texts(&doc, "metadata/*/@*").len(), 0);
+        // The document's own prefix means nothing to the selector.
+        let mut ns = Namespaces::builtin();
+        ns.insert("ns0", "urn:something-else");
+        let s = Selector::parse("metadata/ns0:libosinfo", &ns).unwrap();
+        assert!(!s.exists(doc.root_element()));
+        ns.insert("osinfo", "http://libosinfo.org/xmlns/libvirt/domain/1.0");
+        let s = Selector::parse("metadata/osinfo:libosinfo/osinfo:os/@id", &ns).unwrap();
+        assert_eq!(
+            s.select(doc.root_element())[0].string_value(),
+            "http://microsoft.com/win/11"
+        );
+        // Unprefixed names only match elements in no namespace.
+        assert!(texts(&doc, "metadata/libosinfo").is_empty());
+        assert!(texts(&doc, "metadata/*/os").is_empty());
+    }
+
+    #[test]
+    fn default_namespace_elements_need_a_prefix() {
+        let xml = "<domain><metadata><app xmlns='http://libvirt.org/schemas/domain/qemu/1.0'><x/></app></metadata></domain>";
+        let doc = roxmltree::Document::parse(xml).unwrap();
+        assert!(texts(&doc, "metadata/app").is_empty());
+        assert_eq!(texts(&doc, "metadata/qemu:app/qemu:x"), ["<x/>"]);
+    }
+
+    #[test]
+    fn qualified_attributes() {
+        let xml = "<domain xmlns:q='http://libvirt.org/schemas/domain/qemu/1.0'><a q:x='1' x='2' xml:lang='en'/></domain>";
+        let doc = roxmltree::Document::parse(xml).unwrap();
+        assert_eq!(texts(&doc, "a/@qemu:x"), ["q:x='1'"]);
+        assert_eq!(texts(&doc, "a/@x"), ["x='2'"]);
+        assert_eq!(texts(&doc, "a/@qemu:*"), ["q:x='1'"]);
+        assert_eq!(texts(&doc, "a/@xml:lang"), ["xml:lang='en'"]);
+        assert_eq!(
+            texts(&doc, "a[@qemu:x = 1]/@*"),
+            ["q:x='1'", "x='2'", "xml:lang='en'"]
+        );
+    }
+
+    #[test]
+    fn item_ranges_and_accessors() {
+        let doc = roxmltree::Document::parse(DOMAIN).unwrap();
+        let s = sel("clock/timer[@name='hpet']/@present");
+        let items = s.select(doc.root_element());
+        assert_eq!(items.len(), 1);
+        let item = items[0];
+        let start = DOMAIN.find("present='no'").unwrap();
+        assert_eq!(item.range(), start..start + "present='no'".len());
+        assert_eq!(item.string_value(), "no");
+        assert!(item.element().has_tag_name("timer"));
+        assert_eq!(item.element().attribute("name"), Some("hpet"));
+        assert_eq!(item.attribute().unwrap().name(), "present");
+        assert!(item.node().is_none());
+
+        let timer = sel("clock/timer[2]").select(doc.root_element())[0];
+        let start = DOMAIN.find("<timer name='hpet'").unwrap();
+        assert_eq!(
+            timer.range(),
+            start..start + "<timer name='hpet' present='no'/>".len()
+        );
+        assert_eq!(timer.node(), Some(timer.element()));
+        assert!(timer.attribute().is_none());
+
+        let name = sel("name").select(doc.root_element())[0];
+        assert_eq!(&DOMAIN[name.range()], "<name>win11</name>");
+        assert_eq!(name.string_value(), "win11");
+    }
+
+    #[test]
+    fn document_order_and_dedup() {
+        let xml = "<r><a id='1'><a id='2'><b id='3'/></a><b id='4'/></a><b id='5'/></r>";
+        let doc = roxmltree::Document::parse(xml).unwrap();
+        let ids = |src: &str| -> Vec<String> {
+            sel(src)
+                .select(doc.root_element())
+                .iter()
+                .map(|i| i.element().attribute("id").unwrap_or("-").to_owned())
+                .collect()
+        };
+        assert_eq!(ids("//b"), ["3", "4", "5"]);
+        assert_eq!(ids("//a//b"), ["3", "4"]);
+        assert_eq!(ids("//a/b/.."), ["1", "2"]);
+        assert_eq!(ids("//*"), ["-", "1", "2", "3", "4", "5"]);
+        assert_eq!(ids(".//*/.."), ["-", "1", "2"]);
+        assert_eq!(ids("//a//."), ["1", "2", "3", "4"]);
+        assert_eq!(ids("//b/none/.."), Vec::<String>::new());
+        // Attributes come after their element and before its children.
+        assert_eq!(ids("//a//node()"), ["2", "3", "4"]);
+        let mixed = sel(".//a/@id/..//@*").select(doc.root_element());
+        let mixed: Vec<_> = mixed
+            .iter()
+            .map(|i| i.string_value().into_owned())
+            .collect();
+        assert_eq!(mixed, ["1", "2", "3", "4"]);
+        // Duplicates from different paths are removed: each node once.
+        assert_eq!(ids("b/../b/../*"), ["1", "5"]);
+    }
+
+    #[test]
+    fn attribute_order_follows_the_document() {
+        let xml = "<r z='1' a='2'><c y='3' b='4'/></r>";
+        let doc = roxmltree::Document::parse(xml).unwrap();
+        assert_eq!(texts(&doc, "//@*"), ["z='1'", "a='2'", "y='3'", "b='4'"]);
+        assert_eq!(texts(&doc, "none/@*").len(), 0);
+        assert_eq!(texts(&doc, "c/@*/../../@a"), ["a='2'"]);
+    }
+
+    #[test]
+    fn context_parent_and_root() {
+        let doc = roxmltree::Document::parse(DOMAIN).unwrap();
+        let root_el = doc.root_element();
+        let items = sel(".").select(root_el);
+        assert_eq!(items, [Item::Node(root_el)]);
+        let parent = sel("..").select(root_el);
+        assert_eq!(parent, [Item::Node(doc.root())]);
+        assert!(sel("../..").select(root_el).is_empty());
+        assert_eq!(sel("/").select(root_el), [Item::Node(doc.root())]);
+        assert_eq!(sel("/domain").select(root_el), [Item::Node(root_el)]);
+        assert!(sel("/devices").select(root_el).is_empty());
+        // Absolute paths start at the document root even from a deeper context.
+        let devices = sel("devices").select(root_el)[0].element();
+        assert_eq!(sel("/domain/name").select(devices).len(), 1);
+        assert_eq!(sel("disk").select(devices).len(), 3);
+        assert_eq!(sel("disk[/domain/@type = 'kvm']").select(devices).len(), 3);
+        assert_eq!(
+            sel("disk[@device = /domain/devices/disk[2]/@device]")
+                .select(devices)
+                .len(),
+            1
+        );
+        assert!(
+            sel("disk/target[@dev = ../../../name]")
+                .select(devices)
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn exists_matches_select() {
+        let doc = roxmltree::Document::parse(DOMAIN).unwrap();
+        for src in [
+            "devices/disk",
+            "devices/disk[3]",
+            "devices/disk[4]",
+            "devices/disk/driver[@cache='none']",
+            "devices/disk/driver[@cache='writeback']",
+            "//target/@bus",
+            "//@nope",
+            "clock/timer[last()]/@present",
+            "features/*/stimer/..",
+            "os/type[. = 'hvm']",
+            "os/type[. = 'xen']",
+        ] {
+            let s = sel(src);
+            assert_eq!(
+                s.exists(doc.root_element()),
+                !s.select(doc.root_element()).is_empty(),
+                "{src}"
+            );
+        }
+    }
+
+    #[test]
+    fn split_attribute_cases() {
+        let split = |src: &str| {
+            sel(src)
+                .split_attribute()
+                .map(|(s, a)| (s.source().to_owned(), a))
+        };
+        let some = |s: &str, a: &str| Some((s.to_owned(), a.to_owned()));
+        assert_eq!(
+            split("clock/timer[@name='hpet']/@present"),
+            some("clock/timer[@name='hpet']", "present")
+        );
+        assert_eq!(split("@x"), some(".", "x"));
+        assert_eq!(split("./@x"), some(".", "x"));
+        assert_eq!(split("/@x"), some("/", "x"));
+        assert_eq!(split("/domain/@type"), some("/domain", "type"));
+        assert_eq!(split("a//@x"), some("a//.", "x"));
+        assert_eq!(split("//@x"), some("//.", "x"));
+        assert_eq!(split(" a / b/@x"), some("a / b", "x"));
+        for src in [
+            "a/@*",
+            "a/@x[. = '1']",
+            "a/b",
+            "a/@qemu:x",
+            "a/@qemu:*",
+            "@x/..",
+            "a/text()",
+        ] {
+            assert_eq!(split(src), None, "{src}");
+        }
+        let (s, name, ns) = sel("a/@qemu:x").split_attribute_ns().unwrap();
+        assert_eq!((s.source(), name.as_str()), ("a", "x"));
+        assert_eq!(
+            ns.as_deref(),
+            Some("http://libvirt.org/schemas/domain/qemu/1.0")
+        );
+
+        // The split selector selects the owner elements.
+        let doc = roxmltree::Document::parse(DOMAIN).unwrap();
+        let (owner, _) = sel("clock/timer[@name='hpet']/@present")
+            .split_attribute()
+            .unwrap();
+        assert_eq!(
+            texts(&doc, owner.source()),
+            ["<timer name='hpet' present='no'/>"]
+        );
+        assert_eq!(owner.select(doc.root_element()).len(), 1);
+        let (owner, _) = sel("devices//@dev").split_attribute().unwrap();
+        assert_eq!(owner.source(), "devices//.");
+        assert_eq!(
+            owner.select(doc.root_element()),
+            sel("devices//.").select(doc.root_element())
+        );
+        assert_eq!(sel("devices//@dev").select(doc.root_element()).len(), 3);
+    }
+
+    #[test]
+    fn simple_path_accepts() {
+        let steps = sel("features/hyperv/stimer[@state='on']")
+            .simple_path()
+            .unwrap();
+        assert_eq!(
+            steps,
+            [
+                SimpleStep {
+                    prefix: None,
+                    namespace: None,
+                    name: "features".into(),
+                    attributes: vec![]
+                },
+                SimpleStep {
+                    prefix: None,
+                    namespace: None,
+                    name: "hyperv".into(),
+                    attributes: vec![]
+                },
+                SimpleStep {
+                    prefix: None,
+                    namespace: None,
+                    name: "stimer".into(),
+                    attributes: vec![("state".into(), "on".into())]
+                },
+            ]
+        );
+        let steps = sel("devices/disk[@type='file' and @device='disk']['x' = @y][@type='file']")
+            .simple_path()
+            .unwrap();
+        assert_eq!(
+            steps[1].attributes,
+            [
+                ("type".into(), "file".into()),
+                ("device".into(), "disk".into()),
+                ("y".into(), "x".into())
+            ]
+        );
+        let steps = sel("metadata/libosinfo:libosinfo").simple_path().unwrap();
+        assert_eq!(steps[1].prefix.as_deref(), Some("libosinfo"));
+        assert_eq!(
+            steps[1].namespace.as_deref(),
+            Some("http://libosinfo.org/xmlns/libvirt/domain/1.0")
+        );
+        assert_eq!(steps[1].name, "libosinfo");
+    }
+
+    #[test]
+    fn simple_path_rejects() {
+        for src in [
+            ".",
+            "..",
+            "/domain/devices",
+            "//disk",
+            "a//b",
+            "a/*",
+            "a/qemu:*",
+            "a/@x",
+            "a/text()",
+            "./a",
+            "a[@x!='y']",
+            "a[@x='1' or @y='2']",
+            "a[@x]",
+            "a[1]",
+            "a[b='x']",
+            "a[@x=1]",
+            "a[@qemu:x='1']",
+            "a[@x='1' and @x='2']",
+            "a[not(@x='1')]",
+            "a[@x='1' and (@y='2' or @z='3')]",
+        ] {
+            assert_eq!(sel(src).simple_path(), None, "{src}");
+        }
+    }
+
+    #[test]
+    fn selector_is_send_sync_and_reusable() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Selector>();
+        assert_send_sync::<Namespaces>();
+        let s = sel("devices/disk/target/@dev");
+        assert_eq!(s.to_string(), "devices/disk/target/@dev");
+        assert_eq!(s.source(), "devices/disk/target/@dev");
+        let other = s.clone();
+        let d1 = roxmltree::Document::parse(DOMAIN).unwrap();
+        let d2 = roxmltree::Document::parse(
+            "<domain><devices><disk><target dev='x'/></disk></devices></domain>",
+        )
+        .unwrap();
+        assert_eq!(s.select(d1.root_element()).len(), 3);
+        assert_eq!(other.select(d2.root_element())[0].string_value(), "x");
+    }
+}

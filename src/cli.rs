@@ -1,0 +1,569 @@
+//! The command line: argument parsing (clap), then the run itself: load rules, find
+//! inputs, lint (and fix) them in parallel, print in a deterministic order, pick the exit
+//! code. Exit codes: 0 clean, 1 findings at or above `--fail-on` (or a diff, or a change
+//! with `--exit-non-zero-on-fix`), 2 usage, rule, config or input errors.
+
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use rayon::prelude::*;
+
+use crate::document::{self, Document, LineIndex};
+use crate::engine::{self, Finding};
+use crate::examples;
+use crate::fix;
+use crate::inputs::{self, Input};
+use crate::report::text::TextEmitter;
+use crate::report::{FileFindings, Summary, concise};
+use crate::rules::{self, ExampleKind, RuleError, RuleSet, Safety, Severity};
+use crate::write;
+
+pub const EXIT_CLEAN: u8 = 0;
+pub const EXIT_FINDINGS: u8 = 1;
+pub const EXIT_ERROR: u8 = 2;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "virt-lint",
+    version,
+    about = "Lint and fix libvirt domain XML",
+    args_conflicts_with_subcommands = true,
+    after_help = "Exit status: 0 clean, 1 findings at or above --fail-on, 2 usage, rule or input errors.\n\
+                  Examples:\n  virt-lint vms/\n  virsh dumpxml win10 | virt-lint -\n  virt-lint --fix --unsafe-fixes win10.xml"
+)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub check: CheckArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// List every rule: id, severity, fix, summary.
+    Rules {
+        #[command(flatten)]
+        rules: RuleArgs,
+    },
+    /// Explain one rule: why it matters, its fix and examples.
+    Rule {
+        /// The rule id, e.g. windows/hpet-disabled-without-stimer.
+        id: String,
+        #[command(flatten)]
+        rules: RuleArgs,
+    },
+    /// Run the examples of your rule files; exit 1 if any fails.
+    TestRules {
+        /// Rule files or folders of them.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+}
+
+#[derive(clap::Args, Debug, Default)]
+pub struct RuleArgs {
+    /// Load more rules from a YAML file or a folder of them (repeatable).
+    #[arg(long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CheckArgs {
+    /// Files, folders (searched for *.xml) or glob patterns; `-` reads standard input.
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub paths: Vec<String>,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// Output format for findings.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// When to use colour (NO_COLOR is honoured by `auto`).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+    /// Lowest severity that makes the run fail (exit 1).
+    #[arg(long, value_enum, default_value_t = FailOn::Warning, value_name = "SEVERITY")]
+    pub fail_on: FailOn,
+    /// Exit 0 even when findings remain (errors still exit 2).
+    #[arg(long)]
+    pub exit_zero: bool,
+    /// The name to show for standard input.
+    #[arg(long, value_name = "NAME")]
+    pub stdin_filename: Option<String>,
+    /// Apply safe fixes in place (with `-`: print the fixed document on standard output).
+    #[arg(long, conflicts_with = "diff")]
+    pub fix: bool,
+    /// Also apply unsafe fixes (guest-visible changes) with --fix or --diff.
+    #[arg(long)]
+    pub unsafe_fixes: bool,
+    /// Print the fixes as a unified diff instead of writing them; exit 1 if there is one.
+    #[arg(long)]
+    pub diff: bool,
+    /// With --fix: exit 1 when any file was changed (for pre-commit).
+    #[arg(long)]
+    pub exit_non_zero_on_fix: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// rustc-style snippets with fixes shown as help patches.
+    Text,
+    /// One line per finding: path:line:col: severity[rule-id] message.
+    Concise,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Info,
+}
+
+impl FailOn {
+    fn threshold(self) -> Severity {
+        match self {
+            FailOn::Error => Severity::Error,
+            FailOn::Warning => Severity::Warning,
+            FailOn::Info => Severity::Info,
+        }
+    }
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let args = Args::parse();
+    let code = match args.command {
+        Some(Command::Rules { rules }) => list_rules(&rules),
+        Some(Command::Rule { id, rules }) => explain_rule(&id, &rules),
+        Some(Command::TestRules { paths }) => test_rules(&paths),
+        None => check(&args.check),
+    };
+    ExitCode::from(code)
+}
+
+fn use_color(choice: ColorChoice, stream_is_terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => stream_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
+}
+
+/// Print rule-file errors (with a caret under the offending character) to stderr.
+fn print_rule_errors(errors: &[RuleError]) {
+    let mut err = io::stderr().lock();
+    for e in errors {
+        let _ = writeln!(err, "error: {e}");
+        if let (Some(pos), Some(line)) = (e.position, &e.line_text) {
+            let number = pos.line.to_string();
+            let pad = " ".repeat(number.len());
+            let caret_at: String = line
+                .chars()
+                .take(pos.column.saturating_sub(1))
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            let _ = writeln!(err, "{pad} |\n{number} | {line}\n{pad} | {caret_at}^");
+        }
+    }
+    let _ = writeln!(
+        err,
+        "{} in rule files; nothing was checked.",
+        if errors.len() == 1 { "1 error".to_string() } else { format!("{} errors", errors.len()) }
+    );
+}
+
+fn load_rules(args: &RuleArgs) -> Result<RuleSet, u8> {
+    rules::load_rule_sets(&args.rules).map_err(|errors| {
+        print_rule_errors(&errors);
+        EXIT_ERROR
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// virt-lint [PATHS]
+
+/// What happened to one input.
+enum Outcome {
+    /// Linted (and possibly fixed); `text` is what the findings refer to.
+    Linted {
+        text: String,
+        findings: Vec<Finding>,
+        /// The original text, when fixing changed it.
+        original: Option<String>,
+        fixed: usize,
+    },
+    /// Not a domain: a note, not an error.
+    Skipped(String),
+    /// Could not be read, parsed, fixed or written. The file is untouched.
+    Failed {
+        message: String,
+        /// The text and byte offset to point at, when known.
+        at: Option<(String, usize)>,
+        /// Findings of the original text, when it parsed.
+        findings: Vec<Finding>,
+    },
+}
+
+struct FileResult {
+    name: String,
+    outcome: Outcome,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Check,
+    Fix,
+    Diff,
+}
+
+fn check(args: &CheckArgs) -> u8 {
+    let rules = match load_rules(&args.rules) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let mode = if args.fix {
+        Mode::Fix
+    } else if args.diff {
+        Mode::Diff
+    } else {
+        Mode::Check
+    };
+    let allowed = if args.unsafe_fixes { Safety::Unsafe } else { Safety::Safe };
+    let (inputs, input_errors) = inputs::discover(&args.paths);
+    let stdin_name = args.stdin_filename.clone().unwrap_or_else(|| "-".to_string());
+
+    let results: Vec<FileResult> = inputs
+        .par_iter()
+        .map(|input| process(input, &stdin_name, &rules, mode, allowed))
+        .collect();
+
+    let stdout = io::stdout();
+    let stdin_fix = mode == Mode::Fix && inputs.contains(&Input::Stdin);
+    // With `--fix -` standard output carries the document; findings go to stderr.
+    let mut out: Box<dyn Write> = if stdin_fix { Box::new(io::stderr().lock()) } else { Box::new(stdout.lock()) };
+    let color = use_color(args.color, if stdin_fix { io::stderr().is_terminal() } else { io::stdout().is_terminal() });
+    let err_color = use_color(args.color, io::stderr().is_terminal());
+    let text_emitter = TextEmitter::new(color);
+    let err_emitter = TextEmitter::new(err_color);
+
+    let mut summary = Summary::default();
+    let mut failed = !input_errors.is_empty();
+    let mut any_diff = false;
+    let mut any_changed = false;
+    let mut worst: Option<Severity> = None;
+    for e in &input_errors {
+        eprintln!("error: {}: {}", e.path, e.message);
+    }
+    for result in &results {
+        match &result.outcome {
+            Outcome::Skipped(note) => {
+                summary.skipped += 1;
+                eprintln!("note: {}: {note}; skipped", result.name);
+            }
+            Outcome::Failed { message, at, findings } => {
+                failed = true;
+                summary.failed += 1;
+                summary.files_checked += 1;
+                print_file_error(&err_emitter, args.format, &result.name, message, at.as_ref());
+                if let Some((text, _)) = at.as_ref().filter(|_| !findings.is_empty()) {
+                    emit_findings(&mut *out, &text_emitter, args.format, &result.name, text, findings);
+                    summary.add_findings(findings, allowed);
+                }
+            }
+            Outcome::Linted { text, findings, original, fixed } => {
+                summary.files_checked += 1;
+                if let Some(original) = original {
+                    any_changed = true;
+                    summary.fixed += fixed;
+                    summary.files_fixed += 1;
+                    if mode == Mode::Diff {
+                        any_diff = true;
+                        let _ = out.write_all(crate::diff::unified(&result.name, original, text).as_bytes());
+                        continue;
+                    }
+                }
+                if mode == Mode::Diff {
+                    continue;
+                }
+                if stdin_fix && result.name == stdin_name {
+                    let _ = io::stdout().lock().write_all(text.as_bytes());
+                }
+                worst = worst.max(findings.iter().map(|f| f.severity).max());
+                emit_findings(&mut *out, &text_emitter, args.format, &result.name, text, findings);
+                summary.add_findings(findings, allowed);
+            }
+        }
+    }
+    if mode == Mode::Diff {
+        let noun = if summary.fixed == 1 { "finding" } else { "findings" };
+        let line = if summary.fixed > 0 {
+            format!("Would fix {} {noun} in {} file(s).", summary.fixed, summary.files_fixed)
+        } else {
+            "No fixes to apply.".to_string()
+        };
+        eprintln!("{line}");
+        if !args.unsafe_fixes {
+            // Count what --unsafe-fixes would add, so the hint is not silent.
+            let hidden = results.iter().filter(|r| matches!(&r.outcome, Outcome::Linted { findings, .. } if findings.iter().any(|f| f.fix_edits(Safety::Safe).is_none() && f.fix_edits(Safety::Unsafe).is_some()))).count();
+            if hidden > 0 {
+                eprintln!("(Unsafe fixes in {hidden} file(s) can be included with `--unsafe-fixes`.)");
+            }
+        }
+    } else {
+        let _ = out.write_all(summary.render(mode == Mode::Fix, args.unsafe_fixes).as_bytes());
+    }
+    let _ = out.flush();
+
+    if failed {
+        return EXIT_ERROR;
+    }
+    if mode == Mode::Diff {
+        return if any_diff { EXIT_FINDINGS } else { EXIT_CLEAN };
+    }
+    if mode == Mode::Fix && args.exit_non_zero_on_fix && any_changed {
+        return EXIT_FINDINGS;
+    }
+    match worst {
+        Some(s) if !args.exit_zero && s >= args.fail_on.threshold() => EXIT_FINDINGS,
+        _ => EXIT_CLEAN,
+    }
+}
+
+fn emit_findings(out: &mut dyn Write, text_emitter: &TextEmitter, format: Format, name: &str, text: &str, findings: &[Finding]) {
+    let file = FileFindings { name, text, findings };
+    let _ = match format {
+        Format::Text => text_emitter.emit(out, &file),
+        Format::Concise => concise::emit(out, &file),
+    };
+}
+
+fn print_file_error(emitter: &TextEmitter, format: Format, name: &str, message: &str, at: Option<&(String, usize)>) {
+    let mut err = io::stderr().lock();
+    match (format, at) {
+        (Format::Text, Some((text, offset))) => {
+            let end = text[*offset..].chars().next().map_or(*offset, |c| offset + c.len_utf8());
+            let _ = writeln!(err, "{}\n", emitter.render_error(name, message, Some((text, *offset..end))));
+        }
+        (_, Some((text, offset))) => {
+            let pos = LineIndex::new(text).position(text, *offset);
+            let _ = writeln!(err, "error: {name}:{pos}: {message}");
+        }
+        (_, None) => {
+            let _ = writeln!(err, "error: {name}: {message}");
+        }
+    }
+}
+
+fn read_input(input: &Input) -> io::Result<Vec<u8>> {
+    match input {
+        Input::Stdin => {
+            let mut buf = Vec::new();
+            io::stdin().lock().read_to_end(&mut buf)?;
+            Ok(buf)
+        }
+        Input::File(path) => std::fs::read(path),
+    }
+}
+
+fn process(input: &Input, stdin_name: &str, rules: &RuleSet, mode: Mode, allowed: Safety) -> FileResult {
+    let name = match input {
+        Input::Stdin => stdin_name.to_string(),
+        Input::File(p) => p.display().to_string(),
+    };
+    let outcome = process_outcome(input, rules, mode, allowed);
+    FileResult { name, outcome }
+}
+
+fn failure(message: impl Into<String>) -> Outcome {
+    Outcome::Failed { message: message.into(), at: None, findings: Vec::new() }
+}
+
+fn process_outcome(input: &Input, rules: &RuleSet, mode: Mode, allowed: Safety) -> Outcome {
+    let bytes = match read_input(input) {
+        Ok(b) => b,
+        Err(e) => return failure(format!("cannot read: {e}")),
+    };
+    let text = match document::decode(bytes) {
+        Ok(t) => t,
+        Err(e) => return failure(match e.position {
+            Some(p) => format!("{p}: {}", e.message),
+            None => e.message,
+        }),
+    };
+    let doc = match Document::parse(&text) {
+        Ok(d) => d,
+        Err(e) => {
+            let at = e.position.map(|p| {
+                let lines = LineIndex::new(&text);
+                let line = lines.line_range(&text, p.line.max(1).min(text.lines().count().max(1)));
+                let offset = text[line.clone()]
+                    .char_indices()
+                    .nth(p.column.saturating_sub(1))
+                    .map_or(line.end, |(i, _)| line.start + i);
+                (text.clone(), offset)
+            });
+            return Outcome::Failed { message: e.message, at, findings: Vec::new() };
+        }
+    };
+    if !engine::is_domain(&doc) {
+        let root = doc.root().tag_name();
+        let shown = match root.namespace() {
+            Some(ns) => format!("<{}> in namespace {ns}", root.name()),
+            None => format!("<{}>", root.name()),
+        };
+        return Outcome::Skipped(format!("not a libvirt domain (root element is {shown})"));
+    }
+    let findings = engine::lint(&doc, rules);
+    drop(doc);
+    if mode == Mode::Check || !findings.iter().any(|f| f.fix_edits(allowed).is_some()) {
+        return Outcome::Linted { text, findings, original: None, fixed: 0 };
+    }
+    let fixed = match fix::fix_text(&text, rules, allowed) {
+        Ok(f) => f,
+        Err(e) => {
+            return Outcome::Failed { message: e.message, at: Some((text, 0)), findings };
+        }
+    };
+    if fixed.text == text {
+        return Outcome::Linted { text, findings, original: None, fixed: 0 };
+    }
+    if mode == Mode::Fix
+        && let Input::File(path) = input
+        && let Err(e) = write::atomic_write(path, fixed.text.as_bytes())
+    {
+        return Outcome::Failed { message: format!("cannot write the fixed file: {e}"), at: None, findings };
+    }
+    let doc = Document::parse(&fixed.text).expect("verified by the fixer");
+    let remaining = engine::lint(&doc, rules);
+    drop(doc);
+    Outcome::Linted { text: fixed.text, findings: remaining, original: Some(text), fixed: fixed.applied.len() }
+}
+
+// ---------------------------------------------------------------------------------------
+// virt-lint rules / rule ID / test-rules
+
+fn fix_label(rule: &rules::Rule) -> &'static str {
+    match &rule.fix {
+        Some(f) => f.safety.as_str(),
+        None => "-",
+    }
+}
+
+fn list_rules(args: &RuleArgs) -> u8 {
+    let rules = match load_rules(args) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let width = rules.rules.iter().map(|r| r.id.len()).max().unwrap_or(2);
+    let mut out = io::stdout().lock();
+    let _ = writeln!(out, "{:width$}  {:8}  {:6}  SUMMARY", "ID", "SEVERITY", "FIX");
+    let mut sorted: Vec<_> = rules.rules.iter().collect();
+    sorted.sort_by(|a, b| a.id.cmp(&b.id));
+    for rule in sorted {
+        let _ = writeln!(out, "{:width$}  {:8}  {:6}  {}", rule.id, rule.severity.as_str(), fix_label(rule), rule.summary);
+    }
+    EXIT_CLEAN
+}
+
+fn explain_rule(id: &str, args: &RuleArgs) -> u8 {
+    let rules = match load_rules(args) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let Some(rule) = rules.get(id) else {
+        let close: Vec<&str> = rules
+            .rules
+            .iter()
+            .map(|r| r.id.as_str())
+            .filter(|r| r.contains(id) || id.contains(r.split('/').nth(1).unwrap_or(r)))
+            .collect();
+        eprintln!("error: no rule `{id}`{}", if close.is_empty() {
+            "; `virt-lint rules` lists them".to_string()
+        } else {
+            format!("; did you mean {}?", close.join(", "))
+        });
+        return EXIT_ERROR;
+    };
+    let mut out = String::new();
+    out.push_str(&format!("{} ({})\n\n{}\n\n{}\n", rule.id, rule.severity, rule.summary, rule.explanation));
+    match &rule.fix {
+        Some(fix) => out.push_str(&format!("\nFix ({}): {}\n", fix.safety.as_str(), fix.title)),
+        None => out.push_str("\nFix: none automatic.\n"),
+    }
+    for alt in &rule.alternatives {
+        out.push_str(&format!("Alternative fix ({}): {}\n", alt.safety.as_str(), alt.title));
+    }
+    if rule.fix.iter().chain(&rule.alternatives).any(|f| f.safety == Safety::Unsafe) {
+        out.push_str("Unsafe fixes change what the guest sees; apply them with `--fix --unsafe-fixes`, then power-cycle the guest.\n");
+    }
+    if !rule.references.is_empty() {
+        out.push_str("\nReferences:\n");
+        for r in &rule.references {
+            out.push_str(&format!("  - {r}\n"));
+        }
+    }
+    for (i, ex) in rule.examples.iter().enumerate() {
+        let kind = match ex.kind {
+            ExampleKind::Fires => "fires",
+            ExampleKind::Passes => "passes",
+        };
+        out.push_str(&format!("\nExample {} ({kind}):\n", i + 1));
+        for line in ex.xml.lines() {
+            out.push_str(&format!("    {line}\n"));
+        }
+        if let Some(fixed) = &ex.fixed {
+            out.push_str("  after the fix:\n");
+            for line in fixed.lines() {
+                out.push_str(&format!("    {line}\n"));
+            }
+        }
+    }
+    out.push_str(&format!("\nDefined in {}.\n", rule.origin));
+    let _ = io::stdout().lock().write_all(out.as_bytes());
+    EXIT_CLEAN
+}
+
+fn test_rules(paths: &[PathBuf]) -> u8 {
+    let rules = match rules::load_rule_sets(paths) {
+        Ok(r) => r,
+        Err(errors) => {
+            print_rule_errors(&errors);
+            return EXIT_ERROR;
+        }
+    };
+    let builtin = rules::load::builtin_files();
+    let results = examples::run(&rules, |r| !builtin.contains(&r.origin.file.as_str()));
+    let tested_rules = rules.rules.iter().filter(|r| !builtin.contains(&r.origin.file.as_str())).collect::<Vec<_>>();
+    let mut out = io::stdout().lock();
+    for rule in &tested_rules {
+        if rule.examples.is_empty() {
+            let _ = writeln!(out, "warning: {} ({}) has no examples", rule.id, rule.origin);
+        }
+    }
+    let mut failed = 0;
+    for r in &results {
+        let kind = match r.kind {
+            ExampleKind::Fires => "fires",
+            ExampleKind::Passes => "passes",
+        };
+        match &r.failure {
+            None => {
+                let _ = writeln!(out, "ok    {} example {} ({kind}) at {}", r.rule_id, r.index, r.origin);
+            }
+            Some(why) => {
+                failed += 1;
+                let _ = writeln!(out, "FAIL  {} example {} ({kind}) at {}: {why}", r.rule_id, r.index, r.origin);
+            }
+        }
+    }
+    let _ = writeln!(out, "{} passed, {failed} failed", results.len() - failed);
+    if failed > 0 { EXIT_FINDINGS } else { EXIT_CLEAN }
+}

@@ -1,0 +1,161 @@
+//! The fixer: apply every non-overlapping fix of a file in one pass, re-parse, re-lint,
+//! repeat (at most [`MAX_PASSES`]); then verify the result before anyone writes it.
+
+pub mod edit;
+pub mod plan;
+
+use std::collections::HashSet;
+use std::fmt;
+
+use crate::document::Document;
+use crate::engine::{self, Finding};
+use crate::rules::{RuleSet, Safety};
+
+use edit::Edit;
+
+/// ESLint's cap: enough for dependency chains, small enough to stop a runaway quickly.
+pub const MAX_PASSES: usize = 10;
+
+/// The result of fixing one text.
+#[derive(Debug, Clone)]
+pub struct Fixed {
+    pub text: String,
+    /// Rule ids whose fixes were applied, once per applied fix, in application order.
+    pub applied: Vec<String>,
+    /// How many fix passes ran.
+    pub passes: usize,
+}
+
+/// Why a text's fixes were not accepted. The file must then stay untouched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FixError {
+    pub message: String,
+}
+
+impl fmt::Display for FixError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Pick the fixes of one pass: in position order, skipping any fix whose edits conflict
+/// with one already taken (it gets its turn in the next pass).
+pub fn select_fixes(findings: &[Finding], allowed: Safety) -> (Vec<Edit>, Vec<String>) {
+    let mut taken: Vec<Edit> = Vec::new();
+    let mut rules = Vec::new();
+    for finding in findings {
+        let Some(edits) = finding.fix_edits(allowed) else {
+            continue;
+        };
+        if edits.iter().any(|e| taken.iter().any(|t| t.conflicts_with(e))) {
+            continue;
+        }
+        taken.extend(edits.iter().cloned());
+        rules.push(finding.rule_id.clone());
+    }
+    (taken, rules)
+}
+
+/// Fix `text` (a parsed domain) with the fixes `allowed` permits.
+pub fn fix_text(text: &str, rules: &RuleSet, allowed: Safety) -> Result<Fixed, FixError> {
+    let original = Document::parse(text).map_err(|e| FixError { message: e.to_string() })?;
+    let original_findings = engine::lint(&original, rules);
+    let mut current = text.to_string();
+    let mut findings = original_findings.clone();
+    let mut applied: Vec<String> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::from([current.clone()]);
+    let mut passes = 0;
+    loop {
+        let (edits, pass_rules) = select_fixes(&findings, allowed);
+        if edits.is_empty() {
+            break;
+        }
+        if passes == MAX_PASSES {
+            return Err(FixError {
+                message: format!(
+                    "fixes did not converge after {MAX_PASSES} passes (rules still fixing: {}); nothing was written",
+                    dedup(&pass_rules).join(", ")
+                ),
+            });
+        }
+        passes += 1;
+        let next = edit::apply(&current, &edits);
+        if !seen.insert(next.clone()) {
+            return Err(FixError {
+                message: format!(
+                    "fixes undo each other (rules {}); the text repeats after pass {passes}; nothing was written",
+                    dedup(&pass_rules).join(", ")
+                ),
+            });
+        }
+        let doc = Document::parse(&next).map_err(|e| FixError {
+            message: format!(
+                "the fixes of {} would produce malformed XML ({e}); nothing was written",
+                dedup(&pass_rules).join(", ")
+            ),
+        })?;
+        findings = engine::lint(&doc, rules);
+        applied.extend(pass_rules);
+        drop(doc);
+        current = next;
+    }
+    if applied.is_empty() {
+        return Ok(Fixed { text: current, applied, passes });
+    }
+    verify(text, &current, &original_findings, &findings, &applied)?;
+    Ok(Fixed { text: current, applied, passes })
+}
+
+/// The checks before anything is written: no comment lost, every fixed finding gone.
+/// (That the result parses was checked at each pass.)
+fn verify(
+    before: &str,
+    after: &str,
+    findings_before: &[Finding],
+    findings_after: &[Finding],
+    applied: &[String],
+) -> Result<(), FixError> {
+    let comments = |text: &str| -> Vec<String> {
+        let doc = roxmltree::Document::parse(text).expect("parsed before");
+        let mut list: Vec<String> = doc
+            .descendants()
+            .filter(|n| n.is_comment())
+            .map(|n| n.text().unwrap_or_default().to_string())
+            .collect();
+        list.sort();
+        list
+    };
+    let (old, new) = (comments(before), comments(after));
+    let mut remaining = new.clone();
+    for comment in &old {
+        match remaining.iter().position(|c| c == comment) {
+            Some(i) => {
+                remaining.remove(i);
+            }
+            None => {
+                return Err(FixError {
+                    message: format!("a fix would drop the comment <!--{comment}-->; nothing was written"),
+                });
+            }
+        }
+    }
+    for rule in dedup(applied) {
+        let count = |list: &[Finding]| list.iter().filter(|f| f.rule_id == rule).count();
+        if count(findings_after) >= count(findings_before) {
+            return Err(FixError {
+                message: format!("the fix for {rule} did not remove its finding; nothing was written"),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn dedup(list: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for item in list {
+        if !out.contains(item) {
+            out.push(item.clone());
+        }
+    }
+    out
+}

@@ -1,0 +1,136 @@
+//! Output formats. Each emitter writes findings of one file, then the run's summary;
+//! nothing else in the library prints.
+
+pub mod concise;
+pub mod text;
+
+use std::fmt::Write as _;
+
+use crate::engine::Finding;
+use crate::rules::Safety;
+
+/// One file's findings, with the text their byte ranges refer to.
+pub struct FileFindings<'a> {
+    pub name: &'a str,
+    pub text: &'a str,
+    pub findings: &'a [Finding],
+}
+
+/// Counts behind the closing summary line.
+#[derive(Debug, Default, Clone)]
+pub struct Summary {
+    pub files_checked: usize,
+    pub files_with_findings: usize,
+    pub errors: usize,
+    pub warnings: usize,
+    pub infos: usize,
+    /// Findings whose fix `--fix` would apply.
+    pub fixable: usize,
+    /// Findings whose fix needs `--unsafe-fixes`.
+    pub unsafe_fixable: usize,
+    /// Findings fixed (with `--fix`).
+    pub fixed: usize,
+    pub files_fixed: usize,
+    /// Files skipped because they are not domains.
+    pub skipped: usize,
+    /// Inputs that could not be read, parsed or fixed.
+    pub failed: usize,
+}
+
+impl Summary {
+    pub fn add_findings(&mut self, findings: &[Finding], allowed: Safety) {
+        if findings.is_empty() {
+            return;
+        }
+        self.files_with_findings += 1;
+        for f in findings {
+            match f.severity {
+                crate::rules::Severity::Error => self.errors += 1,
+                crate::rules::Severity::Warning => self.warnings += 1,
+                crate::rules::Severity::Info => self.infos += 1,
+            }
+            if f.fix_edits(Safety::Safe).is_some() || f.fix_edits(allowed).is_some() {
+                self.fixable += 1;
+            } else if f.fix_edits(Safety::Unsafe).is_some() {
+                self.unsafe_fixable += 1;
+            }
+        }
+    }
+
+    /// The closing lines, e.g. `Found 1 error and 3 warnings in 2 files (12 files checked).`
+    pub fn render(&self, fix_mode: bool, unsafe_allowed: bool) -> String {
+        let mut out = String::new();
+        let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        if fix_mode && self.fixed > 0 {
+            let _ = writeln!(
+                out,
+                "Fixed {} in {}.",
+                plural(self.fixed, "finding", "findings"),
+                plural(self.files_fixed, "file", "files")
+            );
+        }
+        let mut counts = Vec::new();
+        if self.errors > 0 {
+            counts.push(plural(self.errors, "error", "errors"));
+        }
+        if self.warnings > 0 {
+            counts.push(plural(self.warnings, "warning", "warnings"));
+        }
+        if self.infos > 0 {
+            counts.push(plural(self.infos, "info", "infos"));
+        }
+        let checked = plural(self.files_checked, "file checked", "files checked");
+        let mut tail = checked;
+        if self.skipped > 0 {
+            let _ = write!(tail, ", {} skipped", self.skipped);
+        }
+        if self.failed > 0 {
+            let _ = write!(tail, ", {} with errors", plural(self.failed, "file", "files"));
+        }
+        if counts.is_empty() {
+            let _ = writeln!(out, "{} ({tail}).", if fix_mode && self.fixed > 0 { "No problems remain" } else { "No problems found" });
+        } else {
+            let list = match counts.len() {
+                1 => counts.remove(0),
+                _ => {
+                    let last = counts.pop().unwrap_or_default();
+                    format!("{} and {last}", counts.join(", "))
+                }
+            };
+            let _ = writeln!(
+                out,
+                "Found {list} in {} ({tail}).",
+                plural(self.files_with_findings, "file", "files")
+            );
+        }
+        if !fix_mode && self.fixable > 0 {
+            let _ = writeln!(out, "[*] {} with `--fix`.", plural(self.fixable, "fix is available", "fixes are available"));
+        }
+        if self.unsafe_fixable > 0 && !unsafe_allowed {
+            let _ = writeln!(
+                out,
+                "({} can be enabled with `--unsafe-fixes`.)",
+                plural(self.unsafe_fixable, "hidden unsafe fix", "hidden unsafe fixes")
+            );
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_wording() {
+        let s = Summary { files_checked: 12, files_with_findings: 2, errors: 1, warnings: 3, ..Summary::default() };
+        assert_eq!(s.render(false, false), "Found 1 error and 3 warnings in 2 files (12 files checked).\n");
+        let s = Summary { files_checked: 1, ..Summary::default() };
+        assert_eq!(s.render(false, false), "No problems found (1 file checked).\n");
+        let s = Summary { files_checked: 3, files_with_findings: 1, warnings: 1, infos: 2, errors: 1, skipped: 1, failed: 1, fixable: 1, unsafe_fixable: 1, ..Summary::default() };
+        assert_eq!(
+            s.render(false, false),
+            "Found 1 error, 1 warning and 2 infos in 1 file (3 files checked, 1 skipped, 1 file with errors).\n[*] 1 fix is available with `--fix`.\n(1 hidden unsafe fix can be enabled with `--unsafe-fixes`.)\n"
+        );
+    }
+}

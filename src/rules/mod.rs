@@ -1,0 +1,180 @@
+//! The rule model: what a rule file compiles into, and the set of rules a run uses.
+//!
+//! Rules are data. `load.rs` reads YAML (built-in files embedded at build time, plus the
+//! user's `--rules` paths) into these types; nothing here knows about YAML.
+
+pub mod load;
+
+use std::fmt;
+
+use crate::condition::{Condition, Definitions};
+use crate::selector::{Selector, SimpleStep};
+
+pub use load::{RuleError, load_builtin, load_rule_sets};
+
+/// How serious a finding is. Ordered: `Info < Warning < Error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether a fix may be applied without asking. Ordered: `Unsafe < Safe`, so a fix
+/// applies when `fix.safety >= wanted`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Safety {
+    /// Changes something the guest sees: needs `--unsafe-fixes`.
+    Unsafe,
+    /// Changes nothing the guest sees, or repairs a definition that cannot start today.
+    Safe,
+}
+
+impl Safety {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Safety::Unsafe => "unsafe",
+            Safety::Safe => "safe",
+        }
+    }
+}
+
+/// Where a rule (or one of its parts) was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub file: String,
+    pub line: usize,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub severity: Severity,
+    pub summary: String,
+    pub explanation: String,
+    pub references: Vec<String>,
+    /// Evaluate the rule once per selected element instead of once per document.
+    pub for_each: Option<Selector>,
+    pub when: Condition,
+    /// The node a finding points at, relative to the context; the context itself if absent
+    /// or if it selects nothing.
+    pub report_at: Option<Selector>,
+    pub message: Message,
+    pub fix: Option<FixSpec>,
+    pub alternatives: Vec<FixSpec>,
+    pub examples: Vec<Example>,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone)]
+pub struct FixSpec {
+    pub title: String,
+    pub safety: Safety,
+    pub edits: Vec<EditSpec>,
+}
+
+/// One edit of a fix, as written in the rule file; `fix::plan` turns it into byte splices.
+#[derive(Debug, Clone)]
+pub enum EditSpec {
+    /// Make sure the element path exists (creating what is missing, as last children) and
+    /// carries `attributes`. Never changes an attribute the file sets to `off` or `no`.
+    Ensure {
+        path: Vec<SimpleStep>,
+        source: String,
+        attributes: Vec<(String, String)>,
+        /// Extra attributes for path elements the fix has to create, by element name
+        /// (`<clock>` needs an `offset`).
+        when_created: Vec<(String, Vec<(String, String)>)>,
+    },
+    /// Set (or add) `attribute` on every element `element` selects.
+    Set {
+        element: Selector,
+        attribute: String,
+        value: String,
+    },
+    /// Remove every selected element or attribute.
+    Remove(Selector),
+    /// Replace the text content of every selected element.
+    ReplaceText { selector: Selector, text: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExampleKind {
+    Fires,
+    Passes,
+}
+
+#[derive(Debug, Clone)]
+pub struct Example {
+    pub kind: ExampleKind,
+    pub xml: String,
+    /// For a firing example: the text expected after the rule's fix (unsafe included).
+    pub fixed: Option<String>,
+    pub line: usize,
+}
+
+/// A message template: literal text and `{selector}` holes filled from the reported node.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub parts: Vec<MessagePart>,
+}
+
+#[derive(Debug, Clone)]
+pub enum MessagePart {
+    Text(String),
+    Value(Selector),
+}
+
+impl Message {
+    pub fn render(&self, node: roxmltree::Node<'_, '_>) -> String {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                MessagePart::Text(text) => out.push_str(text),
+                MessagePart::Value(selector) => {
+                    if let Some(item) = selector.select(node).first() {
+                        out.push_str(&item.string_value());
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Every rule of a run, with the definitions they share.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+    pub definitions: Definitions,
+}
+
+impl RuleSet {
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+}

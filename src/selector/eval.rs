@@ -1,0 +1,931 @@
+//! Evaluator: runs a parsed selector over a roxmltree document with XPath 1.0
+//! semantics (value conversions, existential node-set comparisons, positions).
+//!
+//! Location paths are walked depth first with a callback that can stop the
+//! walk, so existence tests and existential comparisons short-circuit and do
+//! not allocate for steps without positional predicates. Only `select`,
+//! `count()` and node-set comparisons collect items; `select` then restores
+//! document order and removes duplicates.
+
+use std::borrow::Cow;
+
+use roxmltree::{Attributes, Children, Descendants, Node, NodeType};
+
+use super::Item;
+use super::parse::{Axis, CmpOp, Expr, Func, Literal, LocationPath, NodeTest, Step};
+
+/// The context of a predicate: the item under test, its 1-based position and
+/// the size of the candidate list (both 0 when no predicate reads them).
+#[derive(Clone, Copy)]
+struct Ctx<'a, 'i> {
+    item: Item<'a, 'i>,
+    pos: usize,
+    size: usize,
+}
+
+impl<'a, 'i> Ctx<'a, 'i> {
+    fn new(item: Item<'a, 'i>) -> Self {
+        Ctx {
+            item,
+            pos: 0,
+            size: 0,
+        }
+    }
+}
+
+/// An XPath 1.0 value. Node-sets are in document order without duplicates.
+#[derive(Debug, Clone)]
+enum Value<'a, 'i> {
+    Nodes(Vec<Item<'a, 'i>>),
+    Bool(bool),
+    Num(f64),
+    Str(Cow<'a, str>),
+}
+
+/// A callback receiving the items of a walk; returning `true` stops it.
+type Visit<'f, 'a, 'i> = &'f mut dyn FnMut(Item<'a, 'i>) -> bool;
+
+// ---------------------------------------------------------------------------
+// Paths
+// ---------------------------------------------------------------------------
+
+/// Calls `f` for every item `path` reaches from `ctx` (possibly several times
+/// and out of document order) until `f` returns true; returns whether it did.
+pub(super) fn for_each<'a, 'i>(
+    path: &LocationPath,
+    ctx: Item<'a, 'i>,
+    f: Visit<'_, 'a, 'i>,
+) -> bool {
+    let start = if path.absolute {
+        Item::Node(ctx.element().document().root())
+    } else {
+        ctx
+    };
+    walk(&path.steps, start, f)
+}
+
+/// The items `path` reaches from `ctx`, in document order, without duplicates.
+pub(super) fn select<'a, 'i>(path: &LocationPath, ctx: Item<'a, 'i>) -> Vec<Item<'a, 'i>> {
+    let mut out = Vec::new();
+    for_each(path, ctx, &mut |item| {
+        out.push(item);
+        false
+    });
+    if !out.is_sorted_by_key(order_key) {
+        out.sort_unstable_by_key(order_key);
+    }
+    out.dedup_by_key(|item| order_key(item));
+    out
+}
+
+/// Whether `path` reaches anything from `ctx`.
+pub(super) fn exists(path: &LocationPath, ctx: Item<'_, '_>) -> bool {
+    for_each(path, ctx, &mut |_| true)
+}
+
+/// Sort key giving document order: node ids are assigned in document order,
+/// and an element's attributes come after it and before its children.
+pub(super) fn order_key(item: &Item<'_, '_>) -> (u32, usize) {
+    match item {
+        Item::Node(n) => (n.id().get(), 0),
+        Item::Attribute { element, attribute } => (element.id().get(), attribute.range().start + 1),
+    }
+}
+
+fn walk<'a, 'i>(steps: &[Step], item: Item<'a, 'i>, f: Visit<'_, 'a, 'i>) -> bool {
+    let Some((step, rest)) = steps.split_first() else {
+        return f(item);
+    };
+    if step.positional {
+        let mut candidates: Vec<Item<'a, 'i>> = AxisIter::new(step.axis, item)
+            .filter(|c| matches(&step.test, step.axis, c))
+            .collect();
+        for pred in &step.predicates {
+            let size = candidates.len();
+            let mut pos = 0;
+            candidates.retain(|&item| {
+                pos += 1;
+                eval_bool(pred, Ctx { item, pos, size })
+            });
+        }
+        candidates.into_iter().any(|c| walk(rest, c, f))
+    } else {
+        for c in AxisIter::new(step.axis, item) {
+            if matches(&step.test, step.axis, &c)
+                && step.predicates.iter().all(|p| eval_bool(p, Ctx::new(c)))
+                && walk(rest, c, f)
+            {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+/// The items along one axis from one item, in document order.
+enum AxisIter<'a, 'i> {
+    Once(Option<Item<'a, 'i>>),
+    Children(Children<'a, 'i>),
+    Descendants(Descendants<'a, 'i>),
+    Attributes(Node<'a, 'i>, Attributes<'a, 'i>),
+}
+
+impl<'a, 'i> AxisIter<'a, 'i> {
+    fn new(axis: Axis, item: Item<'a, 'i>) -> Self {
+        match (axis, item) {
+            (Axis::SelfNode, _) => AxisIter::Once(Some(item)),
+            (Axis::Parent, Item::Node(n)) => AxisIter::Once(n.parent().map(Item::Node)),
+            (Axis::Parent, Item::Attribute { element, .. }) => {
+                AxisIter::Once(Some(Item::Node(element)))
+            }
+            (Axis::Child, Item::Node(n)) => AxisIter::Children(n.children()),
+            (Axis::Descendant, Item::Node(n)) => {
+                let mut d = n.descendants();
+                d.next(); // the node itself
+                AxisIter::Descendants(d)
+            }
+            (Axis::DescendantOrSelf, Item::Node(n)) => AxisIter::Descendants(n.descendants()),
+            (Axis::DescendantOrSelf, Item::Attribute { .. }) => AxisIter::Once(Some(item)),
+            (Axis::Attribute, Item::Node(n)) => AxisIter::Attributes(n, n.attributes()),
+            (Axis::Child | Axis::Descendant | Axis::Attribute, Item::Attribute { .. }) => {
+                AxisIter::Once(None)
+            }
+        }
+    }
+}
+
+impl<'a, 'i> Iterator for AxisIter<'a, 'i> {
+    type Item = Item<'a, 'i>;
+
+    fn next(&mut self) -> Option<Item<'a, 'i>> {
+        match self {
+            AxisIter::Once(item) => item.take(),
+            AxisIter::Children(it) => it.next().map(Item::Node),
+            AxisIter::Descendants(it) => it.next().map(Item::Node),
+            AxisIter::Attributes(element, it) => it.next().map(|attribute| Item::Attribute {
+                element: *element,
+                attribute,
+            }),
+        }
+    }
+}
+
+/// Node test. Name tests match the axis' principal node type: attributes on
+/// the attribute axis, elements elsewhere. Unprefixed names match only items
+/// without a namespace.
+fn matches(test: &NodeTest, axis: Axis, item: &Item<'_, '_>) -> bool {
+    let name = || -> Option<(Option<&str>, &str)> {
+        match item {
+            Item::Attribute { attribute, .. } if axis == Axis::Attribute => {
+                Some((attribute.namespace(), attribute.name()))
+            }
+            Item::Node(n) if axis != Axis::Attribute && n.is_element() => {
+                let tag = n.tag_name();
+                Some((tag.namespace(), tag.name()))
+            }
+            _ => None,
+        }
+    };
+    match test {
+        NodeTest::Node => true,
+        NodeTest::Text => matches!(item, Item::Node(n) if n.is_text()),
+        NodeTest::Comment => matches!(item, Item::Node(n) if n.is_comment()),
+        NodeTest::AnyName => name().is_some(),
+        NodeTest::NamespaceAny(uri) => name().is_some_and(|(ns, _)| ns == Some(&**uri)),
+        NodeTest::Name {
+            namespace, local, ..
+        } => name().is_some_and(|(ns, l)| l == &**local && ns == namespace.as_deref()),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Expressions
+// ---------------------------------------------------------------------------
+
+fn eval<'a, 'i>(e: &'a Expr, ctx: Ctx<'a, 'i>) -> Value<'a, 'i> {
+    match e {
+        Expr::Or(_) | Expr::And(_) | Expr::Compare(..) | Expr::AttrCompare { .. } => {
+            Value::Bool(eval_bool(e, ctx))
+        }
+        Expr::Neg(inner) => Value::Num(-eval_number(inner, ctx)),
+        Expr::Literal(s) => Value::Str(Cow::Borrowed(s)),
+        Expr::Number(n) => Value::Num(*n),
+        Expr::Path(p) => Value::Nodes(select(p, ctx.item)),
+        Expr::Call(func, args) => eval_call(e, *func, args, ctx),
+    }
+}
+
+fn eval_call<'a, 'i>(e: &'a Expr, func: Func, args: &'a [Expr], ctx: Ctx<'a, 'i>) -> Value<'a, 'i> {
+    match func {
+        Func::Not | Func::True | Func::False | Func::StartsWith | Func::Contains => {
+            Value::Bool(eval_bool(e, ctx))
+        }
+        Func::StringLength => Value::Num(string_arg(args, ctx).chars().count() as f64),
+        Func::Count => Value::Num(match args {
+            [Expr::Path(p)] => select(p, ctx.item).len() as f64,
+            _ => f64::NAN, // rejected by the parser
+        }),
+        Func::LocalName | Func::NamespaceUri | Func::Name => {
+            let item = match args {
+                [Expr::Path(p)] => first_item(p, ctx.item),
+                _ => Some(ctx.item),
+            };
+            Value::Str(Cow::Borrowed(item.map_or("", |item| match func {
+                Func::LocalName => local_name(item),
+                Func::NamespaceUri => namespace_uri(item),
+                _ => qualified_name(item),
+            })))
+        }
+        Func::NormalizeSpace => {
+            let s = string_arg(args, ctx);
+            let mut words = s.split(is_xml_space).filter(|w| !w.is_empty());
+            let mut out = String::with_capacity(s.len());
+            if let Some(w) = words.next() {
+                out.push_str(w);
+                for w in words {
+                    out.push(' ');
+                    out.push_str(w);
+                }
+            }
+            Value::Str(Cow::Owned(out))
+        }
+        Func::String => Value::Str(string_arg(args, ctx)),
+        Func::Number => Value::Num(match args {
+            [arg] => eval_number(arg, ctx),
+            _ => str_to_num(&ctx.item.string_value()),
+        }),
+        Func::Position => Value::Num(ctx.pos as f64),
+        Func::Last => Value::Num(ctx.size as f64),
+    }
+}
+
+/// The first item of `path` in document order, found without collecting.
+fn first_item<'a, 'i>(path: &LocationPath, ctx: Item<'a, 'i>) -> Option<Item<'a, 'i>> {
+    let mut best: Option<Item<'a, 'i>> = None;
+    for_each(path, ctx, &mut |item| {
+        if best.is_none_or(|b| order_key(&item) < order_key(&b)) {
+            best = Some(item);
+        }
+        false
+    });
+    best
+}
+
+/// The optional string argument of a function, defaulting to the context item.
+fn string_arg<'a, 'i>(args: &'a [Expr], ctx: Ctx<'a, 'i>) -> Cow<'a, str> {
+    match args {
+        [arg] => eval_string(arg, ctx),
+        _ => ctx.item.string_value(),
+    }
+}
+
+fn eval_string<'a, 'i>(e: &'a Expr, ctx: Ctx<'a, 'i>) -> Cow<'a, str> {
+    match e {
+        Expr::Literal(s) => Cow::Borrowed(s),
+        Expr::Path(p) => first_item(p, ctx.item).map_or(Cow::Borrowed(""), |i| i.string_value()),
+        _ => to_string(eval(e, ctx)),
+    }
+}
+
+fn eval_number<'a, 'i>(e: &'a Expr, ctx: Ctx<'a, 'i>) -> f64 {
+    match e {
+        Expr::Number(n) => *n,
+        Expr::Path(_) => str_to_num(&eval_string(e, ctx)),
+        _ => to_number(eval(e, ctx)),
+    }
+}
+
+fn eval_bool<'a, 'i>(e: &'a Expr, ctx: Ctx<'a, 'i>) -> bool {
+    match e {
+        Expr::Or(items) => items.iter().any(|e| eval_bool(e, ctx)),
+        Expr::And(items) => items.iter().all(|e| eval_bool(e, ctx)),
+        Expr::Compare(op, l, r) => compare(*op, l, r, ctx),
+        Expr::AttrCompare {
+            namespace,
+            local,
+            op,
+            value,
+        } => attribute_compare(ctx.item, namespace.as_deref(), local, *op, value),
+        Expr::Path(p) => exists(p, ctx.item),
+        Expr::Literal(s) => !s.is_empty(),
+        Expr::Number(n) => num_to_bool(*n),
+        Expr::Neg(_) => num_to_bool(eval_number(e, ctx)),
+        Expr::Call(func, args) => match (func, args.as_slice()) {
+            (Func::Not, [a]) => !eval_bool(a, ctx),
+            (Func::True, _) => true,
+            (Func::False, _) => false,
+            (Func::StartsWith, [a, b]) => eval_string(a, ctx).starts_with(&*eval_string(b, ctx)),
+            (Func::Contains, [a, b]) => eval_string(a, ctx).contains(&*eval_string(b, ctx)),
+            _ => to_bool(eval(e, ctx)),
+        },
+    }
+}
+
+/// `@name op literal` as a direct attribute lookup.
+fn attribute_compare(
+    item: Item<'_, '_>,
+    namespace: Option<&str>,
+    local: &str,
+    op: CmpOp,
+    lit: &Literal,
+) -> bool {
+    let Item::Node(node) = item else {
+        return false;
+    };
+    let Some(attr) = node
+        .attributes()
+        .find(|a| a.name() == local && a.namespace() == namespace)
+    else {
+        return false;
+    };
+    let value = attr.value();
+    match op {
+        CmpOp::Eq if !lit.is_number => value == &*lit.text,
+        CmpOp::Ne if !lit.is_number => value != &*lit.text,
+        _ => compare_numbers(op, str_to_num(value), lit.number),
+    }
+}
+
+/// A comparison, evaluating node-set operands lazily so that the common
+/// `path = 'literal'` stops at the first matching item.
+fn compare<'a, 'i>(op: CmpOp, l: &'a Expr, r: &'a Expr, ctx: Ctx<'a, 'i>) -> bool {
+    match (l, r) {
+        (Expr::Path(lp), Expr::Path(rp)) => {
+            let mut right: Vec<Cow<'a, str>> = Vec::new();
+            for_each(rp, ctx.item, &mut |item| {
+                right.push(item.string_value());
+                false
+            });
+            !right.is_empty()
+                && for_each(lp, ctx.item, &mut |item| {
+                    let s = item.string_value();
+                    right.iter().any(|r| compare_strings(op, &s, r))
+                })
+        }
+        (Expr::Path(p), other) => path_vs_value(op, p, eval(other, ctx), ctx),
+        (other, Expr::Path(p)) => path_vs_value(op.mirror(), p, eval(other, ctx), ctx),
+        _ => compare_values(op, eval(l, ctx), eval(r, ctx)),
+    }
+}
+
+/// `path op value` where `value` is not a node-set.
+fn path_vs_value<'a, 'i>(
+    op: CmpOp,
+    path: &'a LocationPath,
+    value: Value<'a, 'i>,
+    ctx: Ctx<'a, 'i>,
+) -> bool {
+    match value {
+        Value::Bool(b) => compare_values(op, Value::Bool(exists(path, ctx.item)), Value::Bool(b)),
+        Value::Num(n) => for_each(path, ctx.item, &mut |item| {
+            compare_numbers(op, str_to_num(&item.string_value()), n)
+        }),
+        Value::Str(s) => for_each(path, ctx.item, &mut |item| {
+            compare_strings(op, &item.string_value(), &s)
+        }),
+        nodes @ Value::Nodes(_) => compare_values(op, Value::Nodes(select(path, ctx.item)), nodes),
+    }
+}
+
+/// XPath 1.0 comparison of two values (section 3.4).
+fn compare_values(op: CmpOp, l: Value<'_, '_>, r: Value<'_, '_>) -> bool {
+    match (l, r) {
+        (Value::Nodes(a), Value::Nodes(b)) => {
+            let right: Vec<_> = b.iter().map(Item::string_value).collect();
+            a.iter().any(|a| {
+                let s = a.string_value();
+                right.iter().any(|r| compare_strings(op, &s, r))
+            })
+        }
+        (Value::Nodes(a), Value::Bool(b)) => {
+            compare_values(op, Value::Bool(!a.is_empty()), Value::Bool(b))
+        }
+        (Value::Bool(a), Value::Nodes(b)) => {
+            compare_values(op, Value::Bool(a), Value::Bool(!b.is_empty()))
+        }
+        (Value::Nodes(a), Value::Num(n)) => a
+            .iter()
+            .any(|a| compare_numbers(op, str_to_num(&a.string_value()), n)),
+        (Value::Num(n), Value::Nodes(b)) => b
+            .iter()
+            .any(|b| compare_numbers(op, n, str_to_num(&b.string_value()))),
+        (Value::Nodes(a), Value::Str(s)) => {
+            a.iter().any(|a| compare_strings(op, &a.string_value(), &s))
+        }
+        (Value::Str(s), Value::Nodes(b)) => {
+            b.iter().any(|b| compare_strings(op, &s, &b.string_value()))
+        }
+        (l, r) => match op {
+            CmpOp::Eq | CmpOp::Ne => {
+                let equal = if matches!(l, Value::Bool(_)) || matches!(r, Value::Bool(_)) {
+                    to_bool(l) == to_bool(r)
+                } else if matches!(l, Value::Num(_)) || matches!(r, Value::Num(_)) {
+                    to_number(l) == to_number(r)
+                } else {
+                    to_string(l) == to_string(r)
+                };
+                equal == (op == CmpOp::Eq)
+            }
+            _ => compare_numbers(op, to_number(l), to_number(r)),
+        },
+    }
+}
+
+fn compare_strings(op: CmpOp, a: &str, b: &str) -> bool {
+    match op {
+        CmpOp::Eq => a == b,
+        CmpOp::Ne => a != b,
+        _ => compare_numbers(op, str_to_num(a), str_to_num(b)),
+    }
+}
+
+/// IEEE 754 comparison, as XPath requires (NaN is unequal to everything).
+#[allow(clippy::float_cmp)]
+fn compare_numbers(op: CmpOp, a: f64, b: f64) -> bool {
+    match op {
+        CmpOp::Eq => a == b,
+        CmpOp::Ne => a != b,
+        CmpOp::Lt => a < b,
+        CmpOp::Le => a <= b,
+        CmpOp::Gt => a > b,
+        CmpOp::Ge => a >= b,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Conversions
+// ---------------------------------------------------------------------------
+
+fn to_bool(v: Value<'_, '_>) -> bool {
+    match v {
+        Value::Nodes(n) => !n.is_empty(),
+        Value::Bool(b) => b,
+        Value::Num(n) => num_to_bool(n),
+        Value::Str(s) => !s.is_empty(),
+    }
+}
+
+fn num_to_bool(n: f64) -> bool {
+    n != 0.0 && !n.is_nan()
+}
+
+fn to_number(v: Value<'_, '_>) -> f64 {
+    match v {
+        Value::Bool(b) => f64::from(u8::from(b)),
+        Value::Num(n) => n,
+        v => str_to_num(&to_string(v)),
+    }
+}
+
+fn to_string<'a>(v: Value<'a, '_>) -> Cow<'a, str> {
+    match v {
+        Value::Nodes(n) => n.first().map_or(Cow::Borrowed(""), Item::string_value),
+        Value::Bool(b) => Cow::Borrowed(if b { "true" } else { "false" }),
+        Value::Num(n) => Cow::Owned(num_to_string(n)),
+        Value::Str(s) => s,
+    }
+}
+
+fn is_xml_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\n')
+}
+
+/// XPath `number(string)`: optional whitespace, an optional minus sign, and
+/// digits with an optional fraction; anything else is NaN.
+pub(super) fn str_to_num(s: &str) -> f64 {
+    let t = s.trim_matches(is_xml_space);
+    let digits = t.strip_prefix('-').unwrap_or(t);
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let all_digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+    if (int.is_empty() && frac.is_empty()) || !all_digits(int) || !all_digits(frac) {
+        return f64::NAN;
+    }
+    t.parse().unwrap_or(f64::NAN)
+}
+
+/// XPath `string(number)`: integers without a decimal point, no exponent.
+pub(super) fn num_to_string(n: f64) -> String {
+    if n.is_nan() {
+        "NaN".to_owned()
+    } else if n.is_infinite() {
+        if n > 0.0 { "Infinity" } else { "-Infinity" }.to_owned()
+    } else if n == 0.0 {
+        "0".to_owned()
+    } else {
+        // Rust's `Display` for f64 is the shortest round-trip decimal, never
+        // in exponent form, and prints integral values without a fraction.
+        n.to_string()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Item data
+// ---------------------------------------------------------------------------
+
+/// XPath string-value of a node.
+pub(super) fn node_string_value<'a>(n: Node<'a, '_>) -> Cow<'a, str> {
+    match n.node_type() {
+        NodeType::Text | NodeType::Comment => Cow::Borrowed(n.text().unwrap_or("")),
+        NodeType::PI => Cow::Borrowed(n.pi().and_then(|pi| pi.value).unwrap_or("")),
+        NodeType::Root | NodeType::Element => {
+            let mut texts = n
+                .descendants()
+                .filter(|d| d.is_text())
+                .filter_map(|d| d.text());
+            let Some(first) = texts.next() else {
+                return Cow::Borrowed("");
+            };
+            let Some(second) = texts.next() else {
+                return Cow::Borrowed(first);
+            };
+            let mut s = String::with_capacity(first.len() + second.len());
+            s.push_str(first);
+            s.push_str(second);
+            texts.for_each(|t| s.push_str(t));
+            Cow::Owned(s)
+        }
+    }
+}
+
+fn local_name<'a>(item: Item<'a, '_>) -> &'a str {
+    match item {
+        Item::Attribute { attribute, .. } => attribute.name(),
+        Item::Node(n) if n.is_element() => n.tag_name().name(),
+        Item::Node(n) => n.pi().map_or("", |pi| pi.target),
+    }
+}
+
+fn namespace_uri<'a>(item: Item<'a, '_>) -> &'a str {
+    match item {
+        Item::Attribute { attribute, .. } => attribute.namespace(),
+        Item::Node(n) => n.tag_name().namespace(),
+    }
+    .unwrap_or("")
+}
+
+/// The qualified name as written in the document (prefix included).
+fn qualified_name<'a>(item: Item<'a, '_>) -> &'a str {
+    match item {
+        Item::Attribute { element, attribute } => {
+            &element.document().input_text()[attribute.range_qname()]
+        }
+        Item::Node(n) if n.is_element() => {
+            let text = n.document().input_text();
+            let tag = &text[n.range().start + 1..];
+            let end = tag
+                .find(|c: char| c.is_whitespace() || c == '/' || c == '>')
+                .unwrap_or(tag.len());
+            &tag[..end]
+        }
+        Item::Node(_) => local_name(item),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Namespaces, Selector};
+    use super::*;
+
+    /// Evaluates `expr` as a predicate on the root element.
+    #[track_caller]
+    fn check(xml: &str, expr: &str) -> bool {
+        let doc = roxmltree::Document::parse(xml).unwrap();
+        let sel = Selector::parse(&format!(".[{expr}]"), &Namespaces::builtin()).unwrap();
+        let exists = sel.exists(doc.root_element());
+        assert_eq!(exists, !sel.select(doc.root_element()).is_empty());
+        exists
+    }
+
+    #[track_caller]
+    fn assert_true(xml: &str, exprs: &[&str]) {
+        for e in exprs {
+            assert!(check(xml, e), "expected true: {e}");
+        }
+    }
+
+    #[track_caller]
+    fn assert_false(xml: &str, exprs: &[&str]) {
+        for e in exprs {
+            assert!(!check(xml, e), "expected false: {e}");
+        }
+    }
+
+    #[test]
+    fn string_to_number() {
+        assert_eq!(str_to_num("12"), 12.0);
+        assert_eq!(str_to_num("  -3.5\n"), -3.5);
+        assert_eq!(str_to_num(".5"), 0.5);
+        assert_eq!(str_to_num("5."), 5.0);
+        assert_eq!(str_to_num("007"), 7.0);
+        for bad in [
+            "", " ", "-", ".", "+1", "1e3", "inf", "NaN", "0x10", "1 2", "1,5", "--1",
+        ] {
+            assert!(str_to_num(bad).is_nan(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn number_to_string() {
+        assert_eq!(num_to_string(2.0), "2");
+        assert_eq!(num_to_string(-0.0), "0");
+        assert_eq!(num_to_string(0.5), "0.5");
+        assert_eq!(num_to_string(-12.25), "-12.25");
+        assert_eq!(num_to_string(1e21), "1000000000000000000000");
+        assert_eq!(num_to_string(f64::NAN), "NaN");
+        assert_eq!(num_to_string(f64::INFINITY), "Infinity");
+        assert_eq!(num_to_string(f64::NEG_INFINITY), "-Infinity");
+    }
+
+    const NUMS: &str = "<r a='2' s='abc' e=''><n>1</n><n>5</n><n>x</n><m>5</m><m>9</m><empty/></r>";
+
+    #[test]
+    fn node_set_vs_number_is_existential() {
+        assert_true(
+            NUMS,
+            &[
+                "n = 5", "n != 5", "n < 2", "n > 4", "n >= 5", "5 = n", "2 > n", "@a = 2.0",
+                "@a = 2", "@a > 1.5",
+            ],
+        );
+        assert_false(
+            NUMS,
+            &["n = 3", "n > 5", "@s = 0", "@s < 1", "@s != @s", "@a = 3"],
+        );
+    }
+
+    #[test]
+    fn node_set_vs_string_compares_strings() {
+        assert_true(
+            NUMS,
+            &[
+                "n = 'x'",
+                "n != 'x'",
+                "@a = '2'",
+                "'abc' = @s",
+                "@e = ''",
+                "@a != '2.0'",
+            ],
+        );
+        // `=` on a string literal is a string comparison, not numeric.
+        assert_false(NUMS, &["@a = '2.0'", "n = '5.0'"]);
+        // Relational operators convert both sides to numbers.
+        assert_true(NUMS, &["n > '4'", "@a < '10'"]);
+        assert_false(NUMS, &["@s > 'a'", "@s < 'b'"]);
+    }
+
+    #[test]
+    fn empty_node_sets_compare_false() {
+        assert_false(
+            NUMS,
+            &[
+                "missing = 'x'",
+                "missing != 'x'",
+                "@missing = ''",
+                "@missing != ''",
+                "empty/x = empty/y",
+                "missing < 1",
+            ],
+        );
+        // An empty element is a non-empty node-set whose string-value is ''.
+        assert_true(NUMS, &["empty = ''", "empty != 'x'"]);
+    }
+
+    #[test]
+    fn node_set_vs_node_set() {
+        assert_true(NUMS, &["n = m", "n != m", "m > n", "n < m", "n = n"]);
+        assert_false(
+            NUMS,
+            &["m = @a", "n = missing", "m < n[1]", "missing != missing"],
+        );
+    }
+
+    #[test]
+    fn node_set_vs_boolean() {
+        assert_true(
+            NUMS,
+            &[
+                "n = true()",
+                "missing = false()",
+                "n != false()",
+                "@a = true()",
+            ],
+        );
+        assert_false(NUMS, &["missing = true()", "n = false()"]);
+        // Relational: both sides become numbers (true = 1).
+        assert_true(NUMS, &["n > false()", "missing < true()"]);
+    }
+
+    #[test]
+    fn atomic_comparisons() {
+        assert_true(
+            NUMS,
+            &[
+                "1 = 1.0",
+                "'1' = 1",
+                "'a' != 'b'",
+                "true() = 1",
+                "false() = ''",
+                "'x' = true()",
+                "1 < 2",
+                "'2' > '10' = false()",
+                "-1 < 0",
+                "- - 1 = 1",
+                "'abc' > 1 = false()",
+            ],
+        );
+        assert_false(
+            NUMS,
+            &[
+                "'1' = '1.0'",
+                "number('x') = number('x')",
+                "1 > 2",
+                "'a' < 'b'",
+            ],
+        );
+        assert_true(NUMS, &["number('x') != number('x')"]);
+    }
+
+    #[test]
+    fn boolean_operators_and_conversions() {
+        assert_true(
+            NUMS,
+            &[
+                "@a and @s",
+                "@missing or n",
+                "not(@missing)",
+                "'x'",
+                "not(not(-1))",
+                "not(0)",
+                "n and (m or @zz)",
+            ],
+        );
+        assert_false(
+            NUMS,
+            &[
+                "@a and @missing",
+                "@missing or missing",
+                "not(n)",
+                "''",
+                "number('x') or 0",
+            ],
+        );
+    }
+
+    #[test]
+    fn string_functions() {
+        let xml = "<r id='http://microsoft.com/win/10' t='  a \n b\t c  '><v>ab</v><v>cd</v></r>";
+        assert_true(
+            xml,
+            &[
+                "starts-with(@id, 'http://microsoft.com/win/')",
+                "starts-with(@id, '')",
+                "contains(@id, 'soft')",
+                "contains(v, 'b')",
+                "not(contains(v, 'c'))", // only the first v counts
+                "string-length(@id) = 27",
+                "string-length('héé') = 3",
+                "string-length() = 4",
+                "normalize-space(@t) = 'a b c'",
+                "normalize-space('  ') = ''",
+                "string() = 'abcd'",
+                "string(v) = 'ab'",
+                "string(missing) = ''",
+                "string(1.50) = '1.5'",
+                "string(true()) = 'true'",
+                "string(number('x')) = 'NaN'",
+            ],
+        );
+        assert_true(xml, &["contains(@missing, '')", "starts-with('', '')"]);
+        assert_false(xml, &["starts-with(@id, 'https')", "contains('', 'a')"]);
+    }
+
+    #[test]
+    fn number_and_count_functions() {
+        assert_true(
+            NUMS,
+            &[
+                "count(n) = 3",
+                "count(missing) = 0",
+                "count(*) = 6",
+                "count(@*) = 3",
+                "count(//n) = 3",
+                "number(@a) = 2",
+                "number(n) = 1",
+                "number('  4 ') = 4",
+                "number(true()) = 1",
+                "number(m[2]) = 9",
+            ],
+        );
+        assert_true(
+            "<r><a>12</a></r>",
+            &[
+                "a[number() = 12]",
+                "number() = 12",
+                "number(@x) != number(@x)",
+            ],
+        );
+    }
+
+    #[test]
+    fn name_functions() {
+        let xml = "<r xmlns:q='http://libvirt.org/schemas/domain/qemu/1.0'><q:commandline q:x='1' y='2'/><plain/></r>";
+        assert_true(
+            xml,
+            &[
+                "local-name() = 'r'",
+                "name() = 'r'",
+                "namespace-uri() = ''",
+                "local-name(*) = 'commandline'",
+                "name(*) = 'q:commandline'",
+                "namespace-uri(*) = 'http://libvirt.org/schemas/domain/qemu/1.0'",
+                "name(*/@*) = 'q:x'",
+                "local-name(*/@*) = 'x'",
+                "namespace-uri(*/@*[2]) = ''",
+                "name(missing) = ''",
+                "local-name(qemu:commandline) = 'commandline'",
+                "*[local-name() = 'plain']",
+            ],
+        );
+    }
+
+    #[test]
+    fn position_and_last() {
+        let xml = "<r><d t='a'/><d t='b'/><x/><d t='c'/></r>";
+        let doc = roxmltree::Document::parse(xml).unwrap();
+        let values = |src: &str| -> Vec<String> {
+            Selector::parse(src, &Namespaces::builtin())
+                .unwrap()
+                .select(doc.root_element())
+                .iter()
+                .map(|i| i.string_value().into_owned())
+                .collect()
+        };
+        assert_eq!(values("d[2]/@t"), ["b"]);
+        assert_eq!(values("d[last()]/@t"), ["c"]);
+        assert_eq!(values("d[position() < 3]/@t"), ["a", "b"]);
+        assert_eq!(values("d[position() = last()]/@t"), ["c"]);
+        assert_eq!(values("*[3]/@t"), Vec::<String>::new());
+        assert_eq!(values("d[@t != 'a'][1]/@t"), ["b"]);
+        assert_eq!(values("d[1][@t != 'a']/@t"), Vec::<String>::new());
+        assert_eq!(values("d[5]"), Vec::<String>::new());
+        assert_eq!(values("d[1.5]"), Vec::<String>::new());
+        assert_eq!(values("@*[1]"), Vec::<String>::new());
+        assert_eq!(values("d/@*[last()]"), ["a", "b", "c"]);
+        assert_eq!(values("d[count(../d) = last()][2]/@t"), ["b"]);
+    }
+
+    #[test]
+    fn numeric_predicates_test_the_position() {
+        assert_true(
+            NUMS,
+            &["1", "1.0", "last()", "position() = 1", "count(n) = 3 or 1"],
+        );
+        assert_false(NUMS, &["2", "-1", "0", "number('x')", "last() = 2"]);
+    }
+
+    #[test]
+    fn descendant_positions_are_per_parent() {
+        let xml = "<r><a><b>1</b><b>2</b></a><a><b>3</b></a></r>";
+        let doc = roxmltree::Document::parse(xml).unwrap();
+        let values = |src: &str| -> Vec<String> {
+            Selector::parse(src, &Namespaces::builtin())
+                .unwrap()
+                .select(doc.root_element())
+                .iter()
+                .map(|i| i.string_value().into_owned())
+                .collect()
+        };
+        assert_eq!(values("//b[1]"), ["1", "3"]);
+        assert_eq!(values(".//b[last()]"), ["2", "3"]);
+        assert_eq!(values("//b"), ["1", "2", "3"]);
+        assert_eq!(values("//b[. != '2']"), ["1", "3"]);
+    }
+
+    #[test]
+    fn text_comment_and_node_tests() {
+        let xml = "<r>hi<!--c--><a>x</a>there</r>";
+        assert_true(
+            xml,
+            &[
+                "text() = 'there'",
+                "comment() = 'c'",
+                "count(node()) = 4",
+                "count(text()) = 2",
+                "a/text() = 'x'",
+            ],
+        );
+        assert_false(xml, &["text() = 'x'", "a/comment()"]);
+    }
+
+    #[test]
+    fn string_value_concatenates_descendant_text() {
+        let doc = roxmltree::Document::parse("<r>a<b>b<c>c</c></b><!--no-->d</r>").unwrap();
+        let r = Item::Node(doc.root_element());
+        assert_eq!(r.string_value(), "abcd");
+        let b = Item::Node(doc.root_element().first_element_child().unwrap());
+        assert!(matches!(b.string_value(), Cow::Owned(ref s) if s == "bc"));
+        let c = Item::Node(doc.descendants().find(|n| n.has_tag_name("c")).unwrap());
+        assert!(matches!(c.string_value(), Cow::Borrowed("c")));
+        assert_eq!(Item::Node(doc.root()).string_value(), "abcd");
+    }
+}

@@ -1,0 +1,84 @@
+//! Robustness over real-world domain XML (libvirt's and virt-manager's test data in
+//! ../shared/corpus, never committed here): every file is parsed, linted and fixed
+//! (unsafe fixes included) without a panic; a fix never breaks a well-formed file; and
+//! fixed output of a file the libvirt 11.3 schema accepted still passes that schema.
+//! Runs only when VIRT_LINT_CORPUS names the corpus folder (as .ci/run does).
+
+mod common;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
+
+use virt_lint::document::{Document, decode};
+use virt_lint::rules::{Safety, load_builtin};
+use virt_lint::{engine, fix};
+
+#[test]
+fn corpus_lints_and_fixes_cleanly() {
+    let Some(dir) = std::env::var_os("VIRT_LINT_CORPUS").map(PathBuf::from) else {
+        eprintln!("skipped: set VIRT_LINT_CORPUS to the corpus folder to run this check");
+        return;
+    };
+    let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).expect("MANIFEST.tsv");
+    let mut lines = manifest.lines();
+    let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("no column {name}"));
+    let (file_col, valid_col) = (col("local_file"), col("valid_per_libvirt_11.3_schema"));
+
+    let rules = load_builtin().unwrap();
+    let schema = common::domain_schema();
+    let xmllint = schema.is_some() && common::have_tool("xmllint");
+    let out_dir = tempfile::tempdir().unwrap();
+    let (mut files, mut domains, mut findings, mut fixed, mut validated) = (0, 0, 0, 0, 0);
+    let mut failures = Vec::new();
+    for line in lines {
+        let cells: Vec<&str> = line.split('\t').collect();
+        let path = dir.join(cells[file_col]);
+        let schema_valid = cells.get(valid_col) == Some(&"yes");
+        files += 1;
+        let bytes = std::fs::read(&path).unwrap();
+        let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<Option<(usize, Option<String>)>, String> {
+            let Ok(text) = decode(bytes) else { return Ok(None) };
+            let Ok(doc) = Document::parse(&text) else { return Ok(None) };
+            if !engine::is_domain(&doc) {
+                return Ok(None);
+            }
+            let found = engine::lint(&doc, &rules).len();
+            let result = fix::fix_text(&text, &rules, Safety::Unsafe).map_err(|e| e.message)?;
+            let changed = (result.text != text).then_some(result.text);
+            if let Some(new) = &changed {
+                Document::parse(new).map_err(|e| format!("fixed output does not parse: {e}"))?;
+                let again = fix::fix_text(new, &rules, Safety::Unsafe).map_err(|e| e.message)?;
+                if &again.text != new {
+                    return Err("fixing twice changed the text again".into());
+                }
+            }
+            Ok(Some((found, changed)))
+        }));
+        match outcome {
+            Err(_) => failures.push(format!("{}: panicked", path.display())),
+            Ok(Err(e)) => failures.push(format!("{}: {e}", path.display())),
+            Ok(Ok(None)) => {}
+            Ok(Ok(Some((found, changed)))) => {
+                domains += 1;
+                findings += found;
+                if let Some(new) = changed {
+                    fixed += 1;
+                    if schema_valid && xmllint {
+                        let out = out_dir.path().join(path.file_name().unwrap());
+                        std::fs::write(&out, &new).unwrap();
+                        validated += 1;
+                        if let Err(e) = common::xmllint_validate(schema.as_ref().unwrap(), &out) {
+                            failures.push(format!("{}: fixed output fails the schema: {e}", path.display()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    eprintln!(
+        "corpus: {files} files, {domains} domains linted, {findings} findings, {fixed} fixed, {validated} fixed files schema-checked"
+    );
+    assert!(domains > 0, "no domain in the corpus was linted");
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+}
