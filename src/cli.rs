@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use rayon::prelude::*;
 
-use crate::document::{self, Document, LineIndex};
+use crate::document::{self, Document, LineIndex, Position};
 use crate::engine::{self, Finding};
 use crate::examples;
 use crate::fix;
@@ -205,8 +205,10 @@ enum Outcome {
     /// Could not be read, parsed, fixed or written. The file is untouched.
     Failed {
         message: String,
-        /// The text and byte offset to point at, when known.
-        at: Option<(String, usize)>,
+        /// Where the problem is, when known.
+        position: Option<Position>,
+        /// The text, to show the offending line (and the findings' lines) from.
+        text: Option<String>,
         /// Findings of the original text, when it parsed.
         findings: Vec<Finding>,
     },
@@ -260,6 +262,7 @@ fn check(args: &CheckArgs) -> u8 {
     let mut any_changed = false;
     let mut worst: Option<Severity> = None;
     for e in &input_errors {
+        summary.failed += 1;
         eprintln!("error: {}: {}", e.path, e.message);
     }
     for result in &results {
@@ -268,12 +271,11 @@ fn check(args: &CheckArgs) -> u8 {
                 summary.skipped += 1;
                 eprintln!("note: {}: {note}; skipped", result.name);
             }
-            Outcome::Failed { message, at, findings } => {
+            Outcome::Failed { message, position, text, findings } => {
                 failed = true;
                 summary.failed += 1;
-                summary.files_checked += 1;
-                print_file_error(&err_emitter, args.format, &result.name, message, at.as_ref());
-                if let Some((text, _)) = at.as_ref().filter(|_| !findings.is_empty()) {
+                print_file_error(&err_emitter, args.format, &result.name, message, *position, text.as_deref());
+                if let Some(text) = text.as_deref().filter(|_| !findings.is_empty()) {
                     emit_findings(&mut *out, &text_emitter, args.format, &result.name, text, findings);
                     summary.add_findings(findings, allowed);
                 }
@@ -303,18 +305,33 @@ fn check(args: &CheckArgs) -> u8 {
         }
     }
     if mode == Mode::Diff {
-        let noun = if summary.fixed == 1 { "finding" } else { "findings" };
-        let line = if summary.fixed > 0 {
-            format!("Would fix {} {noun} in {} file(s).", summary.fixed, summary.files_fixed)
+        let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        if summary.fixed > 0 {
+            eprintln!(
+                "Would fix {} in {}.",
+                plural(summary.fixed, "finding", "findings"),
+                plural(summary.files_fixed, "file", "files")
+            );
         } else {
-            "No fixes to apply.".to_string()
-        };
-        eprintln!("{line}");
+            eprintln!("No fixes to apply.");
+        }
         if !args.unsafe_fixes {
-            // Count what --unsafe-fixes would add, so the hint is not silent.
-            let hidden = results.iter().filter(|r| matches!(&r.outcome, Outcome::Linted { findings, .. } if findings.iter().any(|f| f.fix_edits(Safety::Safe).is_none() && f.fix_edits(Safety::Unsafe).is_some()))).count();
+            // Say what --unsafe-fixes would add, so that nothing is held back silently.
+            let hidden: usize = results
+                .iter()
+                .map(|r| match &r.outcome {
+                    Outcome::Linted { findings, .. } => findings
+                        .iter()
+                        .filter(|f| f.fix_edits(Safety::Safe).is_none() && f.fix_edits(Safety::Unsafe).is_some())
+                        .count(),
+                    _ => 0,
+                })
+                .sum();
             if hidden > 0 {
-                eprintln!("(Unsafe fixes in {hidden} file(s) can be included with `--unsafe-fixes`.)");
+                eprintln!(
+                    "({} can be included with `--unsafe-fixes`.)",
+                    plural(hidden, "hidden unsafe fix", "hidden unsafe fixes")
+                );
             }
         }
     } else {
@@ -345,21 +362,39 @@ fn emit_findings(out: &mut dyn Write, text_emitter: &TextEmitter, format: Format
     };
 }
 
-fn print_file_error(emitter: &TextEmitter, format: Format, name: &str, message: &str, at: Option<&(String, usize)>) {
+fn print_file_error(
+    emitter: &TextEmitter,
+    format: Format,
+    name: &str,
+    message: &str,
+    position: Option<Position>,
+    text: Option<&str>,
+) {
     let mut err = io::stderr().lock();
-    match (format, at) {
-        (Format::Text, Some((text, offset))) => {
-            let end = text[*offset..].chars().next().map_or(*offset, |c| offset + c.len_utf8());
-            let _ = writeln!(err, "{}\n", emitter.render_error(name, message, Some((text, *offset..end))));
+    match (format, position, text) {
+        (Format::Text, Some(pos), Some(text)) => {
+            let offset = offset_of(text, pos);
+            let end = text[offset..].chars().next().map_or(offset, |c| offset + c.len_utf8());
+            let _ = writeln!(err, "{}\n", emitter.render_error(name, message, Some((text, offset..end))));
         }
-        (_, Some((text, offset))) => {
-            let pos = LineIndex::new(text).position(text, *offset);
+        (_, Some(pos), _) => {
             let _ = writeln!(err, "error: {name}:{pos}: {message}");
         }
-        (_, None) => {
+        (_, None, _) => {
             let _ = writeln!(err, "error: {name}: {message}");
         }
     }
+}
+
+/// Byte offset of a 1-based line and column (in characters) in `text`.
+fn offset_of(text: &str, pos: Position) -> usize {
+    let lines = LineIndex::new(text);
+    let line_count = text.lines().count().max(1);
+    let line = lines.line_range(text, pos.line.clamp(1, line_count));
+    text[line.clone()]
+        .char_indices()
+        .nth(pos.column.saturating_sub(1))
+        .map_or(line.end, |(i, _)| line.start + i)
 }
 
 fn read_input(input: &Input) -> io::Result<Vec<u8>> {
@@ -382,36 +417,22 @@ fn process(input: &Input, stdin_name: &str, rules: &RuleSet, mode: Mode, allowed
     FileResult { name, outcome }
 }
 
-fn failure(message: impl Into<String>) -> Outcome {
-    Outcome::Failed { message: message.into(), at: None, findings: Vec::new() }
+fn failure(message: impl Into<String>, position: Option<Position>, text: Option<String>) -> Outcome {
+    Outcome::Failed { message: message.into(), position, text, findings: Vec::new() }
 }
 
 fn process_outcome(input: &Input, rules: &RuleSet, mode: Mode, allowed: Safety) -> Outcome {
     let bytes = match read_input(input) {
         Ok(b) => b,
-        Err(e) => return failure(format!("cannot read: {e}")),
+        Err(e) => return failure(format!("cannot read: {e}"), None, None),
     };
     let text = match document::decode(bytes) {
         Ok(t) => t,
-        Err(e) => return failure(match e.position {
-            Some(p) => format!("{p}: {}", e.message),
-            None => e.message,
-        }),
+        Err(e) => return failure(e.message, e.position, None),
     };
     let doc = match Document::parse(&text) {
         Ok(d) => d,
-        Err(e) => {
-            let at = e.position.map(|p| {
-                let lines = LineIndex::new(&text);
-                let line = lines.line_range(&text, p.line.max(1).min(text.lines().count().max(1)));
-                let offset = text[line.clone()]
-                    .char_indices()
-                    .nth(p.column.saturating_sub(1))
-                    .map_or(line.end, |(i, _)| line.start + i);
-                (text.clone(), offset)
-            });
-            return Outcome::Failed { message: e.message, at, findings: Vec::new() };
-        }
+        Err(e) => return failure(e.message, e.position, Some(text)),
     };
     if !engine::is_domain(&doc) {
         let root = doc.root().tag_name();
@@ -429,7 +450,7 @@ fn process_outcome(input: &Input, rules: &RuleSet, mode: Mode, allowed: Safety) 
     let fixed = match fix::fix_text(&text, rules, allowed) {
         Ok(f) => f,
         Err(e) => {
-            return Outcome::Failed { message: e.message, at: Some((text, 0)), findings };
+            return Outcome::Failed { message: e.message, position: None, text: Some(text), findings };
         }
     };
     if fixed.text == text {
@@ -439,7 +460,12 @@ fn process_outcome(input: &Input, rules: &RuleSet, mode: Mode, allowed: Safety) 
         && let Input::File(path) = input
         && let Err(e) = write::atomic_write(path, fixed.text.as_bytes())
     {
-        return Outcome::Failed { message: format!("cannot write the fixed file: {e}"), at: None, findings };
+        return Outcome::Failed {
+            message: format!("cannot write the fixed file: {e}; it is unchanged"),
+            position: None,
+            text: Some(text),
+            findings,
+        };
     }
     let doc = Document::parse(&fixed.text).expect("verified by the fixer");
     let remaining = engine::lint(&doc, rules);

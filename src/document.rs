@@ -132,10 +132,10 @@ impl<'a> Document<'a> {
                     roxmltree::Error::DtdDetected => {
                         "a DTD (<!DOCTYPE ...>) is not allowed: libvirt XML has none, and entity expansion is refused".to_string()
                     }
-                    other => strip_position(&other.to_string()),
+                    other => format!("malformed XML: {}", strip_position(&other.to_string())),
                 };
                 Err(ParseError {
-                    message: format!("malformed XML: {message}"),
+                    message,
                     position: Some(Position {
                         line: pos.row as usize,
                         column: pos.col as usize,
@@ -194,7 +194,7 @@ mod tests {
         assert_eq!(index.position(text, 4), Position { line: 2, column: 1 });
         // 'ç' is two bytes but one column.
         assert_eq!(index.position(text, 6), Position { line: 2, column: 2 });
-        assert_eq!(index.position(text, 9), Position { line: 3, column: 1 });
+        assert_eq!(index.position(text, 8), Position { line: 3, column: 1 });
         assert_eq!(index.line_range(text, 1), 0..2);
         assert_eq!(index.line_range(text, 2), 4..7);
         assert_eq!(index.line_range(text, 3), 8..9);

@@ -88,8 +88,8 @@ pub fn lint(doc: &Document<'_>, rules: &RuleSet) -> Vec<Finding> {
 fn finding(doc: &Document<'_>, index: usize, rule: &Rule, ctx: roxmltree::Node<'_, '_>, style: &Style) -> Finding {
     let target = rule
         .report_at
-        .as_ref()
-        .and_then(|s| s.select(ctx).into_iter().next())
+        .iter()
+        .find_map(|s| s.select(ctx).into_iter().next())
         .unwrap_or(Item::Node(ctx));
     let range = match target {
         Item::Node(n) if n.is_element() => start_tag_range(n),

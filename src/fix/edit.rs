@@ -74,7 +74,7 @@ mod tests {
     #[test]
     fn applies_in_order_and_keeps_the_rest() {
         let text = "<a x='1'><b/></a>";
-        let edits = [Edit::insertion(12, "<c/>"), Edit::replacement(6..7, "2"), Edit::deletion(9..13)];
+        let edits = [Edit::insertion(13, "<c/>"), Edit::replacement(6..7, "2"), Edit::deletion(9..13)];
         // deletion 9..13 removes "<b/>", the insertion at 12 would overlap it: test the two
         // that do not overlap.
         assert_eq!(apply(text, &edits[..2]), "<a x='2'><b/><c/></a>");

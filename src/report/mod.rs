@@ -33,7 +33,7 @@ pub struct Summary {
     pub files_fixed: usize,
     /// Files skipped because they are not domains.
     pub skipped: usize,
-    /// Inputs that could not be read, parsed or fixed.
+    /// Inputs that could not be found, read, parsed or fixed (not counted as checked).
     pub failed: usize,
 }
 
@@ -79,16 +79,23 @@ impl Summary {
         if self.infos > 0 {
             counts.push(plural(self.infos, "info", "infos"));
         }
-        let checked = plural(self.files_checked, "file checked", "files checked");
-        let mut tail = checked;
+        let mut tail = plural(self.files_checked, "file checked", "files checked");
         if self.skipped > 0 {
             let _ = write!(tail, ", {} skipped", self.skipped);
         }
-        if self.failed > 0 {
-            let _ = write!(tail, ", {} with errors", plural(self.failed, "file", "files"));
-        }
+        let failed = match self.failed {
+            0 => String::new(),
+            n => format!("; {} could not be checked", plural(n, "input", "inputs")),
+        };
         if counts.is_empty() {
-            let _ = writeln!(out, "{} ({tail}).", if fix_mode && self.fixed > 0 { "No problems remain" } else { "No problems found" });
+            let lead = if self.failed > 0 {
+                "No findings"
+            } else if fix_mode && self.fixed > 0 {
+                "No problems remain"
+            } else {
+                "No problems found"
+            };
+            let _ = writeln!(out, "{lead} ({tail}){failed}.");
         } else {
             let list = match counts.len() {
                 1 => counts.remove(0),
@@ -99,7 +106,7 @@ impl Summary {
             };
             let _ = writeln!(
                 out,
-                "Found {list} in {} ({tail}).",
+                "Found {list} in {} ({tail}){failed}.",
                 plural(self.files_with_findings, "file", "files")
             );
         }
@@ -127,10 +134,12 @@ mod tests {
         assert_eq!(s.render(false, false), "Found 1 error and 3 warnings in 2 files (12 files checked).\n");
         let s = Summary { files_checked: 1, ..Summary::default() };
         assert_eq!(s.render(false, false), "No problems found (1 file checked).\n");
+        let s = Summary { failed: 2, ..Summary::default() };
+        assert_eq!(s.render(false, false), "No findings (0 files checked); 2 inputs could not be checked.\n");
         let s = Summary { files_checked: 3, files_with_findings: 1, warnings: 1, infos: 2, errors: 1, skipped: 1, failed: 1, fixable: 1, unsafe_fixable: 1, ..Summary::default() };
         assert_eq!(
             s.render(false, false),
-            "Found 1 error, 1 warning and 2 infos in 1 file (3 files checked, 1 skipped, 1 file with errors).\n[*] 1 fix is available with `--fix`.\n(1 hidden unsafe fix can be enabled with `--unsafe-fixes`.)\n"
+            "Found 1 error, 1 warning and 2 infos in 1 file (3 files checked, 1 skipped); 1 input could not be checked.\n[*] 1 fix is available with `--fix`.\n(1 hidden unsafe fix can be enabled with `--unsafe-fixes`.)\n"
         );
     }
 }

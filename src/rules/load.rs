@@ -143,7 +143,7 @@ struct RawRule {
     for_each: Option<Spanned<String>>,
     when: Spanned<RawCondition>,
     #[serde(default)]
-    report_at: Option<Spanned<String>>,
+    report_at: Option<Spanned<OneOrMany>>,
     message: Spanned<String>,
     #[serde(default)]
     fix: Option<Spanned<RawFix>>,
@@ -227,6 +227,32 @@ impl<'de> Deserialize<'de> for Scalar {
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
                 Ok(Scalar(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A string or a list of strings.
+struct OneOrMany(Vec<String>);
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = OneOrMany;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a selector or a list of selectors")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<OneOrMany, E> {
+                Ok(OneOrMany(vec![v.to_string()]))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<OneOrMany, A::Error> {
+                let mut out = Vec::new();
+                while let Some(item) = seq.next_element::<String>()? {
+                    out.push(item);
+                }
+                Ok(OneOrMany(out))
             }
         }
         d.deserialize_any(V)
@@ -593,7 +619,21 @@ fn compile_rule(
     }
     let for_each = r.for_each.as_ref().map(|s| ctx.selector(s)).transpose()?;
     let when = compile_condition(ctx, &r.when, defs)?;
-    let report_at = r.report_at.as_ref().map(|s| ctx.selector(s)).transpose()?;
+    let mut report_at = Vec::new();
+    if let Some(list) = &r.report_at {
+        for source in &list.value.0 {
+            let spanned = Spanned::new(source.clone(), list.referenced, list.defined);
+            // A single selector is located exactly; one of a list, at the list.
+            let selector = if list.value.0.len() == 1 {
+                ctx.selector(&spanned)?
+            } else {
+                Selector::parse(source, &ctx.namespaces).map_err(|e| {
+                    ctx.error(list, format!("invalid selector `{source}` in report-at: {}", e.message))
+                })?
+            };
+            report_at.push(selector);
+        }
+    }
     let message = compile_message(ctx, &r.message)?;
     let fix = r.fix.as_ref().map(|f| compile_fix(ctx, f)).transpose()?;
     let alternatives = r

@@ -80,9 +80,9 @@ pub struct Rule {
     /// Evaluate the rule once per selected element instead of once per document.
     pub for_each: Option<Selector>,
     pub when: Condition,
-    /// The node a finding points at, relative to the context; the context itself if absent
-    /// or if it selects nothing.
-    pub report_at: Option<Selector>,
+    /// Where a finding points, relative to the context: the first item of the first
+    /// selector that selects something; the context itself when none does.
+    pub report_at: Vec<Selector>,
     pub message: Message,
     pub fix: Option<FixSpec>,
     pub alternatives: Vec<FixSpec>,
