@@ -74,7 +74,7 @@ pub fn plan(fix: &FixSpec, ctx: Node<'_, '_>, style: &Style) -> Result<Vec<Edit>
     }
     let edits = planner.finish(doc, style)?;
     if edits.is_empty() {
-        return Err("no automatic fix: the fix's edits change nothing in this file".into());
+        return Err("its edits would change nothing in this file".into());
     }
     Ok(edits)
 }
@@ -118,7 +118,7 @@ impl Planner {
                         Some(current) if current == value => {}
                         Some(current) if OFF_VALUES.contains(&current) => {
                             return Err(format!(
-                                "no automatic fix: `{source}` is set to {name}='{current}' explicitly; change it by hand if that is not intended"
+                                "`{source}` is explicitly {name}='{current}'; change it by hand if that is not intended"
                             ));
                         }
                         _ => self.set_attribute(id, name, value),

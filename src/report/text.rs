@@ -86,6 +86,6 @@ fn fix_group<'a>(file: &FileFindings<'a>, fix: &'a PlannedFix, alternative: bool
                 .line_start(1)
                 .patches(edits.iter().map(|e| Patch::new(e.range.clone(), e.content.as_str()))),
         ),
-        Err(reason) => Group::with_title(Level::NOTE.secondary_title(format!("{title}: {reason}"))),
+        Err(reason) => Group::with_title(Level::NOTE.secondary_title(format!("no fix offered ({}): {reason}", fix.title))),
     }
 }
