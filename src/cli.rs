@@ -153,7 +153,9 @@ fn use_color(choice: ColorChoice, stream_is_terminal: bool) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => stream_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        ColorChoice::Auto => {
+            stream_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
     }
 }
 
@@ -176,7 +178,11 @@ fn print_rule_errors(errors: &[RuleError]) {
     let _ = writeln!(
         err,
         "{} in rule files; nothing was checked.",
-        if errors.len() == 1 { "1 error".to_string() } else { format!("{} errors", errors.len()) }
+        if errors.len() == 1 {
+            "1 error".to_string()
+        } else {
+            format!("{} errors", errors.len())
+        }
     );
 }
 
@@ -238,9 +244,16 @@ fn check(args: &CheckArgs) -> u8 {
     } else {
         Mode::Check
     };
-    let allowed = if args.unsafe_fixes { Safety::Unsafe } else { Safety::Safe };
+    let allowed = if args.unsafe_fixes {
+        Safety::Unsafe
+    } else {
+        Safety::Safe
+    };
     let (inputs, input_errors) = inputs::discover(&args.paths);
-    let stdin_name = args.stdin_filename.clone().unwrap_or_else(|| "-".to_string());
+    let stdin_name = args
+        .stdin_filename
+        .clone()
+        .unwrap_or_else(|| "-".to_string());
 
     let results: Vec<FileResult> = inputs
         .par_iter()
@@ -250,8 +263,19 @@ fn check(args: &CheckArgs) -> u8 {
     let stdout = io::stdout();
     let stdin_fix = mode == Mode::Fix && inputs.contains(&Input::Stdin);
     // With `--fix -` standard output carries the document; findings go to stderr.
-    let mut out: Box<dyn Write> = if stdin_fix { Box::new(io::stderr().lock()) } else { Box::new(stdout.lock()) };
-    let color = use_color(args.color, if stdin_fix { io::stderr().is_terminal() } else { io::stdout().is_terminal() });
+    let mut out: Box<dyn Write> = if stdin_fix {
+        Box::new(io::stderr().lock())
+    } else {
+        Box::new(stdout.lock())
+    };
+    let color = use_color(
+        args.color,
+        if stdin_fix {
+            io::stderr().is_terminal()
+        } else {
+            io::stdout().is_terminal()
+        },
+    );
     let err_color = use_color(args.color, io::stderr().is_terminal());
     let text_emitter = TextEmitter::new(color);
     let err_emitter = TextEmitter::new(err_color);
@@ -271,16 +295,40 @@ fn check(args: &CheckArgs) -> u8 {
                 summary.skipped += 1;
                 eprintln!("note: {}: {note}; skipped", result.name);
             }
-            Outcome::Failed { message, position, text, findings } => {
+            Outcome::Failed {
+                message,
+                position,
+                text,
+                findings,
+            } => {
                 failed = true;
                 summary.failed += 1;
-                print_file_error(&err_emitter, args.format, &result.name, message, *position, text.as_deref());
+                print_file_error(
+                    &err_emitter,
+                    args.format,
+                    &result.name,
+                    message,
+                    *position,
+                    text.as_deref(),
+                );
                 if let Some(text) = text.as_deref().filter(|_| !findings.is_empty()) {
-                    emit_findings(&mut *out, &text_emitter, args.format, &result.name, text, findings);
+                    emit_findings(
+                        &mut *out,
+                        &text_emitter,
+                        args.format,
+                        &result.name,
+                        text,
+                        findings,
+                    );
                     summary.add_findings(findings, allowed);
                 }
             }
-            Outcome::Linted { text, findings, original, fixed } => {
+            Outcome::Linted {
+                text,
+                findings,
+                original,
+                fixed,
+            } => {
                 summary.files_checked += 1;
                 if let Some(original) = original {
                     any_changed = true;
@@ -288,7 +336,9 @@ fn check(args: &CheckArgs) -> u8 {
                     summary.files_fixed += 1;
                     if mode == Mode::Diff {
                         any_diff = true;
-                        let _ = out.write_all(crate::diff::unified(&result.name, original, text).as_bytes());
+                        let _ = out.write_all(
+                            crate::diff::unified(&result.name, original, text).as_bytes(),
+                        );
                         continue;
                     }
                 }
@@ -299,13 +349,21 @@ fn check(args: &CheckArgs) -> u8 {
                     let _ = io::stdout().lock().write_all(text.as_bytes());
                 }
                 worst = worst.max(findings.iter().map(|f| f.severity).max());
-                emit_findings(&mut *out, &text_emitter, args.format, &result.name, text, findings);
+                emit_findings(
+                    &mut *out,
+                    &text_emitter,
+                    args.format,
+                    &result.name,
+                    text,
+                    findings,
+                );
                 summary.add_findings(findings, allowed);
             }
         }
     }
     if mode == Mode::Diff {
-        let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         if summary.fixed > 0 {
             eprintln!(
                 "Would fix {} in {}.",
@@ -322,7 +380,10 @@ fn check(args: &CheckArgs) -> u8 {
                 .map(|r| match &r.outcome {
                     Outcome::Linted { findings, .. } => findings
                         .iter()
-                        .filter(|f| f.fix_edits(Safety::Safe).is_none() && f.fix_edits(Safety::Unsafe).is_some())
+                        .filter(|f| {
+                            f.fix_edits(Safety::Safe).is_none()
+                                && f.fix_edits(Safety::Unsafe).is_some()
+                        })
                         .count(),
                     _ => 0,
                 })
@@ -335,7 +396,11 @@ fn check(args: &CheckArgs) -> u8 {
             }
         }
     } else {
-        let _ = out.write_all(summary.render(mode == Mode::Fix, args.unsafe_fixes).as_bytes());
+        let _ = out.write_all(
+            summary
+                .render(mode == Mode::Fix, args.unsafe_fixes)
+                .as_bytes(),
+        );
     }
     let _ = out.flush();
 
@@ -354,8 +419,19 @@ fn check(args: &CheckArgs) -> u8 {
     }
 }
 
-fn emit_findings(out: &mut dyn Write, text_emitter: &TextEmitter, format: Format, name: &str, text: &str, findings: &[Finding]) {
-    let file = FileFindings { name, text, findings };
+fn emit_findings(
+    out: &mut dyn Write,
+    text_emitter: &TextEmitter,
+    format: Format,
+    name: &str,
+    text: &str,
+    findings: &[Finding],
+) {
+    let file = FileFindings {
+        name,
+        text,
+        findings,
+    };
     let _ = match format {
         Format::Text => text_emitter.emit(out, &file),
         Format::Concise => concise::emit(out, &file),
@@ -374,8 +450,15 @@ fn print_file_error(
     match (format, position, text) {
         (Format::Text, Some(pos), Some(text)) => {
             let offset = offset_of(text, pos);
-            let end = text[offset..].chars().next().map_or(offset, |c| offset + c.len_utf8());
-            let _ = writeln!(err, "{}\n", emitter.render_error(name, message, Some((text, offset..end))));
+            let end = text[offset..]
+                .chars()
+                .next()
+                .map_or(offset, |c| offset + c.len_utf8());
+            let _ = writeln!(
+                err,
+                "{}\n",
+                emitter.render_error(name, message, Some((text, offset..end)))
+            );
         }
         (_, Some(pos), _) => {
             let _ = writeln!(err, "error: {name}:{pos}: {message}");
@@ -408,7 +491,13 @@ fn read_input(input: &Input) -> io::Result<Vec<u8>> {
     }
 }
 
-fn process(input: &Input, stdin_name: &str, rules: &RuleSet, mode: Mode, allowed: Safety) -> FileResult {
+fn process(
+    input: &Input,
+    stdin_name: &str,
+    rules: &RuleSet,
+    mode: Mode,
+    allowed: Safety,
+) -> FileResult {
     let name = match input {
         Input::Stdin => stdin_name.to_string(),
         Input::File(p) => p.display().to_string(),
@@ -417,8 +506,17 @@ fn process(input: &Input, stdin_name: &str, rules: &RuleSet, mode: Mode, allowed
     FileResult { name, outcome }
 }
 
-fn failure(message: impl Into<String>, position: Option<Position>, text: Option<String>) -> Outcome {
-    Outcome::Failed { message: message.into(), position, text, findings: Vec::new() }
+fn failure(
+    message: impl Into<String>,
+    position: Option<Position>,
+    text: Option<String>,
+) -> Outcome {
+    Outcome::Failed {
+        message: message.into(),
+        position,
+        text,
+        findings: Vec::new(),
+    }
 }
 
 fn process_outcome(input: &Input, rules: &RuleSet, mode: Mode, allowed: Safety) -> Outcome {
@@ -445,16 +543,31 @@ fn process_outcome(input: &Input, rules: &RuleSet, mode: Mode, allowed: Safety) 
     let findings = engine::lint(&doc, rules);
     drop(doc);
     if mode == Mode::Check || !findings.iter().any(|f| f.fix_edits(allowed).is_some()) {
-        return Outcome::Linted { text, findings, original: None, fixed: 0 };
+        return Outcome::Linted {
+            text,
+            findings,
+            original: None,
+            fixed: 0,
+        };
     }
     let fixed = match fix::fix_text(&text, rules, allowed) {
         Ok(f) => f,
         Err(e) => {
-            return Outcome::Failed { message: e.message, position: None, text: Some(text), findings };
+            return Outcome::Failed {
+                message: e.message,
+                position: None,
+                text: Some(text),
+                findings,
+            };
         }
     };
     if fixed.text == text {
-        return Outcome::Linted { text, findings, original: None, fixed: 0 };
+        return Outcome::Linted {
+            text,
+            findings,
+            original: None,
+            fixed: 0,
+        };
     }
     if mode == Mode::Fix
         && let Input::File(path) = input
@@ -470,7 +583,12 @@ fn process_outcome(input: &Input, rules: &RuleSet, mode: Mode, allowed: Safety) 
     let doc = Document::parse(&fixed.text).expect("verified by the fixer");
     let remaining = engine::lint(&doc, rules);
     drop(doc);
-    Outcome::Linted { text: fixed.text, findings: remaining, original: Some(text), fixed: fixed.applied.len() }
+    Outcome::Linted {
+        text: fixed.text,
+        findings: remaining,
+        original: Some(text),
+        fixed: fixed.applied.len(),
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -490,11 +608,22 @@ fn list_rules(args: &RuleArgs) -> u8 {
     };
     let width = rules.rules.iter().map(|r| r.id.len()).max().unwrap_or(2);
     let mut out = io::stdout().lock();
-    let _ = writeln!(out, "{:width$}  {:8}  {:6}  SUMMARY", "ID", "SEVERITY", "FIX");
+    let _ = writeln!(
+        out,
+        "{:width$}  {:8}  {:6}  SUMMARY",
+        "ID", "SEVERITY", "FIX"
+    );
     let mut sorted: Vec<_> = rules.rules.iter().collect();
     sorted.sort_by(|a, b| a.id.cmp(&b.id));
     for rule in sorted {
-        let _ = writeln!(out, "{:width$}  {:8}  {:6}  {}", rule.id, rule.severity.as_str(), fix_label(rule), rule.summary);
+        let _ = writeln!(
+            out,
+            "{:width$}  {:8}  {:6}  {}",
+            rule.id,
+            rule.severity.as_str(),
+            fix_label(rule),
+            rule.summary
+        );
     }
     EXIT_CLEAN
 }
@@ -511,23 +640,38 @@ fn explain_rule(id: &str, args: &RuleArgs) -> u8 {
             .map(|r| r.id.as_str())
             .filter(|r| r.contains(id) || id.contains(r.split('/').nth(1).unwrap_or(r)))
             .collect();
-        eprintln!("error: no rule `{id}`{}", if close.is_empty() {
-            "; `virt-lint rules` lists them".to_string()
-        } else {
-            format!("; did you mean {}?", close.join(", "))
-        });
+        eprintln!(
+            "error: no rule `{id}`{}",
+            if close.is_empty() {
+                "; `virt-lint rules` lists them".to_string()
+            } else {
+                format!("; did you mean {}?", close.join(", "))
+            }
+        );
         return EXIT_ERROR;
     };
     let mut out = String::new();
-    out.push_str(&format!("{} ({})\n\n{}\n\n{}\n", rule.id, rule.severity, rule.summary, rule.explanation));
+    out.push_str(&format!(
+        "{} ({})\n\n{}\n\n{}\n",
+        rule.id, rule.severity, rule.summary, rule.explanation
+    ));
     match &rule.fix {
         Some(fix) => out.push_str(&format!("\nFix ({}): {}\n", fix.safety.as_str(), fix.title)),
         None => out.push_str("\nFix: none automatic.\n"),
     }
     for alt in &rule.alternatives {
-        out.push_str(&format!("Alternative fix ({}): {}\n", alt.safety.as_str(), alt.title));
+        out.push_str(&format!(
+            "Alternative fix ({}): {}\n",
+            alt.safety.as_str(),
+            alt.title
+        ));
     }
-    if rule.fix.iter().chain(&rule.alternatives).any(|f| f.safety == Safety::Unsafe) {
+    if rule
+        .fix
+        .iter()
+        .chain(&rule.alternatives)
+        .any(|f| f.safety == Safety::Unsafe)
+    {
         out.push_str("Unsafe fixes change what the guest sees; apply them with `--fix --unsafe-fixes`, then power-cycle the guest.\n");
     }
     if !rule.references.is_empty() {
@@ -567,11 +711,19 @@ fn test_rules(paths: &[PathBuf]) -> u8 {
     };
     let builtin = rules::load::builtin_files();
     let results = examples::run(&rules, |r| !builtin.contains(&r.origin.file.as_str()));
-    let tested_rules = rules.rules.iter().filter(|r| !builtin.contains(&r.origin.file.as_str())).collect::<Vec<_>>();
+    let tested_rules = rules
+        .rules
+        .iter()
+        .filter(|r| !builtin.contains(&r.origin.file.as_str()))
+        .collect::<Vec<_>>();
     let mut out = io::stdout().lock();
     for rule in &tested_rules {
         if rule.examples.is_empty() {
-            let _ = writeln!(out, "warning: {} ({}) has no examples", rule.id, rule.origin);
+            let _ = writeln!(
+                out,
+                "warning: {} ({}) has no examples",
+                rule.id, rule.origin
+            );
         }
     }
     let mut failed = 0;
@@ -582,14 +734,26 @@ fn test_rules(paths: &[PathBuf]) -> u8 {
         };
         match &r.failure {
             None => {
-                let _ = writeln!(out, "ok    {} example {} ({kind}) at {}", r.rule_id, r.index, r.origin);
+                let _ = writeln!(
+                    out,
+                    "ok    {} example {} ({kind}) at {}",
+                    r.rule_id, r.index, r.origin
+                );
             }
             Some(why) => {
                 failed += 1;
-                let _ = writeln!(out, "FAIL  {} example {} ({kind}) at {}: {why}", r.rule_id, r.index, r.origin);
+                let _ = writeln!(
+                    out,
+                    "FAIL  {} example {} ({kind}) at {}: {why}",
+                    r.rule_id, r.index, r.origin
+                );
             }
         }
     }
     let _ = writeln!(out, "{} passed, {failed} failed", results.len() - failed);
-    if failed > 0 { EXIT_FINDINGS } else { EXIT_CLEAN }
+    if failed > 0 {
+        EXIT_FINDINGS
+    } else {
+        EXIT_CLEAN
+    }
 }

@@ -109,19 +109,34 @@ mod tests {
         let doc = roxmltree::Document::parse(xml).unwrap();
         let root = doc.root_element();
         let defs = Definitions::default();
-        let arch = Condition::Value(sel("os/type/@arch"), ValueTest::In(vec!["i686".into(), "x86_64".into()]));
+        let arch = Condition::Value(
+            sel("os/type/@arch"),
+            ValueTest::In(vec!["i686".into(), "x86_64".into()]),
+        );
         assert!(arch.eval(root, &defs));
-        let big = Condition::Value(sel("memory"), ValueTest::Compare(Comparison::GreaterThan, 1e6));
+        let big = Condition::Value(
+            sel("memory"),
+            ValueTest::Compare(Comparison::GreaterThan, 1e6),
+        );
         assert!(big.eval(root, &defs));
         let small = Condition::Value(sel("memory"), ValueTest::Compare(Comparison::AtMost, 1e6));
         assert!(!small.eval(root, &defs));
-        let not_number = Condition::Value(sel("os/type"), ValueTest::Compare(Comparison::LessThan, 1.0));
+        let not_number = Condition::Value(
+            sel("os/type"),
+            ValueTest::Compare(Comparison::LessThan, 1.0),
+        );
         assert!(!not_number.eval(root, &defs));
         let all = Condition::All(vec![arch.clone(), Condition::Absent(sel("features"))]);
         assert!(all.eval(root, &defs));
-        let any = Condition::Any(vec![Condition::Present(sel("features")), Condition::Not(Box::new(arch))]);
+        let any = Condition::Any(vec![
+            Condition::Present(sel("features")),
+            Condition::Not(Box::new(arch)),
+        ]);
         assert!(!any.eval(root, &defs));
-        let re = Condition::Value(sel("@type"), ValueTest::Matches(Regex::new("^(kvm|qemu)$").unwrap()));
+        let re = Condition::Value(
+            sel("@type"),
+            ValueTest::Matches(Regex::new("^(kvm|qemu)$").unwrap()),
+        );
         assert!(re.eval(root, &defs));
         let eq = Condition::Value(sel("os/type"), ValueTest::Equals("hvm".into()));
         assert!(eq.eval(root, &defs));

@@ -28,13 +28,19 @@ mod tests {
     #[test]
     fn headers_and_hunks() {
         let d = unified("vm.xml", "a\nb\nc\n", "a\nb\nx\nc\n");
-        assert_eq!(d, "--- a/vm.xml\n+++ b/vm.xml\n@@ -1,3 +1,4 @@\n a\n b\n+x\n c\n");
+        assert_eq!(
+            d,
+            "--- a/vm.xml\n+++ b/vm.xml\n@@ -1,3 +1,4 @@\n a\n b\n+x\n c\n"
+        );
         assert_eq!(unified("vm.xml", "a\n", "a\n"), "");
     }
 
     #[test]
     fn missing_final_newline_is_marked() {
         let d = unified("./vm.xml", "a\nb", "a\nc");
-        assert_eq!(d, "--- a/vm.xml\n+++ b/vm.xml\n@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n+c\n\\ No newline at end of file\n");
+        assert_eq!(
+            d,
+            "--- a/vm.xml\n+++ b/vm.xml\n@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n+c\n\\ No newline at end of file\n"
+        );
     }
 }

@@ -174,7 +174,7 @@ pub fn start_tag_range(node: roxmltree::Node<'_, '_>) -> Range<usize> {
     let text = node.document().input_text();
     let from = node
         .attributes()
-        .last()
+        .next_back()
         .map_or(range.start + 1, |a| a.range().end);
     let end = text[from..range.end]
         .find('>')
@@ -202,17 +202,34 @@ mod tests {
 
     #[test]
     fn malformed_xml_reports_line_and_column() {
-        let err = Document::parse("<domain>\n  <name>x</nam>\n</domain>").err().unwrap();
-        assert_eq!(err.position, Some(Position { line: 2, column: 10 }));
-        assert!(err.message.starts_with("malformed XML: "), "{}", err.message);
+        let err = Document::parse("<domain>\n  <name>x</nam>\n</domain>")
+            .err()
+            .unwrap();
+        assert_eq!(
+            err.position,
+            Some(Position {
+                line: 2,
+                column: 10
+            })
+        );
+        assert!(
+            err.message.starts_with("malformed XML: "),
+            "{}",
+            err.message
+        );
         assert!(!err.message.contains(" at 2:"), "{}", err.message);
     }
 
     #[test]
     fn dtd_and_empty_are_refused() {
-        let err = Document::parse("<!DOCTYPE d [<!ENTITY x 'y'>]><d/>").err().unwrap();
+        let err = Document::parse("<!DOCTYPE d [<!ENTITY x 'y'>]><d/>")
+            .err()
+            .unwrap();
         assert!(err.message.contains("DTD"));
-        assert_eq!(Document::parse(" \n").err().unwrap().message, "the file is empty");
+        assert_eq!(
+            Document::parse(" \n").err().unwrap().message,
+            "the file is empty"
+        );
     }
 
     #[test]

@@ -85,7 +85,13 @@ pub fn lint(doc: &Document<'_>, rules: &RuleSet) -> Vec<Finding> {
     findings
 }
 
-fn finding(doc: &Document<'_>, index: usize, rule: &Rule, ctx: roxmltree::Node<'_, '_>, style: &Style) -> Finding {
+fn finding(
+    doc: &Document<'_>,
+    index: usize,
+    rule: &Rule,
+    ctx: roxmltree::Node<'_, '_>,
+    style: &Style,
+) -> Finding {
     let target = rule
         .report_at
         .iter()

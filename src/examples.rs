@@ -51,18 +51,25 @@ fn check(alone: &RuleSet, kind: ExampleKind, xml: &str, fixed: Option<&str>) -> 
     }
     let findings = engine::lint(&doc, alone);
     match kind {
-        ExampleKind::Fires if findings.is_empty() => return Err("expected the rule to fire; it did not".into()),
+        ExampleKind::Fires if findings.is_empty() => {
+            return Err("expected the rule to fire; it did not".into());
+        }
         ExampleKind::Passes if !findings.is_empty() => {
             return Err(format!(
                 "expected no finding; got {} at {}",
                 findings.len(),
-                findings.iter().map(|f| f.position.to_string()).collect::<Vec<_>>().join(", ")
+                findings
+                    .iter()
+                    .map(|f| f.position.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         _ => {}
     }
     if let Some(expected) = fixed {
-        let result = fix::fix_text(xml, alone, Safety::Unsafe).map_err(|e| format!("fixing failed: {e}"))?;
+        let result =
+            fix::fix_text(xml, alone, Safety::Unsafe).map_err(|e| format!("fixing failed: {e}"))?;
         if result.text != expected {
             return Err(format!(
                 "the fix produced a different text:\n{}",

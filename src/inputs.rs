@@ -34,7 +34,10 @@ pub fn discover(args: &[String]) -> (Vec<Input>, Vec<InputError>) {
         match std::fs::metadata(path) {
             Ok(meta) if meta.is_dir() => match walk(path, None) {
                 Ok(found) => inputs.extend(found),
-                Err(e) => errors.push(InputError { path: arg.clone(), message: e }),
+                Err(e) => errors.push(InputError {
+                    path: arg.clone(),
+                    message: e,
+                }),
             },
             Ok(_) => inputs.push(path.to_path_buf()),
             Err(_) if is_glob(arg) => match expand_glob(arg) {
@@ -43,7 +46,10 @@ pub fn discover(args: &[String]) -> (Vec<Input>, Vec<InputError>) {
                     message: "no file matches this pattern".into(),
                 }),
                 Ok(found) => inputs.extend(found),
-                Err(e) => errors.push(InputError { path: arg.clone(), message: e }),
+                Err(e) => errors.push(InputError {
+                    path: arg.clone(),
+                    message: e,
+                }),
             },
             Err(e) => errors.push(InputError {
                 path: arg.clone(),
@@ -82,7 +88,9 @@ fn walk(dir: &Path, matcher: Option<&GlobMatcher>) -> Result<Vec<PathBuf>, Strin
         let path = entry.path();
         let keep = match matcher {
             Some(m) => m.is_match(path.strip_prefix("./").unwrap_or(path)),
-            None => path.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml")),
+            None => path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("xml")),
         };
         if keep {
             found.push(path.to_path_buf());
@@ -133,7 +141,10 @@ mod tests {
         let (inputs, errors) = discover(&[format!("{r}/vms"), format!("{r}/missing.xml")]);
         assert_eq!(
             inputs,
-            vec![Input::File(root.join("vms/a/one.xml")), Input::File(root.join("vms/two.xml"))]
+            vec![
+                Input::File(root.join("vms/a/one.xml")),
+                Input::File(root.join("vms/two.xml"))
+            ]
         );
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].message, "no such file or directory");
@@ -142,7 +153,11 @@ mod tests {
         assert!(errors.is_empty());
         assert_eq!(
             inputs,
-            vec![Input::File(root.join("vms/a/one.xml")), Input::File(root.join("vms/two.xml")), Input::Stdin]
+            vec![
+                Input::File(root.join("vms/a/one.xml")),
+                Input::File(root.join("vms/two.xml")),
+                Input::Stdin
+            ]
         );
         let (inputs, errors) = discover(&[format!("{r}/vms/*.xml")]);
         assert_eq!(inputs, vec![Input::File(root.join("vms/two.xml"))]);

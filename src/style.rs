@@ -90,14 +90,32 @@ mod tests {
 
     #[test]
     fn virsh_style() {
-        let s = style("<domain type='kvm'>\n  <name>a</name>\n  <os>\n    <type arch='x86_64'>hvm</type>\n  </os>\n</domain>\n");
-        assert_eq!(s, Style { indent: "  ".into(), quote: '\'', line_ending: "\n" });
+        let s = style(
+            "<domain type='kvm'>\n  <name>a</name>\n  <os>\n    <type arch='x86_64'>hvm</type>\n  </os>\n</domain>\n",
+        );
+        assert_eq!(
+            s,
+            Style {
+                indent: "  ".into(),
+                quote: '\'',
+                line_ending: "\n"
+            }
+        );
     }
 
     #[test]
     fn tabs_double_quotes_crlf() {
-        let s = style("<domain type=\"kvm\">\r\n\t<os>\r\n\t\t<type arch=\"x86_64\">hvm</type>\r\n\t</os>\r\n</domain>");
-        assert_eq!(s, Style { indent: "\t".into(), quote: '"', line_ending: "\r\n" });
+        let s = style(
+            "<domain type=\"kvm\">\r\n\t<os>\r\n\t\t<type arch=\"x86_64\">hvm</type>\r\n\t</os>\r\n</domain>",
+        );
+        assert_eq!(
+            s,
+            Style {
+                indent: "\t".into(),
+                quote: '"',
+                line_ending: "\r\n"
+            }
+        );
     }
 
     #[test]

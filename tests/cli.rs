@@ -9,7 +9,13 @@ use common::{golden, root, run, run_in};
 fn case(name: &str, args: &[&str], code: i32) {
     let r = run(args);
     golden(&format!("cli/{name}.txt"), &r.transcript());
-    assert_eq!(r.code, code, "exit code of `virt-lint {}`\n{}", args.join(" "), r.transcript());
+    assert_eq!(
+        r.code,
+        code,
+        "exit code of `virt-lint {}`\n{}",
+        args.join(" "),
+        r.transcript()
+    );
 }
 
 #[test]
@@ -25,7 +31,11 @@ fn motivating_windows_guest_warns_at_the_hpet_timer() {
 
 #[test]
 fn concise_format() {
-    case("concise-fix-folder", &["--format", "concise", "fixtures/fix"], 1);
+    case(
+        "concise-fix-folder",
+        &["--format", "concise", "fixtures/fix"],
+        1,
+    );
 }
 
 #[test]
@@ -56,7 +66,11 @@ fn not_a_domain_is_skipped_with_a_note() {
 #[test]
 fn bad_inputs_are_errors_with_positions() {
     case("malformed", &["fixtures/invalid/malformed.xml"], 2);
-    case("malformed-concise", &["--format", "concise", "fixtures/invalid/malformed.xml"], 2);
+    case(
+        "malformed-concise",
+        &["--format", "concise", "fixtures/invalid/malformed.xml"],
+        2,
+    );
     case("empty", &["fixtures/invalid/empty.xml"], 2);
     case("doctype", &["fixtures/invalid/doctype.xml"], 2);
     case("invalid-utf8", &["fixtures/invalid/invalid-utf8.xml"], 2);
@@ -66,7 +80,11 @@ fn bad_inputs_are_errors_with_positions() {
 
 #[test]
 fn other_files_are_still_linted_after_an_error() {
-    case("invalid-folder-and-guest", &["fixtures/invalid", "fixtures/win10-hpet-off.xml"], 2);
+    case(
+        "invalid-folder-and-guest",
+        &["fixtures/invalid", "fixtures/win10-hpet-off.xml"],
+        2,
+    );
 }
 
 #[test]
@@ -75,15 +93,26 @@ fn stdin_gives_the_same_findings() {
     let piped = run_in(&root(), &["--format", "concise", "-"], Some(&text));
     let file = run(&["--format", "concise", "fixtures/win10-hpet-off.xml"]);
     assert_eq!(piped.code, 1);
-    assert_eq!(piped.stdout.replace("-:", "fixtures/win10-hpet-off.xml:"), file.stdout);
-    let named = run_in(&root(), &["--stdin-filename", "win10.xml", "-"], Some(&text));
+    assert_eq!(
+        piped.stdout.replace("-:", "fixtures/win10-hpet-off.xml:"),
+        file.stdout
+    );
+    let named = run_in(
+        &root(),
+        &["--stdin-filename", "win10.xml", "-"],
+        Some(&text),
+    );
     golden("cli/stdin-named.txt", &named.transcript());
     assert_eq!(named.code, 1);
 }
 
 #[test]
 fn glob_patterns_are_expanded_by_the_tool() {
-    case("glob", &["--format", "concise", "fixtures/fix/*-without-vpindex.xml"], 1);
+    case(
+        "glob",
+        &["--format", "concise", "fixtures/fix/*-without-vpindex.xml"],
+        1,
+    );
     case("glob-no-match", &["fixtures/*.nothing"], 2);
 }
 
@@ -91,7 +120,11 @@ fn glob_patterns_are_expanded_by_the_tool() {
 fn fail_on_and_exit_zero() {
     let r = run(&["--fail-on", "error", "fixtures/win10-hpet-off.xml"]);
     assert_eq!(r.code, 0, "a warning is below --fail-on error");
-    let r = run(&["--fail-on", "error", "fixtures/fix/synic-without-vpindex.xml"]);
+    let r = run(&[
+        "--fail-on",
+        "error",
+        "fixtures/fix/synic-without-vpindex.xml",
+    ]);
     assert_eq!(r.code, 1, "an error is at --fail-on error");
     let r = run(&["--exit-zero", "fixtures/win10-hpet-off.xml"]);
     assert_eq!(r.code, 0);
@@ -112,26 +145,65 @@ fn colour_only_when_asked() {
 #[test]
 fn rules_listing_and_explanation() {
     case("rules", &["rules"], 0);
-    case("rule-w1", &["rule", "windows/hpet-disabled-without-stimer"], 0);
+    case(
+        "rule-w1",
+        &["rule", "windows/hpet-disabled-without-stimer"],
+        0,
+    );
     case("rule-unknown", &["rule", "windows/hpet"], 2);
 }
 
 #[test]
 fn broken_rule_files_name_file_line_and_column() {
-    for name in ["unknown-key", "duplicate-id", "bad-severity", "bad-selector", "unknown-definition", "bad-ensure", "not-yaml"] {
+    for name in [
+        "unknown-key",
+        "duplicate-id",
+        "bad-severity",
+        "bad-selector",
+        "unknown-definition",
+        "bad-ensure",
+        "not-yaml",
+    ] {
         let path = format!("tests/rule-files/{name}.yaml");
-        case(&format!("rule-error-{name}"), &["--rules", &path, "fixtures/linux-clean.xml"], 2);
+        case(
+            &format!("rule-error-{name}"),
+            &["--rules", &path, "fixtures/linux-clean.xml"],
+            2,
+        );
     }
 }
 
 #[test]
 fn user_rules_run_beside_builtin_ones() {
-    case("user-rule", &["--rules", "tests/rule-files/good.yaml", "--format", "concise", "fixtures/linux-clean.xml", "fixtures/win10-healthy.xml"], 1);
+    case(
+        "user-rule",
+        &[
+            "--rules",
+            "tests/rule-files/good.yaml",
+            "--format",
+            "concise",
+            "fixtures/linux-clean.xml",
+            "fixtures/win10-healthy.xml",
+        ],
+        1,
+    );
 }
 
 #[test]
 fn test_rules_command() {
-    case("test-rules-good", &["test-rules", "tests/rule-files/good.yaml"], 0);
-    case("test-rules-failing", &["test-rules", "tests/rule-files/failing-examples.yaml"], 1);
-    case("test-rules-broken", &["test-rules", "tests/rule-files/bad-selector.yaml"], 2);
+    case(
+        "test-rules-good",
+        &["test-rules", "tests/rule-files/good.yaml"],
+        0,
+    );
+    case(
+        "test-rules-failing",
+        &["test-rules", "tests/rule-files/failing-examples.yaml"],
+        1,
+    );
+    case(
+        "test-rules-broken",
+        &["test-rules", "tests/rule-files/bad-selector.yaml"],
+        2,
+    );
 }

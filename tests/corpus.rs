@@ -22,7 +22,12 @@ fn corpus_lints_and_fixes_cleanly() {
     let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).expect("MANIFEST.tsv");
     let mut lines = manifest.lines();
     let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
-    let col = |name: &str| header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("no column {name}"));
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("no column {name}"))
+    };
     let (file_col, valid_col) = (col("local_file"), col("valid_per_libvirt_11.3_schema"));
 
     let rules = load_builtin().unwrap();
@@ -37,24 +42,32 @@ fn corpus_lints_and_fixes_cleanly() {
         let schema_valid = cells.get(valid_col) == Some(&"yes");
         files += 1;
         let bytes = std::fs::read(&path).unwrap();
-        let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<Option<(usize, Option<String>)>, String> {
-            let Ok(text) = decode(bytes) else { return Ok(None) };
-            let Ok(doc) = Document::parse(&text) else { return Ok(None) };
-            if !engine::is_domain(&doc) {
-                return Ok(None);
-            }
-            let found = engine::lint(&doc, &rules).len();
-            let result = fix::fix_text(&text, &rules, Safety::Unsafe).map_err(|e| e.message)?;
-            let changed = (result.text != text).then_some(result.text);
-            if let Some(new) = &changed {
-                Document::parse(new).map_err(|e| format!("fixed output does not parse: {e}"))?;
-                let again = fix::fix_text(new, &rules, Safety::Unsafe).map_err(|e| e.message)?;
-                if &again.text != new {
-                    return Err("fixing twice changed the text again".into());
+        let outcome = catch_unwind(AssertUnwindSafe(
+            || -> Result<Option<(usize, Option<String>)>, String> {
+                let Ok(text) = decode(bytes) else {
+                    return Ok(None);
+                };
+                let Ok(doc) = Document::parse(&text) else {
+                    return Ok(None);
+                };
+                if !engine::is_domain(&doc) {
+                    return Ok(None);
                 }
-            }
-            Ok(Some((found, changed)))
-        }));
+                let found = engine::lint(&doc, &rules).len();
+                let result = fix::fix_text(&text, &rules, Safety::Unsafe).map_err(|e| e.message)?;
+                let changed = (result.text != text).then_some(result.text);
+                if let Some(new) = &changed {
+                    Document::parse(new)
+                        .map_err(|e| format!("fixed output does not parse: {e}"))?;
+                    let again =
+                        fix::fix_text(new, &rules, Safety::Unsafe).map_err(|e| e.message)?;
+                    if &again.text != new {
+                        return Err("fixing twice changed the text again".into());
+                    }
+                }
+                Ok(Some((found, changed)))
+            },
+        ));
         match outcome {
             Err(_) => failures.push(format!("{}: panicked", path.display())),
             Ok(Err(e)) => failures.push(format!("{}: {e}", path.display())),
@@ -69,7 +82,10 @@ fn corpus_lints_and_fixes_cleanly() {
                         std::fs::write(&out, &new).unwrap();
                         validated += 1;
                         if let Err(e) = common::xmllint_validate(schema.as_ref().unwrap(), &out) {
-                            failures.push(format!("{}: fixed output fails the schema: {e}", path.display()));
+                            failures.push(format!(
+                                "{}: fixed output fails the schema: {e}",
+                                path.display()
+                            ));
                         }
                     }
                 }
@@ -80,5 +96,10 @@ fn corpus_lints_and_fixes_cleanly() {
         "corpus: {files} files, {domains} domains linted, {findings} findings, {fixed} fixed, {validated} fixed files schema-checked"
     );
     assert!(domains > 0, "no domain in the corpus was linted");
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -10,7 +10,11 @@ fn builtin_rule_examples_behave_as_declared() {
     let results = examples::run(&rules, |_| true);
     let failures: Vec<String> = results
         .iter()
-        .filter_map(|r| r.failure.as_ref().map(|f| format!("{} example {} ({}): {f}", r.rule_id, r.index, r.origin)))
+        .filter_map(|r| {
+            r.failure
+                .as_ref()
+                .map(|f| format!("{} example {} ({}): {f}", r.rule_id, r.index, r.origin))
+        })
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(results.len() >= 2 * rules.rules.len());
@@ -34,10 +38,18 @@ fn builtin_rules_are_documented_and_have_both_kinds_of_example() {
         assert!(rules.get(id).is_some(), "missing built-in rule {id}");
     }
     for rule in &rules.rules {
-        assert!(!rule.summary.is_empty() && !rule.explanation.is_empty(), "{} lacks docs", rule.id);
+        assert!(
+            !rule.summary.is_empty() && !rule.explanation.is_empty(),
+            "{} lacks docs",
+            rule.id
+        );
         assert!(!rule.references.is_empty(), "{} has no references", rule.id);
         for kind in [ExampleKind::Fires, ExampleKind::Passes] {
-            assert!(rule.examples.iter().any(|e| e.kind == kind), "{} has no {kind:?} example", rule.id);
+            assert!(
+                rule.examples.iter().any(|e| e.kind == kind),
+                "{} has no {kind:?} example",
+                rule.id
+            );
         }
         if rule.fix.is_some() {
             assert!(
@@ -48,6 +60,10 @@ fn builtin_rules_are_documented_and_have_both_kinds_of_example() {
         }
         // One rule per file, named after the rule.
         let expected_file = format!("rules/{}.yaml", rule.id);
-        assert_eq!(rule.origin.file, expected_file, "rule {} lives in the wrong file", rule.id);
+        assert_eq!(
+            rule.origin.file, expected_file,
+            "rule {} lives in the wrong file",
+            rule.id
+        );
     }
 }

@@ -12,15 +12,24 @@ pub struct Edit {
 
 impl Edit {
     pub fn insertion(at: usize, content: impl Into<String>) -> Edit {
-        Edit { range: at..at, content: content.into() }
+        Edit {
+            range: at..at,
+            content: content.into(),
+        }
     }
 
     pub fn replacement(range: Range<usize>, content: impl Into<String>) -> Edit {
-        Edit { range, content: content.into() }
+        Edit {
+            range,
+            content: content.into(),
+        }
     }
 
     pub fn deletion(range: Range<usize>) -> Edit {
-        Edit { range, content: String::new() }
+        Edit {
+            range,
+            content: String::new(),
+        }
     }
 
     /// Two edits conflict when their ranges overlap or touch: two insertions at one offset
@@ -35,7 +44,8 @@ impl Edit {
 pub fn apply(text: &str, edits: &[Edit]) -> String {
     let mut sorted: Vec<&Edit> = edits.iter().collect();
     sorted.sort_by_key(|e| (e.range.start, e.range.end));
-    let mut out = String::with_capacity(text.len() + edits.iter().map(|e| e.content.len()).sum::<usize>());
+    let mut out =
+        String::with_capacity(text.len() + edits.iter().map(|e| e.content.len()).sum::<usize>());
     let mut last = 0;
     for edit in sorted {
         debug_assert!(edit.range.start >= last, "overlapping edits");
@@ -64,7 +74,10 @@ pub fn escape_attribute(value: &str, quote: char) -> String {
 
 /// Escape character data.
 pub fn escape_text(value: &str) -> String {
-    value.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    value
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 #[cfg(test)]
@@ -74,7 +87,11 @@ mod tests {
     #[test]
     fn applies_in_order_and_keeps_the_rest() {
         let text = "<a x='1'><b/></a>";
-        let edits = [Edit::insertion(13, "<c/>"), Edit::replacement(6..7, "2"), Edit::deletion(9..13)];
+        let edits = [
+            Edit::insertion(13, "<c/>"),
+            Edit::replacement(6..7, "2"),
+            Edit::deletion(9..13),
+        ];
         // deletion 9..13 removes "<b/>", the insertion at 12 would overlap it: test the two
         // that do not overlap.
         assert_eq!(apply(text, &edits[..2]), "<a x='2'><b/><c/></a>");

@@ -47,7 +47,10 @@ pub fn select_fixes(findings: &[Finding], allowed: Safety) -> (Vec<Edit>, Vec<St
         let Some(edits) = finding.fix_edits(allowed) else {
             continue;
         };
-        if edits.iter().any(|e| taken.iter().any(|t| t.conflicts_with(e))) {
+        if edits
+            .iter()
+            .any(|e| taken.iter().any(|t| t.conflicts_with(e)))
+        {
             continue;
         }
         taken.extend(edits.iter().cloned());
@@ -58,7 +61,9 @@ pub fn select_fixes(findings: &[Finding], allowed: Safety) -> (Vec<Edit>, Vec<St
 
 /// Fix `text` (a parsed domain) with the fixes `allowed` permits.
 pub fn fix_text(text: &str, rules: &RuleSet, allowed: Safety) -> Result<Fixed, FixError> {
-    let original = Document::parse(text).map_err(|e| FixError { message: e.to_string() })?;
+    let original = Document::parse(text).map_err(|e| FixError {
+        message: e.to_string(),
+    })?;
     let original_findings = engine::lint(&original, rules);
     let mut current = text.to_string();
     let mut findings = original_findings.clone();
@@ -100,10 +105,18 @@ pub fn fix_text(text: &str, rules: &RuleSet, allowed: Safety) -> Result<Fixed, F
         current = next;
     }
     if applied.is_empty() {
-        return Ok(Fixed { text: current, applied, passes });
+        return Ok(Fixed {
+            text: current,
+            applied,
+            passes,
+        });
     }
     verify(text, &current, &original_findings, &findings, &applied)?;
-    Ok(Fixed { text: current, applied, passes })
+    Ok(Fixed {
+        text: current,
+        applied,
+        passes,
+    })
 }
 
 /// The checks before anything is written: no comment lost, every fixed finding gone.
@@ -134,7 +147,9 @@ fn verify(
             }
             None => {
                 return Err(FixError {
-                    message: format!("a fix would drop the comment <!--{comment}-->; nothing was written"),
+                    message: format!(
+                        "a fix would drop the comment <!--{comment}-->; nothing was written"
+                    ),
                 });
             }
         }
@@ -143,7 +158,9 @@ fn verify(
         let count = |list: &[Finding]| list.iter().filter(|f| f.rule_id == rule).count();
         if count(findings_after) >= count(findings_before) {
             return Err(FixError {
-                message: format!("the fix for {rule} did not remove its finding; nothing was written"),
+                message: format!(
+                    "the fix for {rule} did not remove its finding; nothing was written"
+                ),
             });
         }
     }

@@ -46,10 +46,17 @@ pub fn plan(fix: &FixSpec, ctx: Node<'_, '_>, style: &Style) -> Result<Vec<Edit>
     let mut planner = Planner::default();
     for edit in &fix.edits {
         match edit {
-            EditSpec::Ensure { path, source, attributes, when_created } => {
-                planner.ensure(ctx, path, source, attributes, when_created)?
-            }
-            EditSpec::Set { element, attribute, value } => {
+            EditSpec::Ensure {
+                path,
+                source,
+                attributes,
+                when_created,
+            } => planner.ensure(ctx, path, source, attributes, when_created)?,
+            EditSpec::Set {
+                element,
+                attribute,
+                value,
+            } => {
                 for item in element.select(ctx) {
                     if let Item::Node(node) = item
                         && node.is_element()
@@ -159,9 +166,15 @@ impl Planner {
     }
 
     fn set_attribute(&mut self, id: NodeId, name: &str, value: &str) {
-        match self.attributes.iter_mut().find(|(i, n, _)| *i == id && n == name) {
+        match self
+            .attributes
+            .iter_mut()
+            .find(|(i, n, _)| *i == id && n == name)
+        {
             Some(slot) => slot.2 = value.to_string(),
-            None => self.attributes.push((id, name.to_string(), value.to_string())),
+            None => self
+                .attributes
+                .push((id, name.to_string(), value.to_string())),
         }
     }
 
@@ -171,19 +184,25 @@ impl Planner {
         let mut additions: HashMap<NodeId, String> = HashMap::new();
         for (id, name, value) in &self.attributes {
             let node = doc.get_node(*id).expect("node of this document");
-            if let Some(attr) = node.attributes().find(|a| a.name() == name && a.namespace().is_none()) {
+            if let Some(attr) = node
+                .attributes()
+                .find(|a| a.name() == name && a.namespace().is_none())
+            {
                 if attr.value() == value {
                     continue;
                 }
                 let quote = attribute_quote(text, &attr);
-                self.edits.push(Edit::replacement(attr.range_value(), escape_attribute(value, quote)));
+                self.edits.push(Edit::replacement(
+                    attr.range_value(),
+                    escape_attribute(value, quote),
+                ));
             } else {
                 let quote = element_quote(text, node).unwrap_or(style.quote);
                 let q = quote.to_string();
-                additions.entry(*id).or_default().push_str(&format!(
-                    " {name}={q}{}{q}",
-                    escape_attribute(value, quote)
-                ));
+                additions
+                    .entry(*id)
+                    .or_default()
+                    .push_str(&format!(" {name}={q}{}{q}", escape_attribute(value, quote)));
             }
         }
         let mut opened: Vec<NodeId> = Vec::new();
@@ -193,11 +212,13 @@ impl Planner {
             if is_self_closing(text, parent) {
                 opened.push(*id);
             }
-            self.edits.push(insert_children(text, parent, new_children, style, &added));
+            self.edits
+                .push(insert_children(text, parent, new_children, style, &added));
         }
         for (id, added) in additions {
             let node = doc.get_node(id).expect("node of this document");
-            self.edits.push(Edit::insertion(attributes_end(node), added));
+            self.edits
+                .push(Edit::insertion(attributes_end(node), added));
         }
         let mut edits = self.edits;
         edits.sort_by_key(|e| (e.range.start, e.range.end));
@@ -254,7 +275,7 @@ fn find_or_create(
 
 /// Offset just after an element's last attribute (or its name).
 fn attributes_end(node: Node<'_, '_>) -> usize {
-    match node.attributes().last() {
+    match node.attributes().next_back() {
         Some(a) => a.range().end,
         None => {
             let text = node.document().input_text();
@@ -337,11 +358,13 @@ fn insert_children(
     let eol = style.line_ending;
     let parent_indent = line_indent(text, parent.range().start);
     let tag = start_tag_range(parent);
-    let last_element = parent.children().filter(|c| c.is_element()).last();
+    let last_element = parent.children().rfind(|c| c.is_element());
     // Indentation of the new children: the last element sibling's if it starts its own
     // line, else inline after it; with no element child, the parent's plus one step.
     let (indent, inline) = match last_element {
-        Some(el) if starts_line(text, el.range().start) => (line_indent(text, el.range().start).to_string(), false),
+        Some(el) if starts_line(text, el.range().start) => {
+            (line_indent(text, el.range().start).to_string(), false)
+        }
         Some(_) => (String::new(), true),
         None => (format!("{parent_indent}{}", style.indent), false),
     };
@@ -366,8 +389,7 @@ fn insert_children(
     // The last child worth keeping in place: anything but whitespace-only text.
     let anchor = parent
         .children()
-        .filter(|c| !(c.is_text() && c.text().is_some_and(|t| t.trim().is_empty())))
-        .last();
+        .rfind(|c| !(c.is_text() && c.text().is_some_and(|t| t.trim().is_empty())));
     let mut edits_content = String::new();
     let edit = match anchor {
         Some(anchor) => {
@@ -401,7 +423,10 @@ fn removal(item: Item<'_, '_>) -> Edit {
                 .attributes()
                 .take_while(|a| a.range().start < range.start)
                 .last()
-                .map_or_else(|| attributes_end_of_name(text, element.range().start + 1), |a| a.range().end);
+                .map_or_else(
+                    || attributes_end_of_name(text, element.range().start + 1),
+                    |a| a.range().end,
+                );
             Edit::deletion(before..range.end)
         }
         Item::Node(node) => {
@@ -409,7 +434,9 @@ fn removal(item: Item<'_, '_>) -> Edit {
             let line_start = text[..range.start].rfind('\n').map_or(0, |i| i + 1);
             let rest = &text[range.end..];
             let line_end = rest.find('\n').map(|i| range.end + i + 1);
-            let alone_before = text[line_start..range.start].chars().all(|c| c == ' ' || c == '\t');
+            let alone_before = text[line_start..range.start]
+                .chars()
+                .all(|c| c == ' ' || c == '\t');
             match line_end {
                 Some(end) if alone_before && text[range.end..end].trim().is_empty() => {
                     Edit::deletion(line_start..end)
@@ -429,7 +456,10 @@ fn text_replacement(node: Node<'_, '_>, new_text: &str) -> Edit {
     let tag = start_tag_range(node);
     if is_self_closing(text, node) {
         let name = qualified_name(text, node);
-        return Edit::replacement(attributes_end(node)..tag.end, format!(">{escaped}</{name}>"));
+        return Edit::replacement(
+            attributes_end(node)..tag.end,
+            format!(">{escaped}</{name}>"),
+        );
     }
     let close_start = node.range().start + text[node.range()].rfind("</").expect("closing tag");
     Edit::replacement(tag.end..close_start, escaped)
@@ -447,7 +477,10 @@ mod tests {
         EditSpec::Ensure {
             path: selector.simple_path().unwrap(),
             source: path.into(),
-            attributes: attributes.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+            attributes: attributes
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
             when_created: vec![("clock".into(), vec![("offset".into(), "utc".into())])],
         }
     }
@@ -456,100 +489,186 @@ mod tests {
     fn run(input: &str, edits: Vec<EditSpec>) -> Result<String, String> {
         let doc = roxmltree::Document::parse(input).unwrap();
         let style = Style::detect(input, &doc);
-        let fix = FixSpec { title: "t".into(), safety: Safety::Safe, edits };
+        let fix = FixSpec {
+            title: "t".into(),
+            safety: Safety::Safe,
+            edits,
+        };
         plan(&fix, doc.root_element(), &style).map(|edits| apply(input, &edits))
     }
 
     #[test]
     fn appends_after_last_sibling_with_its_indentation() {
         let input = "<domain>\n  <features>\n    <hyperv mode='custom'>\n      <relaxed state='on'/>\n    </hyperv>\n  </features>\n</domain>\n";
-        let out = run(input, vec![
-            ensure("features/hyperv/vpindex", &[("state", "on")]),
-            ensure("features/hyperv/synic", &[("state", "on")]),
-        ]);
-        assert_eq!(out.unwrap(), "<domain>\n  <features>\n    <hyperv mode='custom'>\n      <relaxed state='on'/>\n      <vpindex state='on'/>\n      <synic state='on'/>\n    </hyperv>\n  </features>\n</domain>\n");
+        let out = run(
+            input,
+            vec![
+                ensure("features/hyperv/vpindex", &[("state", "on")]),
+                ensure("features/hyperv/synic", &[("state", "on")]),
+            ],
+        );
+        assert_eq!(
+            out.unwrap(),
+            "<domain>\n  <features>\n    <hyperv mode='custom'>\n      <relaxed state='on'/>\n      <vpindex state='on'/>\n      <synic state='on'/>\n    </hyperv>\n  </features>\n</domain>\n"
+        );
     }
 
     #[test]
     fn opens_a_self_closing_parent() {
         let input = "<domain>\n    <features>\n        <acpi/>\n        <hyperv />\n    </features>\n</domain>";
-        let out = run(input, vec![ensure("features/hyperv/vpindex", &[("state", "on")])]);
-        assert_eq!(out.unwrap(), "<domain>\n    <features>\n        <acpi/>\n        <hyperv>\n            <vpindex state='on'/>\n        </hyperv>\n    </features>\n</domain>");
+        let out = run(
+            input,
+            vec![ensure("features/hyperv/vpindex", &[("state", "on")])],
+        );
+        assert_eq!(
+            out.unwrap(),
+            "<domain>\n    <features>\n        <acpi/>\n        <hyperv>\n            <vpindex state='on'/>\n        </hyperv>\n    </features>\n</domain>"
+        );
     }
 
     #[test]
     fn creates_a_missing_chain_with_tabs_double_quotes_and_crlf() {
         let input = "<domain type=\"kvm\">\r\n\t<name>w</name>\r\n\t<clock offset=\"utc\"/>\r\n</domain>\r\n";
-        let out = run(input, vec![
-            ensure("features/hyperv/vpindex", &[("state", "on")]),
-            ensure("features/hyperv/synic", &[("state", "on")]),
-        ]);
-        assert_eq!(out.unwrap(), "<domain type=\"kvm\">\r\n\t<name>w</name>\r\n\t<clock offset=\"utc\"/>\r\n\t<features>\r\n\t\t<hyperv>\r\n\t\t\t<vpindex state=\"on\"/>\r\n\t\t\t<synic state=\"on\"/>\r\n\t\t</hyperv>\r\n\t</features>\r\n</domain>\r\n");
+        let out = run(
+            input,
+            vec![
+                ensure("features/hyperv/vpindex", &[("state", "on")]),
+                ensure("features/hyperv/synic", &[("state", "on")]),
+            ],
+        );
+        assert_eq!(
+            out.unwrap(),
+            "<domain type=\"kvm\">\r\n\t<name>w</name>\r\n\t<clock offset=\"utc\"/>\r\n\t<features>\r\n\t\t<hyperv>\r\n\t\t\t<vpindex state=\"on\"/>\r\n\t\t\t<synic state=\"on\"/>\r\n\t\t</hyperv>\r\n\t</features>\r\n</domain>\r\n"
+        );
     }
 
     #[test]
     fn updates_existing_attribute_in_its_own_quote() {
-        let input = "<domain><clock><timer name=\"hypervclock\" present=\"maybe\"/></clock></domain>";
-        let out = run(input, vec![ensure("clock/timer[@name='hypervclock']", &[("present", "yes")])]);
-        assert_eq!(out.unwrap(), "<domain><clock><timer name=\"hypervclock\" present=\"yes\"/></clock></domain>");
+        let input =
+            "<domain><clock><timer name=\"hypervclock\" present=\"maybe\"/></clock></domain>";
+        let out = run(
+            input,
+            vec![ensure(
+                "clock/timer[@name='hypervclock']",
+                &[("present", "yes")],
+            )],
+        );
+        assert_eq!(
+            out.unwrap(),
+            "<domain><clock><timer name=\"hypervclock\" present=\"yes\"/></clock></domain>"
+        );
     }
 
     #[test]
     fn adds_missing_attribute_and_keeps_matching_ones() {
         let input = "<domain>\n  <features>\n    <hyperv>\n      <stimer/>\n      <synic state='on'/>\n    </hyperv>\n  </features>\n</domain>";
-        let out = run(input, vec![
-            ensure("features/hyperv/stimer", &[("state", "on")]),
-            ensure("features/hyperv/synic", &[("state", "on")]),
-        ]);
-        assert_eq!(out.unwrap(), "<domain>\n  <features>\n    <hyperv>\n      <stimer state='on'/>\n      <synic state='on'/>\n    </hyperv>\n  </features>\n</domain>");
+        let out = run(
+            input,
+            vec![
+                ensure("features/hyperv/stimer", &[("state", "on")]),
+                ensure("features/hyperv/synic", &[("state", "on")]),
+            ],
+        );
+        assert_eq!(
+            out.unwrap(),
+            "<domain>\n  <features>\n    <hyperv>\n      <stimer state='on'/>\n      <synic state='on'/>\n    </hyperv>\n  </features>\n</domain>"
+        );
     }
 
     #[test]
     fn refuses_to_override_an_explicit_off() {
         let input = "<domain><features><hyperv><vpindex state='off'/></hyperv></features></domain>";
-        let err = run(input, vec![ensure("features/hyperv/vpindex", &[("state", "on")])]).unwrap_err();
+        let err = run(
+            input,
+            vec![ensure("features/hyperv/vpindex", &[("state", "on")])],
+        )
+        .unwrap_err();
         assert!(err.contains("state='off'"), "{err}");
     }
 
     #[test]
     fn inline_children_stay_inline() {
         let input = "<domain><features><hyperv><relaxed state='on'/></hyperv></features></domain>";
-        let out = run(input, vec![ensure("features/hyperv/vapic", &[("state", "on")])]);
-        assert_eq!(out.unwrap(), "<domain><features><hyperv><relaxed state='on'/><vapic state='on'/></hyperv></features></domain>");
+        let out = run(
+            input,
+            vec![ensure("features/hyperv/vapic", &[("state", "on")])],
+        );
+        assert_eq!(
+            out.unwrap(),
+            "<domain><features><hyperv><relaxed state='on'/><vapic state='on'/></hyperv></features></domain>"
+        );
     }
 
     #[test]
     fn empty_parent_gets_indented_lines() {
         let input = "<domain>\n  <clock offset='utc'></clock>\n</domain>";
-        let out = run(input, vec![ensure("clock/timer[@name='hypervclock']", &[("present", "yes")])]);
-        assert_eq!(out.unwrap(), "<domain>\n  <clock offset='utc'>\n    <timer name='hypervclock' present='yes'/>\n  </clock>\n</domain>");
+        let out = run(
+            input,
+            vec![ensure(
+                "clock/timer[@name='hypervclock']",
+                &[("present", "yes")],
+            )],
+        );
+        assert_eq!(
+            out.unwrap(),
+            "<domain>\n  <clock offset='utc'>\n    <timer name='hypervclock' present='yes'/>\n  </clock>\n</domain>"
+        );
     }
 
     #[test]
     fn created_parent_gets_its_when_created_attributes() {
         let input = "<domain>\n  <name>w</name>\n</domain>";
-        let out = run(input, vec![ensure("clock/timer[@name='hypervclock']", &[("present", "yes")])]);
-        assert_eq!(out.unwrap(), "<domain>\n  <name>w</name>\n  <clock offset='utc'>\n    <timer name='hypervclock' present='yes'/>\n  </clock>\n</domain>");
+        let out = run(
+            input,
+            vec![ensure(
+                "clock/timer[@name='hypervclock']",
+                &[("present", "yes")],
+            )],
+        );
+        assert_eq!(
+            out.unwrap(),
+            "<domain>\n  <name>w</name>\n  <clock offset='utc'>\n    <timer name='hypervclock' present='yes'/>\n  </clock>\n</domain>"
+        );
     }
 
     #[test]
     fn inserts_after_a_trailing_comment() {
-        let input = "<domain>\n  <features>\n    <acpi/>\n    <!-- keep -->\n  </features>\n</domain>";
+        let input =
+            "<domain>\n  <features>\n    <acpi/>\n    <!-- keep -->\n  </features>\n</domain>";
         let out = run(input, vec![ensure("features/hyperv", &[])]);
-        assert_eq!(out.unwrap(), "<domain>\n  <features>\n    <acpi/>\n    <!-- keep -->\n    <hyperv/>\n  </features>\n</domain>");
+        assert_eq!(
+            out.unwrap(),
+            "<domain>\n  <features>\n    <acpi/>\n    <!-- keep -->\n    <hyperv/>\n  </features>\n</domain>"
+        );
     }
 
     #[test]
     fn set_remove_and_replace_text() {
         let ns = Namespaces::builtin();
         let input = "<domain>\n  <clock><timer name='hpet' present='no'/></clock>\n  <vcpu placement='static' cpuset='1'>2</vcpu>\n  <description>x</description>\n</domain>";
-        let set = Selector::parse("clock/timer[@name='hpet']/@present", &ns).unwrap().split_attribute().unwrap();
-        let out = run(input, vec![
-            EditSpec::Set { element: set.0, attribute: set.1, value: "yes".into() },
-            EditSpec::Remove(Selector::parse("vcpu/@cpuset", &ns).unwrap()),
-            EditSpec::Remove(Selector::parse("description", &ns).unwrap()),
-            EditSpec::ReplaceText { selector: Selector::parse("vcpu", &ns).unwrap(), text: "4 & <".into() },
-        ]);
-        assert_eq!(out.unwrap(), "<domain>\n  <clock><timer name='hpet' present='yes'/></clock>\n  <vcpu placement='static'>4 &amp; &lt;</vcpu>\n</domain>");
+        let set = Selector::parse("clock/timer[@name='hpet']/@present", &ns)
+            .unwrap()
+            .split_attribute()
+            .unwrap();
+        let out = run(
+            input,
+            vec![
+                EditSpec::Set {
+                    element: set.0,
+                    attribute: set.1,
+                    value: "yes".into(),
+                },
+                EditSpec::Remove(Selector::parse("vcpu/@cpuset", &ns).unwrap()),
+                EditSpec::Remove(Selector::parse("description", &ns).unwrap()),
+                EditSpec::ReplaceText {
+                    selector: Selector::parse("vcpu", &ns).unwrap(),
+                    text: "4 & <".into(),
+                },
+            ],
+        );
+        assert_eq!(
+            out.unwrap(),
+            "<domain>\n  <clock><timer name='hpet' present='yes'/></clock>\n  <vcpu placement='static'>4 &amp; &lt;</vcpu>\n</domain>"
+        );
     }
 }

@@ -60,7 +60,8 @@ impl Summary {
     /// The closing lines, e.g. `Found 1 error and 3 warnings in 2 files (12 files checked).`
     pub fn render(&self, fix_mode: bool, unsafe_allowed: bool) -> String {
         let mut out = String::new();
-        let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         if fix_mode && self.fixed > 0 {
             let _ = writeln!(
                 out,
@@ -111,13 +112,21 @@ impl Summary {
             );
         }
         if !fix_mode && self.fixable > 0 {
-            let _ = writeln!(out, "[*] {} with `--fix`.", plural(self.fixable, "fix is available", "fixes are available"));
+            let _ = writeln!(
+                out,
+                "[*] {} with `--fix`.",
+                plural(self.fixable, "fix is available", "fixes are available")
+            );
         }
         if self.unsafe_fixable > 0 && !unsafe_allowed {
             let _ = writeln!(
                 out,
                 "({} can be enabled with `--unsafe-fixes`.)",
-                plural(self.unsafe_fixable, "hidden unsafe fix", "hidden unsafe fixes")
+                plural(
+                    self.unsafe_fixable,
+                    "hidden unsafe fix",
+                    "hidden unsafe fixes"
+                )
             );
         }
         out
@@ -130,13 +139,45 @@ mod tests {
 
     #[test]
     fn summary_wording() {
-        let s = Summary { files_checked: 12, files_with_findings: 2, errors: 1, warnings: 3, ..Summary::default() };
-        assert_eq!(s.render(false, false), "Found 1 error and 3 warnings in 2 files (12 files checked).\n");
-        let s = Summary { files_checked: 1, ..Summary::default() };
-        assert_eq!(s.render(false, false), "No problems found (1 file checked).\n");
-        let s = Summary { failed: 2, ..Summary::default() };
-        assert_eq!(s.render(false, false), "No findings (0 files checked); 2 inputs could not be checked.\n");
-        let s = Summary { files_checked: 3, files_with_findings: 1, warnings: 1, infos: 2, errors: 1, skipped: 1, failed: 1, fixable: 1, unsafe_fixable: 1, ..Summary::default() };
+        let s = Summary {
+            files_checked: 12,
+            files_with_findings: 2,
+            errors: 1,
+            warnings: 3,
+            ..Summary::default()
+        };
+        assert_eq!(
+            s.render(false, false),
+            "Found 1 error and 3 warnings in 2 files (12 files checked).\n"
+        );
+        let s = Summary {
+            files_checked: 1,
+            ..Summary::default()
+        };
+        assert_eq!(
+            s.render(false, false),
+            "No problems found (1 file checked).\n"
+        );
+        let s = Summary {
+            failed: 2,
+            ..Summary::default()
+        };
+        assert_eq!(
+            s.render(false, false),
+            "No findings (0 files checked); 2 inputs could not be checked.\n"
+        );
+        let s = Summary {
+            files_checked: 3,
+            files_with_findings: 1,
+            warnings: 1,
+            infos: 2,
+            errors: 1,
+            skipped: 1,
+            failed: 1,
+            fixable: 1,
+            unsafe_fixable: 1,
+            ..Summary::default()
+        };
         assert_eq!(
             s.render(false, false),
             "Found 1 error, 1 warning and 2 infos in 1 file (3 files checked, 1 skipped); 1 input could not be checked.\n[*] 1 fix is available with `--fix`.\n(1 hidden unsafe fix can be enabled with `--unsafe-fixes`.)\n"

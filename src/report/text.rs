@@ -16,7 +16,11 @@ pub struct TextEmitter {
 impl TextEmitter {
     pub fn new(color: bool) -> Self {
         TextEmitter {
-            renderer: if color { Renderer::styled() } else { Renderer::plain() },
+            renderer: if color {
+                Renderer::styled()
+            } else {
+                Renderer::plain()
+            },
         }
     }
 
@@ -29,7 +33,12 @@ impl TextEmitter {
     }
 
     /// An input-level error (unreadable, malformed, ...), with the offending line if known.
-    pub fn render_error(&self, name: &str, message: &str, source: Option<(&str, std::ops::Range<usize>)>) -> String {
+    pub fn render_error(
+        &self,
+        name: &str,
+        message: &str,
+        source: Option<(&str, std::ops::Range<usize>)>,
+    ) -> String {
         let title = Level::ERROR.primary_title(message);
         let group = match source {
             Some((text, span)) => Group::with_title(title).element(
@@ -56,12 +65,14 @@ fn report<'a>(file: &FileFindings<'a>, finding: &'a Finding) -> Vec<Group<'a>> {
     let title = level(finding.severity)
         .primary_title(finding.message.as_str())
         .id(finding.rule_id.as_str());
-    let mut groups = vec![Group::with_title(title).element(
-        Snippet::source(file.text)
-            .path(file.name)
-            .line_start(1)
-            .annotation(AnnotationKind::Primary.span(finding.range.clone())),
-    )];
+    let mut groups = vec![
+        Group::with_title(title).element(
+            Snippet::source(file.text)
+                .path(file.name)
+                .line_start(1)
+                .annotation(AnnotationKind::Primary.span(finding.range.clone())),
+        ),
+    ];
     if let Some(fix) = &finding.fix {
         groups.push(fix_group(file, fix, false));
     }
@@ -84,8 +95,14 @@ fn fix_group<'a>(file: &FileFindings<'a>, fix: &'a PlannedFix, alternative: bool
             Snippet::source(file.text)
                 .path(file.name)
                 .line_start(1)
-                .patches(edits.iter().map(|e| Patch::new(e.range.clone(), e.content.as_str()))),
+                .patches(
+                    edits
+                        .iter()
+                        .map(|e| Patch::new(e.range.clone(), e.content.as_str())),
+                ),
         ),
-        Err(reason) => Group::with_title(Level::NOTE.secondary_title(format!("no fix offered ({}): {reason}", fix.title))),
+        Err(reason) => Group::with_title(
+            Level::NOTE.secondary_title(format!("no fix offered ({}): {reason}", fix.title)),
+        ),
     }
 }

@@ -63,13 +63,21 @@ pub fn load_rule_sets(paths: &[PathBuf]) -> Result<RuleSet, Vec<RuleError>> {
     }
     let (set, compile_errors) = compile(&sources);
     errors.extend(compile_errors);
-    if errors.is_empty() { Ok(set) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(set)
+    } else {
+        Err(errors)
+    }
 }
 
 /// Compile rule files given as `(name, text)` pairs (no built-ins). Used by tests.
 pub fn load_from_sources(sources: &[(String, String)]) -> Result<RuleSet, Vec<RuleError>> {
     let (set, errors) = compile(sources);
-    if errors.is_empty() { Ok(set) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(set)
+    } else {
+        Err(errors)
+    }
 }
 
 fn read_rule_paths(path: &Path) -> Result<Vec<(String, String)>, RuleError> {
@@ -319,7 +327,8 @@ impl FileCtx<'_> {
             .map(|b| b as usize)
             .unwrap_or_else(|| {
                 let line = (loc.line() as usize).max(1);
-                self.lines.line_range(self.text, line).start + (loc.column() as usize).saturating_sub(1)
+                self.lines.line_range(self.text, line).start
+                    + (loc.column() as usize).saturating_sub(1)
             })
             .min(self.text.len());
         let quoted = matches!(self.text.as_bytes().get(start), Some(b'\'' | b'"'));
@@ -404,7 +413,10 @@ fn compile(sources: &[(String, String)]) -> (RuleSet, Vec<RuleError>) {
             if let Some(i) = defs.index(name) {
                 errors.push(ctx.error(
                     cond,
-                    format!("definition `{name}` is already defined at {}", def_origin[i]),
+                    format!(
+                        "definition `{name}` is already defined at {}",
+                        def_origin[i]
+                    ),
                 ));
                 continue;
             }
@@ -430,7 +442,10 @@ fn compile(sources: &[(String, String)]) -> (RuleSet, Vec<RuleError>) {
         let names: Vec<_> = cycle.iter().map(|&i| defs.names[i].as_str()).collect();
         errors.push(parsed[*file_index].0.error(
             cond,
-            format!("definitions refer to each other in a cycle: {}", names.join(" -> ")),
+            format!(
+                "definitions refer to each other in a cycle: {}",
+                names.join(" -> ")
+            ),
         ));
     }
 
@@ -443,7 +458,10 @@ fn compile(sources: &[(String, String)]) -> (RuleSet, Vec<RuleError>) {
                     if let Some(other) = rules.iter().find(|r| r.id == rule.id) {
                         errors.push(ctx.error(
                             &raw_rule.value.id,
-                            format!("duplicate rule id `{}`: already defined at {}", rule.id, other.origin),
+                            format!(
+                                "duplicate rule id `{}`: already defined at {}",
+                                rule.id, other.origin
+                            ),
                         ));
                     } else {
                         rules.push(rule);
@@ -464,7 +482,12 @@ fn compile(sources: &[(String, String)]) -> (RuleSet, Vec<RuleError>) {
 
 fn find_cycle(defs: &Definitions) -> Option<Vec<usize>> {
     // 0 = unvisited, 1 = on stack, 2 = done
-    fn visit(i: usize, defs: &Definitions, state: &mut [u8], stack: &mut Vec<usize>) -> Option<Vec<usize>> {
+    fn visit(
+        i: usize,
+        defs: &Definitions,
+        state: &mut [u8],
+        stack: &mut Vec<usize>,
+    ) -> Option<Vec<usize>> {
         state[i] = 1;
         stack.push(i);
         let mut next = Vec::new();
@@ -552,7 +575,9 @@ fn compile_condition(
         return Ok(Condition::Any(list(items)?));
     }
     if let Some(inner) = &c.not {
-        return Ok(Condition::Not(Box::new(compile_condition(ctx, inner, defs)?)));
+        return Ok(Condition::Not(Box::new(compile_condition(
+            ctx, inner, defs,
+        )?)));
     }
     if let Some(s) = &c.present {
         return Ok(Condition::Present(ctx.selector(s)?));
@@ -567,7 +592,10 @@ fn compile_condition(
             } else {
                 format!("known: {}", defs.names.join(", "))
             };
-            ctx.error(name, format!("unknown definition `{}` ({known})", name.value))
+            ctx.error(
+                name,
+                format!("unknown definition `{}` ({known})", name.value),
+            )
         });
     }
     let selector = ctx.selector(c.value.as_ref().expect("checked above"))?;
@@ -628,7 +656,10 @@ fn compile_rule(
                 ctx.selector(&spanned)?
             } else {
                 Selector::parse(source, &ctx.namespaces).map_err(|e| {
-                    ctx.error(list, format!("invalid selector `{source}` in report-at: {}", e.message))
+                    ctx.error(
+                        list,
+                        format!("invalid selector `{source}` in report-at: {}", e.message),
+                    )
                 })?
             };
             report_at.push(selector);
@@ -700,7 +731,10 @@ fn compile_message(ctx: &FileCtx, src: &Spanned<String>) -> Result<Message, Rule
             }
             '{' => {
                 let Some(close) = text[i..].find('}') else {
-                    return Err(ctx.error_at_offset(ctx.offset_of(src, i), "unclosed `{` in message (write `{{` for a brace)"));
+                    return Err(ctx.error_at_offset(
+                        ctx.offset_of(src, i),
+                        "unclosed `{` in message (write `{{` for a brace)",
+                    ));
                 };
                 let inner = &text[i + 1..i + close];
                 let selector = Selector::parse(inner, &ctx.namespaces).map_err(|e| {
@@ -718,7 +752,10 @@ fn compile_message(ctx: &FileCtx, src: &Spanned<String>) -> Result<Message, Rule
                 }
             }
             '}' => {
-                return Err(ctx.error_at_offset(ctx.offset_of(src, i), "unmatched `}` in message (write `}}` for a brace)"));
+                return Err(ctx.error_at_offset(
+                    ctx.offset_of(src, i),
+                    "unmatched `}` in message (write `}}` for a brace)",
+                ));
             }
             c => literal.push(c),
         }
@@ -748,9 +785,17 @@ fn compile_fix(ctx: &FileCtx, raw: &Spanned<RawFix>) -> Result<FixSpec, RuleErro
 
 fn compile_edit(ctx: &FileCtx, raw: &Spanned<RawEdit>) -> Result<EditSpec, RuleError> {
     let e = &raw.value;
-    let kinds = [e.ensure.is_some(), e.set.is_some(), e.remove.is_some(), e.replace_text.is_some()];
+    let kinds = [
+        e.ensure.is_some(),
+        e.set.is_some(),
+        e.remove.is_some(),
+        e.replace_text.is_some(),
+    ];
     if kinds.iter().filter(|&&k| k).count() != 1 {
-        return Err(ctx.error(raw, "an edit takes exactly one of `ensure`, `set`, `remove` or `replace-text`"));
+        return Err(ctx.error(
+            raw,
+            "an edit takes exactly one of `ensure`, `set`, `remove` or `replace-text`",
+        ));
     }
     let misplaced = |key: &str, owner: &str| ctx.error(raw, format!("`{key}` goes with `{owner}`"));
     if e.attributes.is_some() && e.ensure.is_none() {
@@ -776,7 +821,11 @@ fn compile_edit(ctx: &FileCtx, raw: &Spanned<RawEdit>) -> Result<EditSpec, RuleE
                     "`ensure` takes a plain element path: child names with `[@attr='value']` predicates only (no `*`, `//`, `..`, functions or namespace prefixes)",
                 )
             })?;
-        let attributes = e.attributes.as_ref().map(|a| a.0.clone()).unwrap_or_default();
+        let attributes = e
+            .attributes
+            .as_ref()
+            .map(|a| a.0.clone())
+            .unwrap_or_default();
         let mut when_created: Vec<(String, Vec<(String, String)>)> = e
             .when_created
             .iter()
@@ -788,11 +837,16 @@ fn compile_edit(ctx: &FileCtx, raw: &Spanned<RawEdit>) -> Result<EditSpec, RuleE
             if !path.iter().any(|step| &step.name == element) {
                 return Err(ctx.error(
                     raw,
-                    format!("`when-created` names <{element}>, which is not a step of `{}`", src.value),
+                    format!(
+                        "`when-created` names <{element}>, which is not a step of `{}`",
+                        src.value
+                    ),
                 ));
             }
         }
-        let names = attributes.iter().chain(when_created.iter().flat_map(|(_, a)| a));
+        let names = attributes
+            .iter()
+            .chain(when_created.iter().flat_map(|(_, a)| a));
         for (name, _) in names {
             if !is_xml_name(name) {
                 return Err(ctx.error(raw, format!("`{name}` is not a valid attribute name")));
@@ -810,10 +864,9 @@ fn compile_edit(ctx: &FileCtx, raw: &Spanned<RawEdit>) -> Result<EditSpec, RuleE
         let (element, attribute) = selector.split_attribute().ok_or_else(|| {
             ctx.error(src, "`set` takes a path ending in an attribute, like `clock/timer[@name='hpet']/@present`")
         })?;
-        let value = e
-            .to
-            .as_ref()
-            .ok_or_else(|| ctx.error(raw, "`set` needs `to:` (the new value)"))?;
+        let value =
+            e.to.as_ref()
+                .ok_or_else(|| ctx.error(raw, "`set` needs `to:` (the new value)"))?;
         return Ok(EditSpec::Set {
             element,
             attribute,
@@ -836,9 +889,7 @@ fn compile_edit(ctx: &FileCtx, raw: &Spanned<RawEdit>) -> Result<EditSpec, RuleE
 
 fn is_xml_name(name: &str) -> bool {
     let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_alphabetic() || c == '_')
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
         && chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 

@@ -18,7 +18,10 @@ pub struct Run {
 impl Run {
     /// The form stored in golden files.
     pub fn transcript(&self) -> String {
-        format!("exit: {}\n--- stdout\n{}--- stderr\n{}", self.code, self.stdout, self.stderr)
+        format!(
+            "exit: {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
     }
 }
 
@@ -28,7 +31,11 @@ pub fn run_in(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Run {
         .args(args)
         .current_dir(dir)
         .env_remove("NO_COLOR")
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -57,14 +64,21 @@ pub fn golden(name: &str, actual: &str) {
         std::fs::write(&path, actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("missing golden file {} (run with BLESS=1 to create it)", path.display()));
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "missing golden file {} (run with BLESS=1 to create it)",
+            path.display()
+        )
+    });
     if expected != actual {
         let diff = similar::TextDiff::from_lines(expected.as_str(), actual)
             .unified_diff()
             .header("expected", "actual")
             .to_string();
-        panic!("{} differs from the output (BLESS=1 rewrites it):\n{diff}", path.display());
+        panic!(
+            "{} differs from the output (BLESS=1 rewrites it):\n{diff}",
+            path.display()
+        );
     }
 }
 
@@ -93,7 +107,10 @@ pub fn domain_schema() -> Option<PathBuf> {
         return Some(path);
     }
     if std::env::var_os("VIRT_LINT_REQUIRE_TOOLS").is_some() {
-        panic!("the libvirt schema {} is required but missing", path.display());
+        panic!(
+            "the libvirt schema {} is required but missing",
+            path.display()
+        );
     }
     eprintln!("skipped: libvirt schema not found at {}", path.display());
     None
