@@ -362,3 +362,54 @@ fn text_output_shows_fixes_as_help_patches() {
     golden("fix/help-patches.txt", &r.transcript());
     assert_eq!(r.code, 1);
 }
+
+/// A domain for the fix-loop failure tests, with a comment inside <pm>.
+const LOOP_DOMAIN: &str = "<domain type='kvm'>\n  <name>loop</name>\n  <description>d</description>\n  <vcpu placement='auto'>2</vcpu>\n  <pm>\n    <!-- keep suspend off -->\n    <suspend-to-mem enabled='no'/>\n  </pm>\n</domain>\n";
+
+fn fix_with_rules(rules: &str) -> (common::Run, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("loop.xml");
+    fs::write(&file, LOOP_DOMAIN).unwrap();
+    let rules_path = root().join("tests/rule-files").join(rules);
+    let r = run_in(dir.path(), &["--rules", rules_path.to_str().unwrap(), "--fix", "--format", "concise", "loop.xml"], None);
+    let after = fs::read_to_string(&file).unwrap();
+    (r, after, LOOP_DOMAIN.to_string())
+}
+
+#[test]
+fn fixes_that_undo_each_other_are_reported_and_nothing_is_written() {
+    let (r, after, before) = fix_with_rules("fix-cycle.yaml");
+    assert_eq!(r.code, 2, "{}", r.transcript());
+    assert_eq!(after, before);
+    assert!(
+        r.stderr.starts_with("error: loop.xml: fixes undo each other (rules test/vcpu-one, test/vcpu-two); the text repeats after pass 2; nothing was written"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn fixes_that_never_converge_stop_at_the_cap() {
+    let (r, after, before) = fix_with_rules("fix-runaway.yaml");
+    assert_eq!(r.code, 2, "{}", r.transcript());
+    assert_eq!(after, before);
+    assert!(
+        r.stderr.starts_with("error: loop.xml: fixes did not converge after 10 passes (rules still fixing: test/nest-forever); nothing was written"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_fix_that_would_drop_a_comment_is_refused() {
+    let (r, after, before) = fix_with_rules("fix-drops-comment.yaml");
+    assert_eq!(r.code, 2, "{}", r.transcript());
+    assert_eq!(after, before);
+    assert!(
+        r.stderr.starts_with("error: loop.xml: a fix would drop the comment <!-- keep suspend off -->; nothing was written"),
+        "{}",
+        r.stderr
+    );
+    // The finding itself is still reported.
+    assert!(r.stdout.starts_with("loop.xml:5:3: warning[test/no-pm] pm block present\n"), "{}", r.stdout);
+}

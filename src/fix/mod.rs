@@ -4,7 +4,7 @@
 pub mod edit;
 pub mod plan;
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fmt;
 
 use crate::document::Document;
@@ -68,7 +68,10 @@ pub fn fix_text(text: &str, rules: &RuleSet, allowed: Safety) -> Result<Fixed, F
     let mut current = text.to_string();
     let mut findings = original_findings.clone();
     let mut applied: Vec<String> = Vec::new();
-    let mut seen: HashSet<String> = HashSet::from([current.clone()]);
+    // Every text seen, with the pass that produced it (0 = the original), and the rules
+    // each pass applied: a repeat names every rule of the cycle.
+    let mut seen: HashMap<String, usize> = HashMap::from([(current.clone(), 0)]);
+    let mut rules_per_pass: Vec<Vec<String>> = Vec::new();
     let mut passes = 0;
     loop {
         let (edits, pass_rules) = select_fixes(&findings, allowed);
@@ -85,14 +88,17 @@ pub fn fix_text(text: &str, rules: &RuleSet, allowed: Safety) -> Result<Fixed, F
         }
         passes += 1;
         let next = edit::apply(&current, &edits);
-        if !seen.insert(next.clone()) {
+        rules_per_pass.push(pass_rules.clone());
+        if let Some(&first) = seen.get(&next) {
+            let involved: Vec<String> = rules_per_pass[first..].concat();
             return Err(FixError {
                 message: format!(
                     "fixes undo each other (rules {}); the text repeats after pass {passes}; nothing was written",
-                    dedup(&pass_rules).join(", ")
+                    dedup(&involved).join(", ")
                 ),
             });
         }
+        seen.insert(next.clone(), passes);
         let doc = Document::parse(&next).map_err(|e| FixError {
             message: format!(
                 "the fixes of {} would produce malformed XML ({e}); nothing was written",
