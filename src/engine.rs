@@ -101,7 +101,6 @@ fn finding(
         Item::Node(n) if n.is_element() => start_tag_range(n),
         other => other.range(),
     };
-    let message_node = target.element();
     let planned = |spec: &FixSpec| PlannedFix {
         title: spec.title.clone(),
         safety: spec.safety,
@@ -111,7 +110,7 @@ fn finding(
         rule: index,
         rule_id: rule.id.clone(),
         severity: rule.severity,
-        message: rule.message.render(message_node),
+        message: rule.message.render(ctx),
         position: doc.position(range.start),
         range,
         fix: rule.fix.as_ref().map(planned),

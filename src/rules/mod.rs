@@ -137,7 +137,9 @@ pub struct Example {
     pub line: usize,
 }
 
-/// A message template: literal text and `{selector}` holes filled from the reported node.
+/// A message template: literal text and `{selector}` holes, filled with the string value of
+/// the first item each selector picks from the rule's context (the `for-each` element, or
+/// `<domain>`).
 #[derive(Debug, Clone)]
 pub struct Message {
     pub parts: Vec<MessagePart>,
@@ -150,13 +152,13 @@ pub enum MessagePart {
 }
 
 impl Message {
-    pub fn render(&self, node: roxmltree::Node<'_, '_>) -> String {
+    pub fn render(&self, ctx: roxmltree::Node<'_, '_>) -> String {
         let mut out = String::new();
         for part in &self.parts {
             match part {
                 MessagePart::Text(text) => out.push_str(text),
                 MessagePart::Value(selector) => {
-                    if let Some(item) = selector.select(node).first() {
+                    if let Some(item) = selector.select(ctx).first() {
                         out.push_str(&item.string_value());
                     }
                 }
