@@ -205,15 +205,11 @@ impl Planner {
                     .push_str(&format!(" {name}={q}{}{q}", escape_attribute(value, quote)));
             }
         }
-        let mut opened: Vec<NodeId> = Vec::new();
         for (id, new_children) in &self.children {
             let parent = doc.get_node(*id).expect("node of this document");
             let added = additions.remove(id).unwrap_or_default();
-            if is_self_closing(text, parent) {
-                opened.push(*id);
-            }
             self.edits
-                .push(insert_children(text, parent, new_children, style, &added));
+                .extend(insert_children(text, parent, new_children, style, &added));
         }
         for (id, added) in additions {
             let node = doc.get_node(id).expect("node of this document");
@@ -347,14 +343,55 @@ fn render(element: &NewElement, indent: &str, style: &Style, out: &mut String) {
     out.push('>');
 }
 
-/// One edit that appends `children` to `parent` (and `added` attributes to its start tag).
+/// The order libvirt writes the children of `<domain>` in (`virsh dumpxml`). The schema
+/// accepts any order (an interleave); a created element goes after the last existing
+/// sibling that precedes it here, so that a fixed file reads like libvirt's own output.
+const DOMAIN_CHILD_ORDER: &[&str] = &[
+    "name", "uuid", "genid", "title", "description", "metadata", "maxMemory", "memory",
+    "currentMemory", "blkiotune", "memtune", "memoryBacking", "vcpu", "vcpus", "iothreads",
+    "iothreadids", "defaultiothread", "cputune", "numatune", "resource", "sysinfo",
+    "bootloader", "bootloader_args", "os", "idmap", "features", "cpu", "clock",
+    "on_poweroff", "on_reboot", "on_crash", "on_lockfailure", "pm", "perf", "devices",
+    "seclabel", "keywrap", "launchSecurity", "throttlegroups",
+];
+
+/// The sibling a new child of `parent` goes after, when that is not simply the end.
+fn canonical_anchor<'a, 'i>(parent: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
+    if !parent.parent().is_some_and(|p| p.is_root()) || parent.tag_name().name() != "domain" {
+        return None;
+    }
+    let rank = |n: &str| DOMAIN_CHILD_ORDER.iter().position(|o| *o == n);
+    let wanted = rank(name)?;
+    let elements: Vec<Node> = parent.children().filter(|c| c.is_element()).collect();
+    let anchor = elements
+        .iter()
+        .rev()
+        .find(|c| c.tag_name().namespace().is_none() && rank(c.tag_name().name()).is_some_and(|r| r < wanted))?;
+    // Appending after the last element is the general case (it also keeps trailing comments).
+    (Some(anchor) != elements.last()).then_some(*anchor)
+}
+
+/// Render `children` as lines (or inline) at `indent`.
+fn render_block(children: &[&NewElement], indent: &str, inline: bool, style: &Style) -> String {
+    let mut block = String::new();
+    for child in children {
+        if !inline {
+            block.push_str(style.line_ending);
+            block.push_str(indent);
+        }
+        render(child, indent, style, &mut block);
+    }
+    block
+}
+
+/// The edits that add `children` to `parent` (and `added_attributes` to its start tag).
 fn insert_children(
     text: &str,
     parent: Node<'_, '_>,
     children: &[NewElement],
     style: &Style,
     added_attributes: &str,
-) -> Edit {
+) -> Vec<Edit> {
     let eol = style.line_ending;
     let parent_indent = line_indent(text, parent.range().start);
     let tag = start_tag_range(parent);
@@ -368,48 +405,60 @@ fn insert_children(
         Some(_) => (String::new(), true),
         None => (format!("{parent_indent}{}", style.indent), false),
     };
-    let mut block = String::new();
-    for child in children {
-        if !inline {
-            block.push_str(eol);
-            block.push_str(&indent);
-        }
-        render(child, &indent, style, &mut block);
-    }
 
     if is_self_closing(text, parent) {
+        let all: Vec<&NewElement> = children.iter().collect();
+        let block = render_block(&all, &indent, inline, style);
         let name = qualified_name(text, parent);
-        let from = attributes_end(parent);
-        return Edit::replacement(
-            from..tag.end,
+        return vec![Edit::replacement(
+            attributes_end(parent)..tag.end,
             format!("{added_attributes}>{block}{eol}{parent_indent}</{name}>"),
-        );
+        )];
     }
-    let close_start = parent.range().start + text[parent.range()].rfind("</").expect("closing tag");
-    // The last child worth keeping in place: anything but whitespace-only text.
-    let anchor = parent
-        .children()
-        .rfind(|c| !(c.is_text() && c.text().is_some_and(|t| t.trim().is_empty())));
-    let mut edits_content = String::new();
-    let edit = match anchor {
-        Some(anchor) => {
-            edits_content.push_str(&block);
-            Edit::insertion(anchor.range().end, edits_content)
+
+    let mut edits = Vec::new();
+    if !added_attributes.is_empty() {
+        edits.push(Edit::insertion(attributes_end(parent), added_attributes));
+    }
+    // Children that go after a particular sibling, grouped by it, then those for the end.
+    let mut placed: Vec<(Node, Vec<&NewElement>)> = Vec::new();
+    let mut at_end: Vec<&NewElement> = Vec::new();
+    for child in children {
+        match canonical_anchor(parent, &child.name) {
+            Some(anchor) => match placed.iter_mut().find(|(a, _)| *a == anchor) {
+                Some((_, group)) => group.push(child),
+                None => placed.push((anchor, vec![child])),
+            },
+            None => at_end.push(child),
         }
-        None => Edit::replacement(tag.end..close_start, format!("{block}{eol}{parent_indent}")),
-    };
-    if added_attributes.is_empty() {
-        edit
-    } else {
-        // Attributes go into the start tag, children near the end tag: merge into one
-        // edit only when they touch; otherwise the caller would need two. They never touch
-        // for a non-self-closing parent, so splice the attributes through the tag text.
-        let from = attributes_end(parent);
-        let mut content = String::from(added_attributes);
-        content.push_str(&text[from..edit.range.start]);
-        content.push_str(&edit.content);
-        Edit::replacement(from..edit.range.end, content)
     }
+    for (anchor, mut group) in placed {
+        group.sort_by_key(|c| DOMAIN_CHILD_ORDER.iter().position(|o| *o == c.name));
+        let start = anchor.range().start;
+        let (indent, inline) = if starts_line(text, start) {
+            (line_indent(text, start).to_string(), false)
+        } else {
+            (String::new(), true)
+        };
+        // After the anchor, or at the end of its line when something follows it there.
+        let end = anchor.range().end;
+        let line_end = text[end..].find(['\r', '\n']).map_or(text.len(), |i| end + i);
+        let at = if inline || text[end..line_end].trim().is_empty() { end } else { line_end };
+        edits.push(Edit::insertion(at, render_block(&group, &indent, inline, style)));
+    }
+    if !at_end.is_empty() {
+        let block = render_block(&at_end, &indent, inline, style);
+        let close_start = parent.range().start + text[parent.range()].rfind("</").expect("closing tag");
+        // The last child worth keeping in place: anything but whitespace-only text.
+        let anchor = parent
+            .children()
+            .rfind(|c| !(c.is_text() && c.text().is_some_and(|t| t.trim().is_empty())));
+        edits.push(match anchor {
+            Some(anchor) => Edit::insertion(anchor.range().end, block),
+            None => Edit::replacement(tag.end..close_start, format!("{block}{eol}{parent_indent}")),
+        });
+    }
+    edits
 }
 
 /// Delete an element (with its line when it stands alone on it) or an attribute (with the
@@ -538,7 +587,7 @@ mod tests {
         );
         assert_eq!(
             out.unwrap(),
-            "<domain type=\"kvm\">\r\n\t<name>w</name>\r\n\t<clock offset=\"utc\"/>\r\n\t<features>\r\n\t\t<hyperv>\r\n\t\t\t<vpindex state=\"on\"/>\r\n\t\t\t<synic state=\"on\"/>\r\n\t\t</hyperv>\r\n\t</features>\r\n</domain>\r\n"
+            "<domain type=\"kvm\">\r\n\t<name>w</name>\r\n\t<features>\r\n\t\t<hyperv>\r\n\t\t\t<vpindex state=\"on\"/>\r\n\t\t\t<synic state=\"on\"/>\r\n\t\t</hyperv>\r\n\t</features>\r\n\t<clock offset=\"utc\"/>\r\n</domain>\r\n"
         );
     }
 
@@ -629,6 +678,26 @@ mod tests {
             out.unwrap(),
             "<domain>\n  <name>w</name>\n  <clock offset='utc'>\n    <timer name='hypervclock' present='yes'/>\n  </clock>\n</domain>"
         );
+    }
+
+    #[test]
+    fn new_domain_children_follow_libvirt_order() {
+        let input = "<domain>\n  <name>w</name>\n  <os>\n    <type>hvm</type>\n  </os> <!-- boot -->\n  <devices/>\n</domain>\n";
+        let out = run(input, vec![
+            ensure("clock/timer[@name='hypervclock']", &[("present", "yes")]),
+            ensure("features/hyperv/vpindex", &[("state", "on")]),
+        ]);
+        assert_eq!(out.unwrap(), "<domain>\n  <name>w</name>\n  <os>\n    <type>hvm</type>\n  </os> <!-- boot -->\n  <features>\n    <hyperv>\n      <vpindex state='on'/>\n    </hyperv>\n  </features>\n  <clock offset='utc'>\n    <timer name='hypervclock' present='yes'/>\n  </clock>\n  <devices/>\n</domain>\n");
+    }
+
+    #[test]
+    fn attributes_and_children_of_one_parent_in_one_fix() {
+        let input = "<domain>\n  <features>\n    <hyperv>\n      <relaxed state='on'/>\n    </hyperv>\n  </features>\n</domain>";
+        let out = run(input, vec![
+            ensure("features/hyperv", &[("mode", "custom")]),
+            ensure("features/hyperv/vpindex", &[("state", "on")]),
+        ]);
+        assert_eq!(out.unwrap(), "<domain>\n  <features>\n    <hyperv mode='custom'>\n      <relaxed state='on'/>\n      <vpindex state='on'/>\n    </hyperv>\n  </features>\n</domain>");
     }
 
     #[test]
