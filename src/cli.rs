@@ -222,6 +222,7 @@ enum Outcome {
 
 struct FileResult {
     name: String,
+    stdin: bool,
     outcome: Outcome,
 }
 
@@ -260,39 +261,85 @@ fn check(args: &CheckArgs) -> u8 {
         .map(|input| process(input, &stdin_name, &rules, mode, allowed))
         .collect();
 
-    let stdout = io::stdout();
-    let stdin_fix = mode == Mode::Fix && inputs.contains(&Input::Stdin);
-    // With `--fix -` standard output carries the document; findings go to stderr.
-    let mut out: Box<dyn Write> = if stdin_fix {
-        Box::new(io::stderr().lock())
-    } else {
-        Box::new(stdout.lock())
-    };
-    let color = use_color(
-        args.color,
-        if stdin_fix {
+    let mut reporter = Reporter::new(args, mode, inputs.contains(&Input::Stdin));
+    for e in &input_errors {
+        reporter.input_error(&e.path, &e.message);
+    }
+    for result in &results {
+        reporter.file(result);
+    }
+    reporter.finish(&results)
+}
+
+/// Prints results in input order and keeps what the summary and exit code need.
+struct Reporter<'a> {
+    args: &'a CheckArgs,
+    mode: Mode,
+    allowed: Safety,
+    /// Findings and the summary: stdout, or stderr when stdout carries a fixed document.
+    out: Box<dyn Write>,
+    text: TextEmitter,
+    errors: TextEmitter,
+    summary: Summary,
+    any_diff: bool,
+    any_changed: bool,
+    worst: Option<Severity>,
+}
+
+impl<'a> Reporter<'a> {
+    fn new(args: &'a CheckArgs, mode: Mode, has_stdin: bool) -> Self {
+        // With `--fix -` standard output carries the document; findings go to stderr.
+        let to_stderr = mode == Mode::Fix && has_stdin;
+        let out: Box<dyn Write> = if to_stderr {
+            Box::new(io::stderr())
+        } else {
+            Box::new(io::stdout())
+        };
+        let out_is_terminal = if to_stderr {
             io::stderr().is_terminal()
         } else {
             io::stdout().is_terminal()
-        },
-    );
-    let err_color = use_color(args.color, io::stderr().is_terminal());
-    let text_emitter = TextEmitter::new(color);
-    let err_emitter = TextEmitter::new(err_color);
-
-    let mut summary = Summary::default();
-    let mut failed = !input_errors.is_empty();
-    let mut any_diff = false;
-    let mut any_changed = false;
-    let mut worst: Option<Severity> = None;
-    for e in &input_errors {
-        summary.failed += 1;
-        eprintln!("error: {}: {}", e.path, e.message);
+        };
+        Reporter {
+            args,
+            mode,
+            allowed: if args.unsafe_fixes {
+                Safety::Unsafe
+            } else {
+                Safety::Safe
+            },
+            out,
+            text: TextEmitter::new(use_color(args.color, out_is_terminal)),
+            errors: TextEmitter::new(use_color(args.color, io::stderr().is_terminal())),
+            summary: Summary::default(),
+            any_diff: false,
+            any_changed: false,
+            worst: None,
+        }
     }
-    for result in &results {
+
+    fn input_error(&mut self, path: &str, message: &str) {
+        self.summary.failed += 1;
+        eprintln!("error: {path}: {message}");
+    }
+
+    fn findings(&mut self, name: &str, text: &str, findings: &[Finding]) {
+        let file = FileFindings {
+            name,
+            text,
+            findings,
+        };
+        let _ = match self.args.format {
+            Format::Text => self.text.emit(&mut *self.out, &file),
+            Format::Concise => concise::emit(&mut *self.out, &file),
+        };
+        self.summary.add_findings(findings, self.allowed);
+    }
+
+    fn file(&mut self, result: &FileResult) {
         match &result.outcome {
             Outcome::Skipped(note) => {
-                summary.skipped += 1;
+                self.summary.skipped += 1;
                 eprintln!("note: {}: {note}; skipped", result.name);
             }
             Outcome::Failed {
@@ -301,26 +348,17 @@ fn check(args: &CheckArgs) -> u8 {
                 text,
                 findings,
             } => {
-                failed = true;
-                summary.failed += 1;
+                self.summary.failed += 1;
                 print_file_error(
-                    &err_emitter,
-                    args.format,
+                    &self.errors,
+                    self.args.format,
                     &result.name,
                     message,
                     *position,
                     text.as_deref(),
                 );
                 if let Some(text) = text.as_deref().filter(|_| !findings.is_empty()) {
-                    emit_findings(
-                        &mut *out,
-                        &text_emitter,
-                        args.format,
-                        &result.name,
-                        text,
-                        findings,
-                    );
-                    summary.add_findings(findings, allowed);
+                    self.findings(&result.name, text, findings);
                 }
             }
             Outcome::Linted {
@@ -329,113 +367,100 @@ fn check(args: &CheckArgs) -> u8 {
                 original,
                 fixed,
             } => {
-                summary.files_checked += 1;
-                if let Some(original) = original {
-                    any_changed = true;
-                    summary.fixed += fixed;
-                    summary.files_fixed += 1;
-                    if mode == Mode::Diff {
-                        any_diff = true;
-                        let _ = out.write_all(
+                self.summary.files_checked += 1;
+                if original.is_some() {
+                    self.any_changed = true;
+                    self.summary.fixed += fixed;
+                    self.summary.files_fixed += 1;
+                }
+                if self.mode == Mode::Diff {
+                    if let Some(original) = original {
+                        self.any_diff = true;
+                        let _ = self.out.write_all(
                             crate::diff::unified(&result.name, original, text).as_bytes(),
                         );
-                        continue;
                     }
+                    return;
                 }
-                if mode == Mode::Diff {
-                    continue;
-                }
-                if stdin_fix && result.name == stdin_name {
+                if self.mode == Mode::Fix && result.stdin {
                     let _ = io::stdout().lock().write_all(text.as_bytes());
                 }
-                worst = worst.max(findings.iter().map(|f| f.severity).max());
-                emit_findings(
-                    &mut *out,
-                    &text_emitter,
-                    args.format,
-                    &result.name,
-                    text,
-                    findings,
-                );
-                summary.add_findings(findings, allowed);
+                self.worst = self.worst.max(findings.iter().map(|f| f.severity).max());
+                self.findings(&result.name, text, findings);
             }
         }
     }
-    if mode == Mode::Diff {
+
+    /// Print the closing summary; return the exit code.
+    fn finish(mut self, results: &[FileResult]) -> u8 {
+        if self.mode == Mode::Diff {
+            self.diff_summary(results);
+        } else {
+            let _ = self.out.write_all(
+                self.summary
+                    .render(self.mode == Mode::Fix, self.args.unsafe_fixes)
+                    .as_bytes(),
+            );
+        }
+        let _ = self.out.flush();
+        if self.summary.failed > 0 {
+            return EXIT_ERROR;
+        }
+        match self.mode {
+            Mode::Diff => {
+                return if self.any_diff {
+                    EXIT_FINDINGS
+                } else {
+                    EXIT_CLEAN
+                };
+            }
+            Mode::Fix if self.args.exit_non_zero_on_fix && self.any_changed => {
+                return EXIT_FINDINGS;
+            }
+            _ => {}
+        }
+        match self.worst {
+            Some(s) if !self.args.exit_zero && s >= self.args.fail_on.threshold() => EXIT_FINDINGS,
+            _ => EXIT_CLEAN,
+        }
+    }
+
+    /// `--diff` keeps standard output for the patch: its summary goes to stderr.
+    fn diff_summary(&self, results: &[FileResult]) {
         let plural =
             |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-        if summary.fixed > 0 {
+        if self.summary.fixed > 0 {
             eprintln!(
                 "Would fix {} in {}.",
-                plural(summary.fixed, "finding", "findings"),
-                plural(summary.files_fixed, "file", "files")
+                plural(self.summary.fixed, "finding", "findings"),
+                plural(self.summary.files_fixed, "file", "files")
             );
         } else {
             eprintln!("No fixes to apply.");
         }
-        if !args.unsafe_fixes {
-            // Say what --unsafe-fixes would add, so that nothing is held back silently.
-            let hidden: usize = results
-                .iter()
-                .map(|r| match &r.outcome {
-                    Outcome::Linted { findings, .. } => findings
-                        .iter()
-                        .filter(|f| {
-                            f.fix_edits(Safety::Safe).is_none()
-                                && f.fix_edits(Safety::Unsafe).is_some()
-                        })
-                        .count(),
-                    _ => 0,
-                })
-                .sum();
-            if hidden > 0 {
-                eprintln!(
-                    "({} can be included with `--unsafe-fixes`.)",
-                    plural(hidden, "hidden unsafe fix", "hidden unsafe fixes")
-                );
-            }
+        if self.args.unsafe_fixes {
+            return;
         }
-    } else {
-        let _ = out.write_all(
-            summary
-                .render(mode == Mode::Fix, args.unsafe_fixes)
-                .as_bytes(),
-        );
+        // Say what --unsafe-fixes would add, so that nothing is held back silently.
+        let hidden: usize = results
+            .iter()
+            .map(|r| match &r.outcome {
+                Outcome::Linted { findings, .. } => findings
+                    .iter()
+                    .filter(|f| {
+                        f.fix_edits(Safety::Safe).is_none() && f.fix_edits(Safety::Unsafe).is_some()
+                    })
+                    .count(),
+                _ => 0,
+            })
+            .sum();
+        if hidden > 0 {
+            eprintln!(
+                "({} can be included with `--unsafe-fixes`.)",
+                plural(hidden, "hidden unsafe fix", "hidden unsafe fixes")
+            );
+        }
     }
-    let _ = out.flush();
-
-    if failed {
-        return EXIT_ERROR;
-    }
-    if mode == Mode::Diff {
-        return if any_diff { EXIT_FINDINGS } else { EXIT_CLEAN };
-    }
-    if mode == Mode::Fix && args.exit_non_zero_on_fix && any_changed {
-        return EXIT_FINDINGS;
-    }
-    match worst {
-        Some(s) if !args.exit_zero && s >= args.fail_on.threshold() => EXIT_FINDINGS,
-        _ => EXIT_CLEAN,
-    }
-}
-
-fn emit_findings(
-    out: &mut dyn Write,
-    text_emitter: &TextEmitter,
-    format: Format,
-    name: &str,
-    text: &str,
-    findings: &[Finding],
-) {
-    let file = FileFindings {
-        name,
-        text,
-        findings,
-    };
-    let _ = match format {
-        Format::Text => text_emitter.emit(out, &file),
-        Format::Concise => concise::emit(out, &file),
-    };
 }
 
 fn print_file_error(
@@ -503,7 +528,11 @@ fn process(
         Input::File(p) => p.display().to_string(),
     };
     let outcome = process_outcome(input, rules, mode, allowed);
-    FileResult { name, outcome }
+    FileResult {
+        name,
+        stdin: *input == Input::Stdin,
+        outcome,
+    }
 }
 
 fn failure(
