@@ -318,7 +318,9 @@ fn starts_line(text: &str, offset: usize) -> bool {
     text[start..offset].chars().all(|c| c == ' ' || c == '\t')
 }
 
-fn render(element: &NewElement, indent: &str, style: &Style, out: &mut String) {
+/// Write `element` at `indent`; with `inline`, children stay on the element's line, as
+/// in a compact file (`<features><acpi/><hyperv><vpindex state='on'/></hyperv></features>`).
+fn render(element: &NewElement, indent: &str, inline: bool, style: &Style, out: &mut String) {
     let q = style.quote;
     out.push('<');
     out.push_str(&element.name);
@@ -332,12 +334,16 @@ fn render(element: &NewElement, indent: &str, style: &Style, out: &mut String) {
     out.push('>');
     let inner = format!("{indent}{}", style.indent);
     for child in &element.children {
-        out.push_str(style.line_ending);
-        out.push_str(&inner);
-        render(child, &inner, style, out);
+        if !inline {
+            out.push_str(style.line_ending);
+            out.push_str(&inner);
+        }
+        render(child, &inner, inline, style, out);
     }
-    out.push_str(style.line_ending);
-    out.push_str(indent);
+    if !inline {
+        out.push_str(style.line_ending);
+        out.push_str(indent);
+    }
     out.push_str("</");
     out.push_str(&element.name);
     out.push('>');
@@ -347,12 +353,45 @@ fn render(element: &NewElement, indent: &str, style: &Style, out: &mut String) {
 /// accepts any order (an interleave); a created element goes after the last existing
 /// sibling that precedes it here, so that a fixed file reads like libvirt's own output.
 const DOMAIN_CHILD_ORDER: &[&str] = &[
-    "name", "uuid", "genid", "title", "description", "metadata", "maxMemory", "memory",
-    "currentMemory", "blkiotune", "memtune", "memoryBacking", "vcpu", "vcpus", "iothreads",
-    "iothreadids", "defaultiothread", "cputune", "numatune", "resource", "sysinfo",
-    "bootloader", "bootloader_args", "os", "idmap", "features", "cpu", "clock",
-    "on_poweroff", "on_reboot", "on_crash", "on_lockfailure", "pm", "perf", "devices",
-    "seclabel", "keywrap", "launchSecurity", "throttlegroups",
+    "name",
+    "uuid",
+    "genid",
+    "title",
+    "description",
+    "metadata",
+    "maxMemory",
+    "memory",
+    "currentMemory",
+    "blkiotune",
+    "memtune",
+    "memoryBacking",
+    "vcpu",
+    "vcpus",
+    "iothreads",
+    "iothreadids",
+    "defaultiothread",
+    "cputune",
+    "numatune",
+    "resource",
+    "sysinfo",
+    "bootloader",
+    "bootloader_args",
+    "os",
+    "idmap",
+    "features",
+    "cpu",
+    "clock",
+    "on_poweroff",
+    "on_reboot",
+    "on_crash",
+    "on_lockfailure",
+    "pm",
+    "perf",
+    "devices",
+    "seclabel",
+    "keywrap",
+    "launchSecurity",
+    "throttlegroups",
 ];
 
 /// The sibling a new child of `parent` goes after, when that is not simply the end.
@@ -363,10 +402,9 @@ fn canonical_anchor<'a, 'i>(parent: Node<'a, 'i>, name: &str) -> Option<Node<'a,
     let rank = |n: &str| DOMAIN_CHILD_ORDER.iter().position(|o| *o == n);
     let wanted = rank(name)?;
     let elements: Vec<Node> = parent.children().filter(|c| c.is_element()).collect();
-    let anchor = elements
-        .iter()
-        .rev()
-        .find(|c| c.tag_name().namespace().is_none() && rank(c.tag_name().name()).is_some_and(|r| r < wanted))?;
+    let anchor = elements.iter().rev().find(|c| {
+        c.tag_name().namespace().is_none() && rank(c.tag_name().name()).is_some_and(|r| r < wanted)
+    })?;
     // Appending after the last element is the general case (it also keeps trailing comments).
     (Some(anchor) != elements.last()).then_some(*anchor)
 }
@@ -379,7 +417,7 @@ fn render_block(children: &[&NewElement], indent: &str, inline: bool, style: &St
             block.push_str(style.line_ending);
             block.push_str(indent);
         }
-        render(child, indent, style, &mut block);
+        render(child, indent, inline, style, &mut block);
     }
     block
 }
@@ -442,18 +480,33 @@ fn insert_children(
         };
         // After the anchor, or at the end of its line when something follows it there.
         let end = anchor.range().end;
-        let line_end = text[end..].find(['\r', '\n']).map_or(text.len(), |i| end + i);
-        let at = if inline || text[end..line_end].trim().is_empty() { end } else { line_end };
-        edits.push(Edit::insertion(at, render_block(&group, &indent, inline, style)));
+        let line_end = text[end..]
+            .find(['\r', '\n'])
+            .map_or(text.len(), |i| end + i);
+        let at = if inline || text[end..line_end].trim().is_empty() {
+            end
+        } else {
+            line_end
+        };
+        edits.push(Edit::insertion(
+            at,
+            render_block(&group, &indent, inline, style),
+        ));
     }
     if !at_end.is_empty() {
         let block = render_block(&at_end, &indent, inline, style);
-        let close_start = parent.range().start + text[parent.range()].rfind("</").expect("closing tag");
+        let close_start =
+            parent.range().start + text[parent.range()].rfind("</").expect("closing tag");
         // The last child worth keeping in place: anything but whitespace-only text.
         let anchor = parent
             .children()
             .rfind(|c| !(c.is_text() && c.text().is_some_and(|t| t.trim().is_empty())));
         edits.push(match anchor {
+            // Only a comment or text inside: the new lines go after it, and the end tag
+            // moves to a line of its own if it shared the comment's.
+            Some(anchor) if last_element.is_none() && !text[anchor.range().end..close_start].contains('\n') => {
+                Edit::insertion(anchor.range().end, format!("{block}{eol}{parent_indent}"))
+            }
             Some(anchor) => Edit::insertion(anchor.range().end, block),
             None => Edit::replacement(tag.end..close_start, format!("{block}{eol}{parent_indent}")),
         });
@@ -683,21 +736,50 @@ mod tests {
     #[test]
     fn new_domain_children_follow_libvirt_order() {
         let input = "<domain>\n  <name>w</name>\n  <os>\n    <type>hvm</type>\n  </os> <!-- boot -->\n  <devices/>\n</domain>\n";
-        let out = run(input, vec![
-            ensure("clock/timer[@name='hypervclock']", &[("present", "yes")]),
-            ensure("features/hyperv/vpindex", &[("state", "on")]),
-        ]);
-        assert_eq!(out.unwrap(), "<domain>\n  <name>w</name>\n  <os>\n    <type>hvm</type>\n  </os> <!-- boot -->\n  <features>\n    <hyperv>\n      <vpindex state='on'/>\n    </hyperv>\n  </features>\n  <clock offset='utc'>\n    <timer name='hypervclock' present='yes'/>\n  </clock>\n  <devices/>\n</domain>\n");
+        let out = run(
+            input,
+            vec![
+                ensure("clock/timer[@name='hypervclock']", &[("present", "yes")]),
+                ensure("features/hyperv/vpindex", &[("state", "on")]),
+            ],
+        );
+        assert_eq!(
+            out.unwrap(),
+            "<domain>\n  <name>w</name>\n  <os>\n    <type>hvm</type>\n  </os> <!-- boot -->\n  <features>\n    <hyperv>\n      <vpindex state='on'/>\n    </hyperv>\n  </features>\n  <clock offset='utc'>\n    <timer name='hypervclock' present='yes'/>\n  </clock>\n  <devices/>\n</domain>\n"
+        );
     }
 
     #[test]
     fn attributes_and_children_of_one_parent_in_one_fix() {
         let input = "<domain>\n  <features>\n    <hyperv>\n      <relaxed state='on'/>\n    </hyperv>\n  </features>\n</domain>";
+        let out = run(
+            input,
+            vec![
+                ensure("features/hyperv", &[("mode", "custom")]),
+                ensure("features/hyperv/vpindex", &[("state", "on")]),
+            ],
+        );
+        assert_eq!(
+            out.unwrap(),
+            "<domain>\n  <features>\n    <hyperv mode='custom'>\n      <relaxed state='on'/>\n      <vpindex state='on'/>\n    </hyperv>\n  </features>\n</domain>"
+        );
+    }
+
+    #[test]
+    fn parent_holding_only_a_comment_gets_its_end_tag_on_its_own_line() {
+        let input = "<domain>\n  <clock offset='utc'><!-- c --></clock>\n</domain>";
+        let out = run(input, vec![ensure("clock/timer[@name='hypervclock']", &[("present", "yes")])]);
+        assert_eq!(out.unwrap(), "<domain>\n  <clock offset='utc'><!-- c -->\n    <timer name='hypervclock' present='yes'/>\n  </clock>\n</domain>");
+    }
+
+    #[test]
+    fn created_chain_after_an_inline_sibling_stays_inline() {
+        let input = "<domain>\n  <features><acpi/></features>\n</domain>";
         let out = run(input, vec![
-            ensure("features/hyperv", &[("mode", "custom")]),
             ensure("features/hyperv/vpindex", &[("state", "on")]),
+            ensure("features/hyperv/synic", &[("state", "on")]),
         ]);
-        assert_eq!(out.unwrap(), "<domain>\n  <features>\n    <hyperv mode='custom'>\n      <relaxed state='on'/>\n      <vpindex state='on'/>\n    </hyperv>\n  </features>\n</domain>");
+        assert_eq!(out.unwrap(), "<domain>\n  <features><acpi/><hyperv><vpindex state='on'/><synic state='on'/></hyperv></features>\n</domain>");
     }
 
     #[test]

@@ -1,0 +1,1025 @@
+//! Property tests for the fixer's invariants, over generated domain XML in random styles
+//! (indent unit, quote character, line ending, declaration, final newline, comments) with
+//! random Hyper-V / clock content, so that every built-in fix is exercised:
+//!
+//! 1. fixing (safe and unsafe) does not fail, and its output parses;
+//! 2. fixing is idempotent;
+//! 3. no comment is lost;
+//! 4. the bytes outside the edits are kept (the input is a subsequence of the output, and
+//!    the only lines a fix rewrites are start tags it had to edit);
+//! 5. the file's style is kept in the lines a fix adds;
+//! 6. after fixing, no finding with an applicable fix remains;
+//! 7. a document without an applicable fix comes back byte-identical;
+//! 8. the layout is kept: new elements are indented by their depth, and the end tag of a
+//!    multi-line element begins its own line (two regressions it found are pinned at the
+//!    end).
+//!
+//! `PROPTEST_CASES=N` runs a deeper search than the default 256 cases.
+
+use std::fmt;
+use std::sync::OnceLock;
+
+use proptest::prelude::*;
+use proptest::sample::select;
+use similar::{ChangeTag, TextDiff};
+use virt_lint::document::Document;
+use virt_lint::engine;
+use virt_lint::fix::{FixError, Fixed, fix_text};
+use virt_lint::rules::{RuleSet, Safety, load_builtin};
+
+fn rules() -> &'static RuleSet {
+    static RULES: OnceLock<RuleSet> = OnceLock::new();
+    RULES.get_or_init(|| load_builtin().expect("built-in rules load"))
+}
+
+// ---------------------------------------------------------------------------------------
+// The generated document model
+// ---------------------------------------------------------------------------------------
+
+/// Where a comment sits in its parent element.
+#[derive(Debug, Clone, Copy)]
+enum Place {
+    /// On its own line before the first child.
+    First,
+    /// On its own line after the last child.
+    Last,
+    /// On the start tag's line, right after it.
+    AfterStartTag,
+    /// On the last child's line, right after it.
+    AfterLastChild,
+}
+
+#[derive(Debug, Clone)]
+struct Comment {
+    text: &'static str,
+    place: Place,
+}
+
+/// How an element without children (and without a comment) is written.
+#[derive(Debug, Clone, Copy)]
+enum Empty {
+    /// `<x/>`
+    SelfClosing,
+    /// `<x />`
+    SelfClosingSpace,
+    /// `<x></x>`
+    Pair,
+    /// `<x>` and `</x>` on two lines.
+    Lines,
+}
+
+#[derive(Debug, Clone)]
+struct Feature {
+    name: &'static str,
+    /// `None`: no `state` attribute (only generated for `<stimer>`).
+    state: Option<bool>,
+    /// `<direct state=.../>` inside `<stimer>`.
+    direct: Option<bool>,
+}
+
+#[derive(Debug, Clone)]
+struct Hyperv {
+    mode: Option<&'static str>,
+    /// All children on the `<hyperv>` line.
+    inline: bool,
+    children: Vec<Feature>,
+    empty: Empty,
+}
+
+#[derive(Debug, Clone)]
+struct Features {
+    /// All children on the `<features>` line (as virt-manager's `<features><acpi/><apic/>`
+    /// hand-edits have it).
+    inline: bool,
+    acpi: bool,
+    hyperv: Option<Hyperv>,
+    vmport: bool,
+    empty: Empty,
+}
+
+#[derive(Debug, Clone)]
+struct Timer {
+    name: &'static str,
+    /// For hpet/hypervclock: `present='yes'|'no'`, or no attribute.
+    present: Option<bool>,
+}
+
+#[derive(Debug, Clone)]
+struct Clock {
+    inline: bool,
+    offset: &'static str,
+    timers: Vec<Timer>,
+    empty: Empty,
+}
+
+#[derive(Debug, Clone)]
+struct Domain {
+    unit: &'static str,
+    quote: char,
+    crlf: bool,
+    declaration: bool,
+    final_newline: bool,
+    windows_metadata: bool,
+    arch: Option<&'static str>,
+    features: Option<Features>,
+    clock: Option<Clock>,
+    comment_before_root: Option<&'static str>,
+    comment_features: Option<Comment>,
+    comment_hyperv: Option<Comment>,
+    comment_clock: Option<Comment>,
+    comment_devices: Option<Comment>,
+}
+
+/// A generated document and the style it was written in.
+#[derive(Clone)]
+struct Case {
+    text: String,
+    unit: &'static str,
+    quote: char,
+    crlf: bool,
+}
+
+impl fmt::Debug for Case {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "Case {{ unit: {:?}, quote: {:?}, crlf: {} }}",
+            self.unit, self.quote, self.crlf
+        )?;
+        writeln!(f, "exact: {:?}", self.text)?;
+        write!(f, "--- readable\n{}\n---", self.text.replace('\r', "␍"))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Rendering
+// ---------------------------------------------------------------------------------------
+
+/// One child element as lines: (depth relative to the child, content).
+type Lines = Vec<(usize, String)>;
+
+struct Out {
+    text: String,
+    unit: &'static str,
+    eol: &'static str,
+}
+
+impl Out {
+    fn line(&mut self, depth: usize, content: &str) {
+        for _ in 0..depth {
+            self.text.push_str(self.unit);
+        }
+        self.text.push_str(content);
+        self.text.push_str(self.eol);
+    }
+
+    fn lines(&mut self, depth: usize, lines: &[(usize, String)]) {
+        for (rel, content) in lines {
+            self.line(depth + rel, content);
+        }
+    }
+}
+
+/// `<start>children</name>` as lines, with an optional comment.
+fn element(
+    start: &str,
+    name: &str,
+    children: &[Lines],
+    comment: Option<&Comment>,
+    empty: Empty,
+    inline: bool,
+) -> Lines {
+    if children.is_empty() && comment.is_none() {
+        return match empty {
+            Empty::SelfClosing => vec![(0, format!("<{start}/>"))],
+            Empty::SelfClosingSpace => vec![(0, format!("<{start} />"))],
+            Empty::Pair => vec![(0, format!("<{start}></{name}>"))],
+            Empty::Lines => vec![(0, format!("<{start}>")), (0, format!("</{name}>"))],
+        };
+    }
+    let text = comment
+        .map(|c| format!("<!--{}-->", c.text))
+        .unwrap_or_default();
+    let place = comment.map(|c| match c.place {
+        Place::AfterLastChild if children.is_empty() => Place::First,
+        p => p,
+    });
+    if inline {
+        let mut s = format!("<{start}>");
+        if matches!(place, Some(Place::First | Place::AfterStartTag)) {
+            s.push_str(&text);
+        }
+        for child in children {
+            for (_, content) in child {
+                s.push_str(content);
+            }
+        }
+        if matches!(place, Some(Place::Last | Place::AfterLastChild)) {
+            s.push_str(&text);
+        }
+        s.push_str(&format!("</{name}>"));
+        return vec![(0, s)];
+    }
+    let mut lines = vec![(0, format!("<{start}>"))];
+    if matches!(place, Some(Place::AfterStartTag)) {
+        lines[0].1.push(' ');
+        lines[0].1.push_str(&text);
+    }
+    if matches!(place, Some(Place::First)) {
+        lines.push((1, text.clone()));
+    }
+    for child in children {
+        lines.extend(
+            child
+                .iter()
+                .map(|(rel, content)| (rel + 1, content.clone())),
+        );
+    }
+    if matches!(place, Some(Place::AfterLastChild)) {
+        let last = lines.last_mut().expect("a child");
+        last.1.push(' ');
+        last.1.push_str(&text);
+    }
+    if matches!(place, Some(Place::Last)) {
+        lines.push((1, text));
+    }
+    lines.push((0, format!("</{name}>")));
+    lines
+}
+
+fn on(b: bool) -> &'static str {
+    if b { "on" } else { "off" }
+}
+
+fn yes(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}
+
+fn feature_lines(f: &Feature) -> Lines {
+    let state = f
+        .state
+        .map(|s| format!(" state='{}'", on(s)))
+        .unwrap_or_default();
+    match f.direct {
+        Some(d) => vec![
+            (0, format!("<{}{state}>", f.name)),
+            (1, format!("<direct state='{}'/>", on(d))),
+            (0, format!("</{}>", f.name)),
+        ],
+        None => vec![(0, format!("<{}{state}/>", f.name))],
+    }
+}
+
+fn timer_lines(t: &Timer) -> Lines {
+    let extra = match t.name {
+        "rtc" => " tickpolicy='catchup'".to_string(),
+        "pit" => " tickpolicy='delay'".to_string(),
+        _ => t
+            .present
+            .map(|p| format!(" present='{}'", yes(p)))
+            .unwrap_or_default(),
+    };
+    vec![(0, format!("<timer name='{}'{extra}/>", t.name))]
+}
+
+impl Domain {
+    fn render(&self) -> Case {
+        let eol = if self.crlf { "\r\n" } else { "\n" };
+        let mut out = Out {
+            text: String::new(),
+            unit: self.unit,
+            eol,
+        };
+        if self.declaration {
+            out.line(0, "<?xml version='1.0' encoding='UTF-8'?>");
+        }
+        if let Some(text) = self.comment_before_root {
+            out.line(0, &format!("<!--{text}-->"));
+        }
+        out.line(0, "<domain type='kvm'>");
+        out.line(1, "<name>guest</name>");
+        if self.windows_metadata {
+            out.line(1, "<metadata>");
+            out.line(
+                2,
+                "<libosinfo:libosinfo xmlns:libosinfo='http://libosinfo.org/xmlns/libvirt/domain/1.0'>",
+            );
+            out.line(3, "<libosinfo:os id='http://microsoft.com/win/10'/>");
+            out.line(2, "</libosinfo:libosinfo>");
+            out.line(1, "</metadata>");
+        }
+        out.line(1, "<memory unit='KiB'>4194304</memory>");
+        out.line(1, "<vcpu placement='static'>2</vcpu>");
+        out.line(1, "<os>");
+        match self.arch {
+            Some(arch) => out.line(2, &format!("<type arch='{arch}' machine='q35'>hvm</type>")),
+            None => out.line(2, "<type>hvm</type>"),
+        }
+        out.line(1, "</os>");
+        if let Some(features) = &self.features {
+            let mut children: Vec<Lines> = Vec::new();
+            if features.acpi {
+                children.push(vec![(0, "<acpi/>".into())]);
+                children.push(vec![(0, "<apic/>".into())]);
+            }
+            if let Some(hyperv) = &features.hyperv {
+                let start = match hyperv.mode {
+                    Some(mode) => format!("hyperv mode='{mode}'"),
+                    None => "hyperv".into(),
+                };
+                let grandchildren: Vec<Lines> = hyperv.children.iter().map(feature_lines).collect();
+                children.push(element(
+                    &start,
+                    "hyperv",
+                    &grandchildren,
+                    self.comment_hyperv.as_ref(),
+                    hyperv.empty,
+                    hyperv.inline,
+                ));
+            }
+            if features.vmport {
+                children.push(vec![(0, "<vmport state='off'/>".into())]);
+            }
+            out.lines(
+                1,
+                &element(
+                    "features",
+                    "features",
+                    &children,
+                    self.comment_features.as_ref(),
+                    features.empty,
+                    features.inline,
+                ),
+            );
+        }
+        if let Some(clock) = &self.clock {
+            let children: Vec<Lines> = clock.timers.iter().map(timer_lines).collect();
+            out.lines(
+                1,
+                &element(
+                    &format!("clock offset='{}'", clock.offset),
+                    "clock",
+                    &children,
+                    self.comment_clock.as_ref(),
+                    clock.empty,
+                    clock.inline,
+                ),
+            );
+        }
+        let emulator = vec![(
+            0,
+            "<emulator>/usr/bin/qemu-system-x86_64</emulator>".to_string(),
+        )];
+        out.lines(
+            1,
+            &element(
+                "devices",
+                "devices",
+                &[emulator],
+                self.comment_devices.as_ref(),
+                Empty::Lines,
+                false,
+            ),
+        );
+        out.line(0, "</domain>");
+        let mut text = out.text;
+        if !self.final_newline {
+            text.truncate(text.len() - eol.len());
+        }
+        if self.quote == '"' {
+            // No comment text contains a quote, so this only touches attribute values.
+            text = text.replace('\'', "\"");
+        }
+        Case {
+            text,
+            unit: self.unit,
+            quote: self.quote,
+            crlf: self.crlf,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Strategies
+// ---------------------------------------------------------------------------------------
+
+/// Comment texts: no quotes (so the quote checks stay simple), some markup-looking.
+const COMMENT_TEXTS: &[&str] = &[
+    " keep me ",
+    " hyperv tuned for win10 ",
+    " <hyperv/> ",
+    " a > b ",
+    "x",
+    " </clock> ",
+    " -x- ",
+    " TODO: synic/stimer ",
+];
+
+fn comment_text() -> impl Strategy<Value = &'static str> {
+    select(COMMENT_TEXTS)
+}
+
+fn comment() -> impl Strategy<Value = Option<Comment>> {
+    let place = prop_oneof![
+        Just(Place::First),
+        Just(Place::Last),
+        Just(Place::AfterStartTag),
+        Just(Place::AfterLastChild),
+    ];
+    proptest::option::of((comment_text(), place).prop_map(|(text, place)| Comment { text, place }))
+}
+
+fn empty() -> impl Strategy<Value = Empty> {
+    prop_oneof![
+        Just(Empty::SelfClosing),
+        Just(Empty::SelfClosingSpace),
+        Just(Empty::Pair),
+        Just(Empty::Lines)
+    ]
+}
+
+fn simple_feature(name: &'static str) -> impl Strategy<Value = Option<Feature>> {
+    proptest::option::of(any::<bool>()).prop_map(move |state| {
+        state.map(|s| Feature {
+            name,
+            state: Some(s),
+            direct: None,
+        })
+    })
+}
+
+fn stimer() -> impl Strategy<Value = Option<Feature>> {
+    proptest::option::weighted(
+        0.7,
+        (
+            proptest::option::weighted(0.6, any::<bool>()),
+            proptest::option::weighted(0.6, proptest::bool::weighted(0.7)),
+        ),
+    )
+    .prop_map(|s| {
+        s.map(|(state, direct)| Feature {
+            name: "stimer",
+            state,
+            direct,
+        })
+    })
+}
+
+fn hyperv_children() -> impl Strategy<Value = Vec<Feature>> {
+    (
+        simple_feature("relaxed"),
+        simple_feature("vapic"),
+        simple_feature("vpindex"),
+        simple_feature("synic"),
+        stimer(),
+        simple_feature("tlbflush"),
+        simple_feature("ipi"),
+        simple_feature("evmcs"),
+    )
+        .prop_map(|(a, b, c, d, e, f, g, h)| {
+            [a, b, c, d, e, f, g, h]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+        })
+        .prop_shuffle()
+}
+
+fn hyperv() -> impl Strategy<Value = Hyperv> {
+    let mode = prop_oneof![
+        4 => Just(None),
+        4 => Just(Some("custom")),
+        1 => Just(Some("passthrough")),
+    ];
+    (
+        mode,
+        proptest::bool::weighted(0.2),
+        hyperv_children(),
+        empty(),
+    )
+        .prop_map(|(mode, inline, children, empty)| Hyperv {
+            mode,
+            inline,
+            children,
+            empty,
+        })
+}
+
+fn features() -> impl Strategy<Value = Features> {
+    (
+        proptest::bool::weighted(0.15),
+        any::<bool>(),
+        proptest::option::weighted(0.85, hyperv()),
+        proptest::bool::weighted(0.3),
+        empty(),
+    )
+        .prop_map(|(inline, acpi, hyperv, vmport, empty)| Features {
+            inline,
+            acpi,
+            hyperv,
+            vmport,
+            empty,
+        })
+}
+
+fn clock() -> impl Strategy<Value = Clock> {
+    let timer_present = proptest::option::weighted(0.85, any::<bool>());
+    (
+        proptest::bool::weighted(0.15),
+        select(&["utc", "localtime"][..]),
+        any::<bool>(),
+        any::<bool>(),
+        proptest::option::of(timer_present.clone()),
+        proptest::option::of(timer_present),
+        empty(),
+    )
+        .prop_flat_map(|(inline, offset, rtc, pit, hpet, hypervclock, empty)| {
+            let mut timers = Vec::new();
+            if rtc {
+                timers.push(Timer {
+                    name: "rtc",
+                    present: None,
+                });
+            }
+            if pit {
+                timers.push(Timer {
+                    name: "pit",
+                    present: None,
+                });
+            }
+            if let Some(present) = hpet {
+                timers.push(Timer {
+                    name: "hpet",
+                    present,
+                });
+            }
+            if let Some(present) = hypervclock {
+                timers.push(Timer {
+                    name: "hypervclock",
+                    present,
+                });
+            }
+            Just(timers).prop_shuffle().prop_map(move |timers| Clock {
+                inline,
+                offset,
+                timers,
+                empty,
+            })
+        })
+}
+
+fn domain() -> impl Strategy<Value = Domain> {
+    let style = (
+        select(&["  ", "    ", "\t"][..]),
+        select(&['\'', '"'][..]),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+    );
+    let content = (
+        any::<bool>(),
+        prop_oneof![
+            4 => Just(Some("x86_64")),
+            2 => Just(None),
+            1 => Just(Some("aarch64")),
+        ],
+        proptest::option::weighted(0.85, features()),
+        proptest::option::weighted(0.75, clock()),
+    );
+    let comments = (
+        proptest::option::weighted(0.3, comment_text()),
+        comment(),
+        comment(),
+        comment(),
+        comment(),
+    );
+    (style, content, comments).prop_map(
+        |(
+            (unit, quote, crlf, declaration, final_newline),
+            (windows_metadata, arch, features, clock),
+            (comment_before_root, comment_features, comment_hyperv, comment_clock, comment_devices),
+        )| Domain {
+            unit,
+            quote,
+            crlf,
+            declaration,
+            final_newline,
+            windows_metadata,
+            arch,
+            features,
+            clock,
+            comment_before_root,
+            comment_features,
+            comment_hyperv,
+            comment_clock,
+            comment_devices,
+        },
+    )
+}
+
+/// The generator: a domain document in a random style, with random fixable violations.
+fn case() -> impl Strategy<Value = Case> {
+    domain().prop_map(|d| d.render())
+}
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------
+
+fn fix(text: &str, safety: Safety) -> Result<Fixed, FixError> {
+    fix_text(text, rules(), safety)
+}
+
+/// Whether `needle` is a subsequence of `hay`, character by character.
+fn is_subsequence(needle: &str, hay: &str) -> bool {
+    let mut rest = hay.chars();
+    needle.chars().all(|c| rest.any(|h| h == c))
+}
+
+/// The comment texts of a document, sorted (a multiset).
+fn comments(text: &str) -> Vec<String> {
+    let doc = roxmltree::Document::parse(text).expect("parses");
+    let mut list: Vec<String> = doc
+        .descendants()
+        .filter(|n| n.is_comment())
+        .map(|n| n.text().unwrap_or_default().to_string())
+        .collect();
+    list.sort();
+    list
+}
+
+/// Rule ids of the findings in `text` whose fix applies at `safety`.
+fn fixable(text: &str, safety: Safety) -> Vec<String> {
+    let doc = Document::parse(text).expect("parses");
+    engine::lint(&doc, rules())
+        .iter()
+        .filter(|f| f.fix_edits(safety).is_some())
+        .map(|f| f.rule_id.clone())
+        .collect()
+}
+
+/// The start tags a fix may rewrite in place (opening a self-closing parent, adding an
+/// attribute, appending inline children).
+const EDITABLE_START_TAGS: &[&str] = &["<hyperv", "<stimer", "<timer", "<clock", "<features"];
+
+/// Lines removed and added by the fix, by a line diff.
+fn changed_lines(before: &str, after: &str) -> (Vec<String>, Vec<String>) {
+    let diff = TextDiff::from_lines(before, after);
+    let (mut removed, mut added) = (Vec::new(), Vec::new());
+    for change in diff.iter_all_changes() {
+        let line = change.value().trim_end_matches(['\r', '\n']).to_string();
+        match change.tag() {
+            ChangeTag::Delete => removed.push(line),
+            ChangeTag::Insert => added.push(line),
+            ChangeTag::Equal => {}
+        }
+    }
+    (removed, added)
+}
+
+/// Layout defects of `text`, written with indent `unit`: a line starting with markup whose
+/// indentation is not `unit` times the nesting depth of what starts there, or an element
+/// whose start tag begins a line and whose end tag is on a later line without beginning it.
+/// The generator writes documents without any; the fixer must not introduce one.
+fn layout_defects(text: &str, unit: &str) -> Vec<String> {
+    let doc = roxmltree::Document::parse(text).expect("parses");
+    let line_start = |offset: usize| text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let begins_line = |offset: usize| {
+        text[line_start(offset)..offset]
+            .chars()
+            .all(|c| c == ' ' || c == '\t')
+    };
+    let line_of = |offset: usize| {
+        let start = line_start(offset);
+        let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+        text[start..end].trim_end_matches('\r').to_string()
+    };
+    let mut defects = Vec::new();
+    let check = |defects: &mut Vec<String>, offset: usize, depth: usize, what: &str| {
+        if begins_line(offset) && offset - line_start(offset) != depth * unit.len() {
+            defects.push(format!(
+                "{what} at depth {depth} is indented by {} bytes: {:?}",
+                offset - line_start(offset),
+                line_of(offset)
+            ));
+        }
+    };
+    for node in doc
+        .descendants()
+        .filter(|n| n.is_element() || n.is_comment())
+    {
+        let depth = node.ancestors().skip(1).filter(|n| n.is_element()).count();
+        let range = node.range();
+        check(&mut defects, range.start, depth, "a start tag or comment");
+        if !node.is_element() || text[range.clone()].ends_with("/>") {
+            continue;
+        }
+        let close = range.start + text[range.clone()].rfind("</").expect("end tag");
+        if begins_line(range.start) && line_start(close) != line_start(range.start) {
+            if begins_line(close) {
+                check(&mut defects, close, depth, "an end tag");
+            } else {
+                defects.push(format!(
+                    "the end tag of <{}> (its start tag begins a line) does not begin a line: {:?}",
+                    node.tag_name().name(),
+                    line_of(close)
+                ));
+            }
+        }
+    }
+    defects
+}
+
+const SAFETIES: [Safety; 2] = [Safety::Safe, Safety::Unsafe];
+
+fn config() -> ProptestConfig {
+    // PROPTEST_CASES=N runs a deeper search.
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(256);
+    ProptestConfig {
+        cases,
+        // Failures are reported, not saved next to the tests.
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Properties
+// ---------------------------------------------------------------------------------------
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// 1. Fixing never fails on these inputs (none needs more than a few passes, none
+    ///    loses a comment), and the result is well-formed XML.
+    #[test]
+    fn fixing_succeeds_and_output_parses(case in case()) {
+        prop_assert!(Document::parse(&case.text).is_ok(), "the generator made malformed XML");
+        for safety in SAFETIES {
+            match fix(&case.text, safety) {
+                Ok(fixed) => {
+                    let parsed = roxmltree::Document::parse(&fixed.text);
+                    prop_assert!(parsed.is_ok(), "{safety:?}: output does not parse: {parsed:?}\n{}", fixed.text);
+                }
+                Err(e) => {
+                    // No refusal is legitimate here (explicit `off` is not an error), and
+                    // a malformed-XML one would mean a fix broke the document.
+                    let kind = if e.message.contains("malformed") { "malformed-XML refusal" } else { "refusal" };
+                    return Err(TestCaseError::fail(format!("{safety:?}: {kind}: {e}")));
+                }
+            }
+        }
+    }
+
+    /// 2. Fixing the fixed text changes nothing and applies nothing.
+    #[test]
+    fn fixing_is_idempotent(case in case()) {
+        for safety in SAFETIES {
+            let Ok(once) = fix(&case.text, safety) else { continue };
+            let twice = fix(&once.text, safety);
+            prop_assert!(twice.is_ok(), "{safety:?}: second fix refused: {:?}", twice.err());
+            let twice = twice.unwrap();
+            prop_assert_eq!(&twice.text, &once.text, "{:?}: second fix changed the text", safety);
+            prop_assert!(twice.applied.is_empty(), "{safety:?}: second fix applied {:?}", twice.applied);
+            prop_assert_eq!(twice.passes, 0);
+        }
+    }
+
+    /// 3. The multiset of comment texts is the same before and after.
+    #[test]
+    fn no_comment_is_lost(case in case()) {
+        let before = comments(&case.text);
+        for safety in SAFETIES {
+            let Ok(fixed) = fix(&case.text, safety) else { continue };
+            prop_assert_eq!(&comments(&fixed.text), &before, "{:?}\n{}", safety, fixed.text);
+        }
+    }
+
+    /// 4. Bytes outside the edits are unchanged: the input is a character subsequence of
+    ///    the output, and every line the fix removed (in a line diff) is a start tag it
+    ///    edited in place.
+    #[test]
+    fn bytes_outside_edits_are_kept(case in case()) {
+        for safety in SAFETIES {
+            let Ok(fixed) = fix(&case.text, safety) else { continue };
+            prop_assert!(
+                is_subsequence(&case.text, &fixed.text),
+                "{safety:?}: input is not a subsequence of the output:\n{}", fixed.text
+            );
+            let (removed, _) = changed_lines(&case.text, &fixed.text);
+            for line in removed {
+                let tag = line.trim_start_matches([' ', '\t']);
+                prop_assert!(
+                    EDITABLE_START_TAGS.iter().any(|t| tag.starts_with(t)),
+                    "{safety:?}: the fix rewrote the line {line:?}:\n{}", fixed.text
+                );
+            }
+        }
+    }
+
+    /// 5. Line endings, quotes and indentation of the file are kept.
+    #[test]
+    fn style_is_kept(case in case()) {
+        let other_quote = if case.quote == '\'' { '"' } else { '\'' };
+        for safety in SAFETIES {
+            let Ok(fixed) = fix(&case.text, safety) else { continue };
+            let out = &fixed.text;
+            if case.crlf {
+                for (i, _) in out.match_indices('\n') {
+                    prop_assert!(i > 0 && out.as_bytes()[i - 1] == b'\r', "{safety:?}: bare LF at byte {i}:\n{out:?}");
+                }
+            } else {
+                prop_assert!(!out.contains('\r'), "{safety:?}: CR in an LF file:\n{out:?}");
+            }
+            let (_, added) = changed_lines(&case.text, out);
+            for line in added {
+                prop_assert!(!line.contains(other_quote), "{safety:?}: new line {line:?} uses the other quote");
+                let body = line.trim_start_matches([' ', '\t']);
+                let indent = &line[..line.len() - body.len()];
+                let unit_char = case.unit.chars().next().unwrap();
+                prop_assert!(
+                    indent.chars().all(|c| c == unit_char) && indent.len() % case.unit.len() == 0,
+                    "{safety:?}: new line {line:?} is not indented in units of {:?}", case.unit
+                );
+            }
+        }
+    }
+
+    /// 6. After fixing, no finding whose fix applies at that level remains.
+    #[test]
+    fn nothing_fixable_remains(case in case()) {
+        for safety in SAFETIES {
+            let Ok(fixed) = fix(&case.text, safety) else { continue };
+            let left = fixable(&fixed.text, safety);
+            prop_assert!(left.is_empty(), "{safety:?}: still fixable: {left:?}\n{}", fixed.text);
+        }
+    }
+
+    /// 7. A document with nothing to fix (in particular one with no finding at all) comes
+    ///    back byte-identical, with no pass run.
+    #[test]
+    fn clean_documents_are_untouched(case in case()) {
+        let doc = Document::parse(&case.text).unwrap();
+        let findings = engine::lint(&doc, rules());
+        for safety in SAFETIES {
+            if findings.iter().any(|f| f.fix_edits(safety).is_some()) {
+                continue;
+            }
+            let fixed = fix(&case.text, safety);
+            prop_assert!(fixed.is_ok(), "{safety:?}: refused: {:?}", fixed.err());
+            let fixed = fixed.unwrap();
+            prop_assert_eq!(&fixed.text, &case.text);
+            prop_assert!(fixed.applied.is_empty());
+            prop_assert_eq!(fixed.passes, 0);
+        }
+    }
+
+    /// 8. The layout is kept: the fixer writes new elements at the indentation of their
+    ///    depth and puts the end tag of a multi-line element on its own line.
+    #[test]
+    fn layout_is_kept(case in case()) {
+        let before = layout_defects(&case.text, case.unit);
+        prop_assert!(before.is_empty(), "the generator made layout defects: {before:?}");
+        for safety in SAFETIES {
+            let Ok(fixed) = fix(&case.text, safety) else { continue };
+            let after = layout_defects(&fixed.text, case.unit);
+            prop_assert!(after.is_empty(), "{safety:?}: {after:#?}\n{}", fixed.text);
+        }
+    }
+}
+
+/// The generator covers what the properties are about: both clean and fixable documents,
+/// and every built-in rule firing with an applicable fix somewhere.
+#[test]
+fn generator_covers_every_rule() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+
+    let mut runner = TestRunner::deterministic();
+    let strategy = case();
+    let mut seen: Vec<String> = Vec::new();
+    let mut clean = 0;
+    for _ in 0..512 {
+        let case = strategy.new_tree(&mut runner).unwrap().current();
+        let ids = fixable(&case.text, Safety::Unsafe);
+        if ids.is_empty() {
+            clean += 1;
+        }
+        for id in ids {
+            if !seen.contains(&id) {
+                seen.push(id);
+            }
+        }
+    }
+    for rule in &rules().rules {
+        assert!(
+            seen.contains(&rule.id),
+            "no generated case fires {}",
+            rule.id
+        );
+    }
+    assert!(clean > 10, "only {clean} clean cases in 512");
+}
+
+// ---------------------------------------------------------------------------------------
+// Small tricky inputs found while writing the properties
+// ---------------------------------------------------------------------------------------
+
+/// `<hyperv />` (space before the slash) is opened in a CRLF, tab-indented, double-quoted
+/// file; two rules ensure the same timer, so the second applies in a second pass.
+#[test]
+fn opens_spaced_self_closing_hyperv_in_crlf_tabs_double_quotes() {
+    let input = "<domain type=\"kvm\">\r\n\t<metadata>\r\n\t\t<libosinfo:libosinfo xmlns:libosinfo=\"http://libosinfo.org/xmlns/libvirt/domain/1.0\">\r\n\t\t\t<libosinfo:os id=\"http://microsoft.com/win/10\"/>\r\n\t\t</libosinfo:libosinfo>\r\n\t</metadata>\r\n\t<features>\r\n\t\t<hyperv />\r\n\t</features>\r\n\t<clock offset=\"localtime\">\r\n\t\t<timer name=\"hpet\" present=\"no\"/>\r\n\t</clock>\r\n</domain>\r\n";
+    let fixed = fix(input, Safety::Unsafe).unwrap();
+    assert_eq!(
+        fixed.text,
+        "<domain type=\"kvm\">\r\n\t<metadata>\r\n\t\t<libosinfo:libosinfo xmlns:libosinfo=\"http://libosinfo.org/xmlns/libvirt/domain/1.0\">\r\n\t\t\t<libosinfo:os id=\"http://microsoft.com/win/10\"/>\r\n\t\t</libosinfo:libosinfo>\r\n\t</metadata>\r\n\t<features>\r\n\t\t<hyperv>\r\n\t\t\t<vpindex state=\"on\"/>\r\n\t\t\t<synic state=\"on\"/>\r\n\t\t\t<stimer state=\"on\"/>\r\n\t\t</hyperv>\r\n\t</features>\r\n\t<clock offset=\"localtime\">\r\n\t\t<timer name=\"hpet\" present=\"no\"/>\r\n\t\t<timer name=\"hypervclock\" present=\"yes\"/>\r\n\t</clock>\r\n</domain>\r\n"
+    );
+    assert_eq!(
+        fixed.applied,
+        [
+            "windows/hypervclock-missing",
+            "windows/hpet-disabled-without-stimer"
+        ]
+    );
+    assert_eq!(fixed.passes, 2);
+    // Safe fixes alone touch nothing here: both rules are unsafe.
+    assert_eq!(fix(input, Safety::Safe).unwrap().text, input);
+}
+
+/// A comment that looks like the parent's end tag does not mislead the insertion point.
+#[test]
+fn comment_mimicking_an_end_tag_stays_in_place() {
+    let input = "<domain type='kvm'>\n    <features>\n        <hyperv>\n            <!-- </hyperv> -->\n        </hyperv>\n    </features>\n    <clock offset='utc'>\n        <timer name='hpet' present='no'/>\n        <timer name='hypervclock' present='yes'/>\n    </clock>\n</domain>\n";
+    let fixed = fix(input, Safety::Unsafe).unwrap();
+    assert_eq!(
+        fixed.text,
+        "<domain type='kvm'>\n    <features>\n        <hyperv>\n            <!-- </hyperv> -->\n            <vpindex state='on'/>\n            <synic state='on'/>\n            <stimer state='on'/>\n        </hyperv>\n    </features>\n    <clock offset='utc'>\n        <timer name='hpet' present='no'/>\n        <timer name='hypervclock' present='yes'/>\n    </clock>\n</domain>\n"
+    );
+    assert_eq!(comments(&fixed.text), [" </hyperv> "]);
+}
+
+/// `<stimer>` without a `state`, with `<direct state='on'/>` inline: the attribute goes
+/// into the start tag (before the child), and a `<clock>` is created for hypervclock.
+#[test]
+fn stimer_without_state_gets_it_and_its_dependencies() {
+    let input = "<domain type='kvm'>\n  <features>\n    <hyperv>\n      <stimer><direct state='on'/></stimer>\n    </hyperv>\n  </features>\n</domain>";
+    let fixed = fix(input, Safety::Safe).unwrap();
+    assert_eq!(
+        fixed.text,
+        "<domain type='kvm'>\n  <features>\n    <hyperv>\n      <stimer state='on'><direct state='on'/></stimer>\n      <vpindex state='on'/>\n      <synic state='on'/>\n    </hyperv>\n  </features>\n  <clock offset='utc'>\n    <timer name='hypervclock' present='yes'/>\n  </clock>\n</domain>"
+    );
+    assert_eq!(fixed.applied, ["hyperv/stimer-direct-requires-stimer"]);
+    assert_eq!(fix(&fixed.text, Safety::Unsafe).unwrap().text, fixed.text);
+}
+
+/// Explicit `off` / `present='no'` are refusals, not errors: the findings stay, no fix is
+/// offered, and the text comes back byte-identical.
+#[test]
+fn explicit_off_leaves_the_file_untouched() {
+    let input = "<domain type='kvm'>\n  <features>\n    <hyperv>\n      <synic state='on'/>\n      <vpindex state='off'/>\n      <stimer state='on'/>\n    </hyperv>\n  </features>\n  <clock offset='utc'>\n    <timer name='hypervclock' present='no'/>\n  </clock>\n</domain>\n";
+    let doc = Document::parse(input).unwrap();
+    let findings = engine::lint(&doc, rules());
+    let ids: Vec<&str> = findings.iter().map(|f| f.rule_id.as_str()).collect();
+    for id in [
+        "hyperv/synic-requires-vpindex",
+        "hyperv/stimer-requires-hypervclock",
+        "windows/hypervclock-missing",
+    ] {
+        assert!(ids.contains(&id), "{id} should fire: {ids:?}");
+    }
+    assert!(
+        findings
+            .iter()
+            .all(|f| f.fix_edits(Safety::Unsafe).is_none())
+    );
+    for safety in SAFETIES {
+        let fixed = fix(input, safety).unwrap();
+        assert_eq!(fixed.text, input);
+        assert!(fixed.applied.is_empty());
+    }
+}
+
+// Regression: a parent whose only content is a comment on its start tag's line
+// (`<clock offset='utc'><!-- c --></clock>`) got the new children on new lines but kept
+// its end tag glued to the last one (`<timer name='hypervclock' present='yes'/></clock>`).
+#[test]
+fn comment_only_parent_gets_its_end_tag_on_its_own_line() {
+    let input = "<domain type='kvm'>\n  <features>\n    <hyperv>\n      <vpindex state='on'/>\n      <synic state='on'/>\n      <stimer state='on'/>\n    </hyperv>\n  </features>\n  <clock offset='utc'><!-- c --></clock>\n</domain>\n";
+    let fixed = fix(input, Safety::Safe).unwrap();
+    let defects = layout_defects(&fixed.text, "  ");
+    assert!(defects.is_empty(), "{defects:?}\n{}", fixed.text);
+}
+
+// Regression: an element created after an inline sibling (`<features><acpi/></features>`)
+// had its own children and end tag indented from column 0; it now stays on the line.
+#[test]
+fn element_created_after_inline_sibling_stays_inline() {
+    let input = "<domain type='kvm'>\n  <features><acpi/></features>\n  <clock offset='utc'>\n    <timer name='hpet' present='no'/>\n    <timer name='hypervclock' present='yes'/>\n  </clock>\n</domain>\n";
+    let fixed = fix(input, Safety::Unsafe).unwrap();
+    let defects = layout_defects(&fixed.text, "  ");
+    assert!(defects.is_empty(), "{defects:?}\n{}", fixed.text);
+}
