@@ -211,8 +211,17 @@ fn test_rules_command() {
 #[test]
 fn readme_rule_example_passes_its_own_examples() {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    let section = readme.split("### Writing a rule").nth(1).expect("README has the section");
-    let yaml = section.split("```yaml\n").nth(1).unwrap().split("```").next().unwrap();
+    let section = readme
+        .split("### Writing a rule")
+        .nth(1)
+        .expect("README has the section");
+    let yaml = section
+        .split("```yaml\n")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("readme-rule.yaml");
     std::fs::write(&file, yaml).unwrap();

@@ -371,7 +371,18 @@ fn fix_with_rules(rules: &str) -> (common::Run, String, String) {
     let file = dir.path().join("loop.xml");
     fs::write(&file, LOOP_DOMAIN).unwrap();
     let rules_path = root().join("tests/rule-files").join(rules);
-    let r = run_in(dir.path(), &["--rules", rules_path.to_str().unwrap(), "--fix", "--format", "concise", "loop.xml"], None);
+    let r = run_in(
+        dir.path(),
+        &[
+            "--rules",
+            rules_path.to_str().unwrap(),
+            "--fix",
+            "--format",
+            "concise",
+            "loop.xml",
+        ],
+        None,
+    );
     let after = fs::read_to_string(&file).unwrap();
     (r, after, LOOP_DOMAIN.to_string())
 }
@@ -411,5 +422,10 @@ fn a_fix_that_would_drop_a_comment_is_refused() {
         r.stderr
     );
     // The finding itself is still reported.
-    assert!(r.stdout.starts_with("loop.xml:5:3: warning[test/no-pm] pm block present\n"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .starts_with("loop.xml:5:3: warning[test/no-pm] pm block present\n"),
+        "{}",
+        r.stdout
+    );
 }

@@ -504,7 +504,10 @@ fn insert_children(
         edits.push(match anchor {
             // Only a comment or text inside: the new lines go after it, and the end tag
             // moves to a line of its own if it shared the comment's.
-            Some(anchor) if last_element.is_none() && !text[anchor.range().end..close_start].contains('\n') => {
+            Some(anchor)
+                if last_element.is_none()
+                    && !text[anchor.range().end..close_start].contains('\n') =>
+            {
                 Edit::insertion(anchor.range().end, format!("{block}{eol}{parent_indent}"))
             }
             Some(anchor) => Edit::insertion(anchor.range().end, block),
@@ -768,18 +771,33 @@ mod tests {
     #[test]
     fn parent_holding_only_a_comment_gets_its_end_tag_on_its_own_line() {
         let input = "<domain>\n  <clock offset='utc'><!-- c --></clock>\n</domain>";
-        let out = run(input, vec![ensure("clock/timer[@name='hypervclock']", &[("present", "yes")])]);
-        assert_eq!(out.unwrap(), "<domain>\n  <clock offset='utc'><!-- c -->\n    <timer name='hypervclock' present='yes'/>\n  </clock>\n</domain>");
+        let out = run(
+            input,
+            vec![ensure(
+                "clock/timer[@name='hypervclock']",
+                &[("present", "yes")],
+            )],
+        );
+        assert_eq!(
+            out.unwrap(),
+            "<domain>\n  <clock offset='utc'><!-- c -->\n    <timer name='hypervclock' present='yes'/>\n  </clock>\n</domain>"
+        );
     }
 
     #[test]
     fn created_chain_after_an_inline_sibling_stays_inline() {
         let input = "<domain>\n  <features><acpi/></features>\n</domain>";
-        let out = run(input, vec![
-            ensure("features/hyperv/vpindex", &[("state", "on")]),
-            ensure("features/hyperv/synic", &[("state", "on")]),
-        ]);
-        assert_eq!(out.unwrap(), "<domain>\n  <features><acpi/><hyperv><vpindex state='on'/><synic state='on'/></hyperv></features>\n</domain>");
+        let out = run(
+            input,
+            vec![
+                ensure("features/hyperv/vpindex", &[("state", "on")]),
+                ensure("features/hyperv/synic", &[("state", "on")]),
+            ],
+        );
+        assert_eq!(
+            out.unwrap(),
+            "<domain>\n  <features><acpi/><hyperv><vpindex state='on'/><synic state='on'/></hyperv></features>\n</domain>"
+        );
     }
 
     #[test]
