@@ -150,12 +150,16 @@ pub fn main() -> ExitCode {
 }
 
 fn use_color(choice: ColorChoice, stream_is_terminal: bool) -> bool {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    color_wanted(choice, stream_is_terminal, no_color)
+}
+
+/// `auto` colours a terminal unless NO_COLOR (https://no-color.org) is set and non-empty.
+fn color_wanted(choice: ColorChoice, stream_is_terminal: bool, no_color: bool) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            stream_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        }
+        ColorChoice::Auto => stream_is_terminal && !no_color,
     }
 }
 
@@ -784,5 +788,25 @@ fn test_rules(paths: &[PathBuf]) -> u8 {
         EXIT_FINDINGS
     } else {
         EXIT_CLEAN
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_choice() {
+        assert!(color_wanted(ColorChoice::Auto, true, false));
+        assert!(
+            !color_wanted(ColorChoice::Auto, true, true),
+            "NO_COLOR wins over a terminal"
+        );
+        assert!(
+            !color_wanted(ColorChoice::Auto, false, false),
+            "no colour into a pipe"
+        );
+        assert!(color_wanted(ColorChoice::Always, false, true));
+        assert!(!color_wanted(ColorChoice::Never, true, false));
     }
 }

@@ -135,6 +135,36 @@ fn fail_on_and_exit_zero() {
 }
 
 #[test]
+fn colour_on_a_terminal_unless_no_color() {
+    // `script` gives the binary a pseudo-terminal as standard output.
+    if !common::have_tool("script") {
+        return;
+    }
+    let on_tty = |no_color: Option<&str>| {
+        let mut cmd = std::process::Command::new("script");
+        cmd.args([
+            "-qec",
+            &format!(
+                "{} fixtures/win10-hpet-off.xml",
+                env!("CARGO_BIN_EXE_virt-lint")
+            ),
+            "/dev/null",
+        ])
+        .current_dir(root())
+        .env_remove("NO_COLOR");
+        if let Some(v) = no_color {
+            cmd.env("NO_COLOR", v);
+        }
+        String::from_utf8(cmd.output().unwrap().stdout).unwrap()
+    };
+    assert!(on_tty(None).contains("\u{1b}["), "a terminal gets colour");
+    assert!(
+        !on_tty(Some("1")).contains('\u{1b}'),
+        "NO_COLOR turns it off"
+    );
+}
+
+#[test]
 fn colour_only_when_asked() {
     let plain = run(&["fixtures/win10-hpet-off.xml"]);
     assert!(!plain.stdout.contains('\u{1b}'));

@@ -249,6 +249,30 @@ fn crlf_and_missing_final_newline_survive() {
 }
 
 #[test]
+fn bom_and_xml_declaration_survive() {
+    let (_dir, fixtures) = scratch();
+    let file = fixtures.join("bom.xml");
+    let source = fs::read(fixtures.join("fix/crlf.xml")).unwrap();
+    let mut with_bom = b"\xEF\xBB\xBF".to_vec();
+    with_bom.extend_from_slice(&source);
+    fs::write(&file, &with_bom).unwrap();
+    let r = run_in(&fixtures, &["--fix", "--unsafe-fixes", "bom.xml"], None);
+    assert_eq!(r.code, 0, "{}", r.transcript());
+    let fixed = fs::read(&file).unwrap();
+    assert!(fixed.starts_with(b"\xEF\xBB\xBF<?xml version='1.0' encoding='UTF-8'?>\r\n"));
+    // The same bytes as fixing the file without its BOM.
+    run_in(
+        &fixtures,
+        &["--fix", "--unsafe-fixes", "fix/crlf.xml"],
+        None,
+    );
+    assert_eq!(
+        &fixed[3..],
+        &fs::read(fixtures.join("fix/crlf.xml")).unwrap()[..]
+    );
+}
+
+#[test]
 fn stdin_fix_writes_the_document_to_stdout() {
     let input = fs::read(root().join("fixtures/win10-hpet-off.xml")).unwrap();
     let r = run_in(&root(), &["--fix", "--unsafe-fixes", "-"], Some(&input));
