@@ -114,8 +114,13 @@ impl Summary {
         if !fix_mode && self.fixable > 0 {
             let _ = writeln!(
                 out,
-                "[*] {} with `--fix`.",
-                plural(self.fixable, "fix is available", "fixes are available")
+                "[*] {} with `{}`.",
+                plural(self.fixable, "fix is available", "fixes are available"),
+                if unsafe_allowed {
+                    "--fix --unsafe-fixes"
+                } else {
+                    "--fix"
+                }
             );
         }
         if self.unsafe_fixable > 0 && !unsafe_allowed {
@@ -136,6 +141,21 @@ impl Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fixable_hint_names_the_flags_that_apply_them() {
+        let s = Summary {
+            files_checked: 1,
+            files_with_findings: 1,
+            warnings: 1,
+            fixable: 1,
+            ..Summary::default()
+        };
+        assert_eq!(
+            s.render(false, true),
+            "Found 1 warning in 1 file (1 file checked).\n[*] 1 fix is available with `--fix --unsafe-fixes`.\n"
+        );
+    }
 
     #[test]
     fn summary_wording() {
