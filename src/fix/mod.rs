@@ -144,9 +144,8 @@ fn verify(
         list.sort();
         list
     };
-    let (old, new) = (comments(before), comments(after));
-    let mut remaining = new.clone();
-    for comment in &old {
+    let mut remaining = comments(after);
+    for comment in &comments(before) {
         match remaining.iter().position(|c| c == comment) {
             Some(i) => {
                 remaining.remove(i);
