@@ -24,6 +24,8 @@ pub struct Fixed {
     pub applied: Vec<String>,
     /// How many fix passes ran.
     pub passes: usize,
+    /// The findings of the fixed text (what remains).
+    pub findings: Vec<Finding>,
 }
 
 /// Why a text's fixes were not accepted. The file must then stay untouched.
@@ -115,6 +117,7 @@ pub fn fix_text(text: &str, rules: &RuleSet, allowed: Safety) -> Result<Fixed, F
             text: current,
             applied,
             passes,
+            findings,
         });
     }
     verify(text, &current, &original_findings, &findings, &applied)?;
@@ -122,6 +125,7 @@ pub fn fix_text(text: &str, rules: &RuleSet, allowed: Safety) -> Result<Fixed, F
         text: current,
         applied,
         passes,
+        findings,
     })
 }
 
