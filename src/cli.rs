@@ -16,7 +16,7 @@ use crate::examples;
 use crate::fix;
 use crate::inputs::{self, Input};
 use crate::report::text::TextEmitter;
-use crate::report::{FileFindings, Summary, concise};
+use crate::report::{FileFindings, Summary, concise, plural};
 use crate::rules::{self, ExampleKind, RuleError, RuleSet, Safety, Severity};
 use crate::write;
 
@@ -182,11 +182,7 @@ fn print_rule_errors(errors: &[RuleError]) {
     let _ = writeln!(
         err,
         "{} in rule files; nothing was checked.",
-        if errors.len() == 1 {
-            "1 error".to_string()
-        } else {
-            format!("{} errors", errors.len())
-        }
+        plural(errors.len(), "error", "errors")
     );
 }
 
@@ -431,8 +427,6 @@ impl<'a> Reporter<'a> {
 
     /// `--diff` keeps standard output for the patch: its summary goes to stderr.
     fn diff_summary(&self, results: &[FileResult]) {
-        let plural =
-            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         if self.summary.fixed > 0 {
             eprintln!(
                 "Would fix {} in {}.",

@@ -269,31 +269,25 @@ fn find_or_create(
     list.len() - 1
 }
 
-/// Offset just after an element's last attribute (or its name).
-fn attributes_end(node: Node<'_, '_>) -> usize {
-    match node.attributes().next_back() {
-        Some(a) => a.range().end,
-        None => {
-            let text = node.document().input_text();
-            let start = node.range().start + 1;
-            start
-                + text[start..]
-                    .find(|c: char| c.is_whitespace() || c == '/' || c == '>')
-                    .unwrap_or(0)
-        }
-    }
-}
-
-fn qualified_name<'t>(text: &'t str, node: Node<'_, '_>) -> &'t str {
+/// Offset just after an element's qualified name in its start tag.
+fn name_end(node: Node<'_, '_>) -> usize {
+    let text = node.document().input_text();
     let start = node.range().start + 1;
-    &text[start..attributes_end_of_name(text, start)]
-}
-
-fn attributes_end_of_name(text: &str, start: usize) -> usize {
     start
         + text[start..]
             .find(|c: char| c.is_whitespace() || c == '/' || c == '>')
             .unwrap_or(0)
+}
+
+/// Offset just after an element's last attribute (or its name).
+fn attributes_end(node: Node<'_, '_>) -> usize {
+    node.attributes()
+        .next_back()
+        .map_or_else(|| name_end(node), |a| a.range().end)
+}
+
+fn qualified_name<'t>(text: &'t str, node: Node<'_, '_>) -> &'t str {
+    &text[node.range().start + 1..name_end(node)]
 }
 
 fn is_self_closing(text: &str, node: Node<'_, '_>) -> bool {
@@ -305,17 +299,22 @@ fn element_quote(text: &str, node: Node<'_, '_>) -> Option<char> {
     node.attributes().next().map(|a| attribute_quote(text, &a))
 }
 
+/// Offset where the line containing `offset` starts.
+fn line_start(text: &str, offset: usize) -> usize {
+    text[..offset].rfind('\n').map_or(0, |i| i + 1)
+}
+
 /// Leading whitespace of the line `offset` is on.
 fn line_indent(text: &str, offset: usize) -> &str {
-    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
-    let line = &text[start..];
+    let line = &text[line_start(text, offset)..];
     &line[..line.len() - line.trim_start_matches([' ', '\t']).len()]
 }
 
 /// Whether only spaces/tabs stand between the start of `offset`'s line and `offset`.
 fn starts_line(text: &str, offset: usize) -> bool {
-    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
-    text[start..offset].chars().all(|c| c == ' ' || c == '\t')
+    text[line_start(text, offset)..offset]
+        .chars()
+        .all(|c| c == ' ' || c == '\t')
 }
 
 /// Write `element` at `indent`; with `inline`, children stay on the element's line, as
@@ -528,15 +527,12 @@ fn removal(item: Item<'_, '_>) -> Edit {
                 .attributes()
                 .take_while(|a| a.range().start < range.start)
                 .last()
-                .map_or_else(
-                    || attributes_end_of_name(text, element.range().start + 1),
-                    |a| a.range().end,
-                );
+                .map_or_else(|| name_end(element), |a| a.range().end);
             Edit::deletion(before..range.end)
         }
         Item::Node(node) => {
             let range = node.range();
-            let line_start = text[..range.start].rfind('\n').map_or(0, |i| i + 1);
+            let line_start = line_start(text, range.start);
             let rest = &text[range.end..];
             let line_end = rest.find('\n').map(|i| range.end + i + 1);
             let alone_before = text[line_start..range.start]

@@ -9,6 +9,11 @@ use std::fmt::Write as _;
 use crate::engine::Finding;
 use crate::rules::Safety;
 
+/// `1 file`, `2 files`.
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// One file's findings, with the text their byte ranges refer to.
 pub struct FileFindings<'a> {
     pub name: &'a str,
@@ -60,8 +65,6 @@ impl Summary {
     /// The closing lines, e.g. `Found 1 error and 3 warnings in 2 files (12 files checked).`
     pub fn render(&self, fix_mode: bool, unsafe_allowed: bool) -> String {
         let mut out = String::new();
-        let plural =
-            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         if fix_mode && self.fixed > 0 {
             let _ = writeln!(
                 out,

@@ -80,14 +80,17 @@ pub fn load_from_sources(sources: &[(String, String)]) -> Result<RuleSet, Vec<Ru
     }
 }
 
-fn read_rule_paths(path: &Path) -> Result<Vec<(String, String)>, RuleError> {
-    let io_error = |e: std::io::Error| RuleError {
-        file: path.display().to_string(),
+fn read_error(file: &Path, e: impl fmt::Display) -> RuleError {
+    RuleError {
+        file: file.display().to_string(),
         position: None,
         message: format!("cannot read rules: {e}"),
         line_text: None,
-    };
-    let meta = std::fs::metadata(path).map_err(io_error)?;
+    }
+}
+
+fn read_rule_paths(path: &Path) -> Result<Vec<(String, String)>, RuleError> {
+    let meta = std::fs::metadata(path).map_err(|e| read_error(path, e))?;
     let mut files = Vec::new();
     if meta.is_dir() {
         for entry in ignore::WalkBuilder::new(path)
@@ -95,12 +98,7 @@ fn read_rule_paths(path: &Path) -> Result<Vec<(String, String)>, RuleError> {
             .sort_by_file_name(|a, b| a.cmp(b))
             .build()
         {
-            let entry = entry.map_err(|e| RuleError {
-                file: path.display().to_string(),
-                position: None,
-                message: format!("cannot read rules: {e}"),
-                line_text: None,
-            })?;
+            let entry = entry.map_err(|e| read_error(path, e))?;
             let p = entry.path();
             if p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
             {
@@ -113,12 +111,7 @@ fn read_rule_paths(path: &Path) -> Result<Vec<(String, String)>, RuleError> {
     files
         .into_iter()
         .map(|f| {
-            let text = std::fs::read_to_string(&f).map_err(|e| RuleError {
-                file: f.display().to_string(),
-                position: None,
-                message: format!("cannot read rules: {e}"),
-                line_text: None,
-            })?;
+            let text = std::fs::read_to_string(&f).map_err(|e| read_error(&f, e))?;
             Ok((f.display().to_string(), text))
         })
         .collect()
