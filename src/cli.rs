@@ -577,7 +577,7 @@ fn process_outcome(input: &Input, rules: &RuleSet, mode: Mode, allowed: Safety) 
             fixed: 0,
         };
     }
-    let fixed = match fix::fix_text(&text, rules, allowed) {
+    let fixed = match fix::fix_linted(&text, &findings, rules, allowed) {
         Ok(f) => f,
         Err(e) => {
             return Outcome::Failed {

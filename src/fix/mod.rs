@@ -66,9 +66,19 @@ pub fn fix_text(text: &str, rules: &RuleSet, allowed: Safety) -> Result<Fixed, F
     let original = Document::parse(text).map_err(|e| FixError {
         message: e.to_string(),
     })?;
-    let original_findings = engine::lint(&original, rules);
+    let findings = engine::lint(&original, rules);
+    fix_linted(text, &findings, rules, allowed)
+}
+
+/// [`fix_text`] for a text already linted: `original_findings` are `rules`' findings on it.
+pub fn fix_linted(
+    text: &str,
+    original_findings: &[Finding],
+    rules: &RuleSet,
+    allowed: Safety,
+) -> Result<Fixed, FixError> {
     let mut current = text.to_string();
-    let mut findings = original_findings.clone();
+    let mut findings = original_findings.to_vec();
     let mut applied: Vec<String> = Vec::new();
     // Every text seen, with the pass that produced it (0 = the original), and the rules
     // each pass applied: a repeat names every rule of the cycle.
@@ -120,7 +130,7 @@ pub fn fix_text(text: &str, rules: &RuleSet, allowed: Safety) -> Result<Fixed, F
             findings,
         });
     }
-    verify(text, &current, &original_findings, &findings, &applied)?;
+    verify(text, &current, original_findings, &findings, &applied)?;
     Ok(Fixed {
         text: current,
         applied,
