@@ -16,7 +16,7 @@ pub struct LineIndex {
 impl LineIndex {
     pub fn new(text: &str) -> Self {
         let mut starts = vec![0];
-        starts.extend(memchr_newlines(text.as_bytes()).map(|i| i + 1));
+        starts.extend(newline_offsets(text.as_bytes()).map(|i| i + 1));
         LineIndex { starts }
     }
 
@@ -43,15 +43,9 @@ impl LineIndex {
         }
         start..end.max(start)
     }
-
-    /// Byte offset where the line containing `offset` starts.
-    pub fn line_start(&self, offset: usize) -> usize {
-        let line = self.starts.partition_point(|&s| s <= offset) - 1;
-        self.starts[line]
-    }
 }
 
-fn memchr_newlines(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
+fn newline_offsets(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
     bytes
         .iter()
         .enumerate()

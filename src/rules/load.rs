@@ -70,16 +70,6 @@ pub fn load_rule_sets(paths: &[PathBuf]) -> Result<RuleSet, Vec<RuleError>> {
     }
 }
 
-/// Compile rule files given as `(name, text)` pairs (no built-ins). Used by tests.
-pub fn load_from_sources(sources: &[(String, String)]) -> Result<RuleSet, Vec<RuleError>> {
-    let (set, errors) = compile(sources);
-    if errors.is_empty() {
-        Ok(set)
-    } else {
-        Err(errors)
-    }
-}
-
 fn read_error(file: &Path, e: impl fmt::Display) -> RuleError {
     RuleError {
         file: file.display().to_string(),
