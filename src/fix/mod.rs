@@ -15,7 +15,6 @@ use crate::rules::{RuleSet, Safety};
 
 use edit::Edit;
 
-
 /// ESLint's cap: enough for dependency chains, small enough to stop a runaway quickly.
 pub const MAX_PASSES: usize = 10;
 
@@ -184,7 +183,12 @@ fn verify(
     }
     let surplus_before = surplus(&old);
     for ((parent, child), count) in surplus(&new) {
-        if count > surplus_before.get(&(parent.clone(), child)).copied().unwrap_or(0) {
+        if count
+            > surplus_before
+                .get(&(parent.clone(), child))
+                .copied()
+                .unwrap_or(0)
+        {
             let parent_name = parent.rsplit('/').next().unwrap_or(&parent);
             return Err(FixError {
                 message: format!(
@@ -271,7 +275,10 @@ mod tests {
             &applied,
         )
         .unwrap_err();
-        assert!(err.message.contains("second <devices> to <domain>"), "{err}");
+        assert!(
+            err.message.contains("second <devices> to <domain>"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -93,7 +93,12 @@ mod tests {
     #[test]
     fn keys_are_sorted_and_unique_so_lookups_find_them() {
         for pair in PARENTS.windows(2) {
-            assert!(pair[0].key < pair[1].key, "{} / {}", pair[0].key, pair[1].key);
+            assert!(
+                pair[0].key < pair[1].key,
+                "{} / {}",
+                pair[0].key,
+                pair[1].key
+            );
         }
         for parent in PARENTS {
             assert!(std::ptr::eq(table(parent.key, None).unwrap(), parent));

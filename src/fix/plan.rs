@@ -180,9 +180,7 @@ impl<'a, 'i> Planner<'a, 'i> {
             return Ok(None);
         }
         let Some(existing) = node.children().find(|c| {
-            c.is_element()
-                && c.tag_name().namespace().is_none()
-                && c.tag_name().name() == step.name
+            c.is_element() && c.tag_name().namespace().is_none() && c.tag_name().name() == step.name
         }) else {
             return Ok(None);
         };
@@ -635,9 +633,7 @@ fn insert_at_end(
     match anchor {
         // Only a comment or text inside: the new lines go after it, and the end tag
         // moves to a line of its own if it shared the comment's.
-        Some(anchor)
-            if !has_element && !text[anchor.range().end..close_start].contains('\n') =>
-        {
+        Some(anchor) if !has_element && !text[anchor.range().end..close_start].contains('\n') => {
             Edit::insertion(anchor.range().end, format!("{block}{eol}{parent_indent}"))
         }
         Some(anchor) => Edit::insertion(anchor.range().end, block),
@@ -1086,7 +1082,10 @@ mod tests {
             )],
         )
         .unwrap_err();
-        assert!(err.contains("the <clock> here has offset='localtime'"), "{err}");
+        assert!(
+            err.contains("the <clock> here has offset='localtime'"),
+            "{err}"
+        );
     }
 
     #[test]
