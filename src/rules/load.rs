@@ -655,6 +655,15 @@ fn compile_rule(
         .iter()
         .map(|f| compile_fix(ctx, f))
         .collect::<Result<Vec<_>, _>>()?;
+    let raw_fixes = r.fix.iter().chain(&r.alternatives);
+    for (spec, raw_fix) in fix.iter().chain(&alternatives).zip(raw_fixes) {
+        crate::fix::validate::check_fix(spec, for_each.is_some()).map_err(|(i, message)| {
+            match raw_fix.value.edits.get(i) {
+                Some(edit) => ctx.error(edit, message),
+                None => ctx.error(raw_fix, message),
+            }
+        })?;
+    }
     let mut examples = Vec::new();
     for ex in &r.examples {
         let e = &ex.value;
