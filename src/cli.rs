@@ -11,9 +11,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 use rayon::prelude::*;
 
 use crate::document::{self, Document, LineIndex, Position};
-use crate::engine::{self, Finding};
+use crate::engine;
 use crate::examples;
 use crate::fix;
+use crate::fix::PlannedFinding as Finding;
 use crate::inputs::{self, Input};
 use crate::report::text::TextEmitter;
 use crate::report::{FileFindings, Summary, concise, plural};
@@ -567,7 +568,7 @@ fn process_outcome(input: &Input, rules: &RuleSet, mode: Mode, allowed: Safety) 
         };
         return Outcome::Skipped(format!("not a libvirt domain (root element is {shown})"));
     }
-    let findings = engine::lint(&doc, rules);
+    let findings = fix::plan_findings(&doc, rules, engine::lint(&doc, rules));
     drop(doc);
     if mode == Mode::Check || !findings.iter().any(|f| f.fix_edits(allowed).is_some()) {
         return Outcome::Linted {
