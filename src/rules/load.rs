@@ -384,6 +384,7 @@ fn compile(sources: &[(String, String)]) -> (RuleSet, Vec<RuleError>) {
         ));
     }
 
+    // Cannot panic: a constant pattern, compiled by every test run.
     let id_pattern = Regex::new(RULE_ID_PATTERN).expect("valid pattern");
     let mut rules: Vec<Rule> = Vec::new();
     for (ctx, raw) in &parsed {
@@ -616,6 +617,15 @@ fn compile_rule(
         .iter()
         .map(|f| compile_fix(ctx, f))
         .collect::<Result<Vec<_>, _>>()?;
+    let raw_fixes = r.fix.iter().chain(&r.alternatives);
+    for (spec, raw_fix) in fix.iter().chain(&alternatives).zip(raw_fixes) {
+        crate::fix::validate::check_fix(spec, for_each.is_some()).map_err(|(i, message)| {
+            match raw_fix.value.edits.as_ref().and_then(|e| e.get(i)) {
+                Some(edit) => ctx.error(edit, message),
+                None => ctx.error(raw_fix, message),
+            }
+        })?;
+    }
     let mut examples = Vec::new();
     for ex in &r.examples {
         let e = &ex.value;
@@ -841,6 +851,7 @@ fn compile_edit(ctx: &FileCtx, raw: &Spanned<RawEdit>) -> Result<EditSpec, RuleE
         }
         // Already reported while reading; the set will not be used.
         RawEditKind::Invalid => EditSpec::Remove(
+            // Cannot panic: a constant selector, compiled by the tests of invalid edits.
             Selector::parse("*[false()]", &ctx.namespaces).expect("valid selector"),
         ),
     })
