@@ -36,6 +36,13 @@ use std::ops::Range;
 
 use parse::{Axis, CmpOp, Expr, LocationPath, NodeTest};
 
+/// A string's number value as XPath `number()` reads it: optional whitespace, an optional
+/// minus sign, digits with an optional fraction; anything else (`inf`, `1e3`, `+5`, `0x1f`)
+/// is NaN.
+pub fn xpath_number(s: &str) -> f64 {
+    eval::str_to_num(s)
+}
+
 /// Namespace prefixes usable in selectors, mapped to namespace URIs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Namespaces {
@@ -238,6 +245,50 @@ impl Selector {
                 })
             })
             .collect()
+    }
+}
+
+/// What kind of node a selector's last step picks, for checks made when a rule is loaded
+/// (see [`Selector::targets`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Targets {
+    /// The context itself: `.` (or `self::node()` steps only).
+    Context,
+    /// The document root: `/`.
+    DocumentRoot,
+    Elements,
+    Attributes,
+    Text,
+    Comments,
+    /// Any kind of node (`node()`, `..`).
+    AnyNode,
+}
+
+impl Selector {
+    /// What the selector's last step can select.
+    pub fn targets(&self) -> Targets {
+        let only_self = self.path.steps.iter().all(|s| {
+            s.axis == Axis::SelfNode && s.test == NodeTest::Node && s.predicates.is_empty()
+        });
+        if only_self {
+            return if self.path.absolute {
+                Targets::DocumentRoot
+            } else {
+                Targets::Context
+            };
+        }
+        match self.path.steps.last() {
+            None => Targets::Context,
+            Some(step) if step.axis == Axis::Attribute => Targets::Attributes,
+            Some(step) => match step.test {
+                NodeTest::Text => Targets::Text,
+                NodeTest::Comment => Targets::Comments,
+                NodeTest::Node => Targets::AnyNode,
+                NodeTest::Name { .. } | NodeTest::AnyName | NodeTest::NamespaceAny(_) => {
+                    Targets::Elements
+                }
+            },
+        }
     }
 }
 
