@@ -70,7 +70,12 @@ fn report<'a>(file: &FileFindings<'a>, finding: &'a Finding) -> Vec<Group<'a>> {
             Snippet::source(file.text)
                 .path(file.name)
                 .line_start(1)
-                .annotation(AnnotationKind::Primary.span(finding.range.clone())),
+                .annotation(AnnotationKind::Primary.span(finding.range.clone()))
+                .annotations(finding.related.iter().map(|r| {
+                    AnnotationKind::Context
+                        .span(r.range.clone())
+                        .label(r.label.as_str())
+                })),
         ),
     ];
     if let Some(fix) = &finding.fix {
