@@ -14,7 +14,7 @@ use super::{
     CheckArgs, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, Format, Mode, load_rules, use_color,
 };
 use crate::document::{LineIndex, Position};
-use crate::engine::Finding;
+use crate::fix::PlannedFinding as Finding;
 use crate::inputs::{self, Input, InputError};
 use crate::pipeline::{self, FixResult, Options, Outcome};
 use crate::report::text::TextEmitter;
