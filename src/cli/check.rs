@@ -27,18 +27,24 @@ pub fn run(args: &CheckArgs) -> u8 {
         Ok(r) => r,
         Err(code) => return code,
     };
-    let found = inputs::discover(&args.paths);
+    let (paths, ignored) = args.inputs();
+    for path in ignored {
+        eprintln!("warning: ignoring {path}: --stdin-filename reads standard input");
+    }
+    let found = inputs::discover(&paths);
     for note in &found.notes {
         eprintln!("note: {}: {}", note.path, note.message);
     }
-    run_inputs(args, &rules, &found.inputs, &found.errors)
+    run_inputs(args, &rules, &paths, &found.inputs, &found.errors)
 }
 
 /// The run over inputs already found (files, standard input, in-memory documents such as
-/// live domains), with the arguments that named nothing usable.
+/// live domains) from `paths` (as the user wrote them, for messages), with the problems
+/// found while looking for them.
 pub fn run_inputs(
     args: &CheckArgs,
     rules: &RuleSet,
+    paths: &[String],
     inputs: &[Input],
     input_errors: &[InputError],
 ) -> u8 {
@@ -56,7 +62,7 @@ pub fn run_inputs(
     for result in &results {
         reporter.file(result);
     }
-    reporter.finish(&args.paths)
+    reporter.finish(paths)
 }
 
 /// One input after the pipeline (and, with `--fix`, the write).
@@ -100,8 +106,9 @@ fn process(
             return result;
         }
     };
+    // Human output shows (text help) or counts (the summary) each finding's fixes.
     let options = match mode {
-        Mode::Check => Options::LINT,
+        Mode::Check => Options::PLAN,
         Mode::Fix | Mode::Diff => Options::fix(allowed),
     };
     let outcome = pipeline::check_bytes(&bytes, rules, options);
