@@ -17,6 +17,8 @@ pub mod fix;
 pub mod inputs;
 pub mod report;
 pub mod rules;
+pub mod select;
 pub mod selector;
 pub mod style;
+pub mod suppress;
 pub mod write;
