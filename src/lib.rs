@@ -9,6 +9,7 @@
 #[allow(clippy::print_stdout, clippy::print_stderr)]
 pub mod cli;
 pub mod condition;
+pub mod config;
 pub mod diff;
 pub mod document;
 pub mod engine;
