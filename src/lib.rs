@@ -20,6 +20,7 @@ pub mod report;
 pub mod rules;
 pub mod select;
 pub mod selector;
+pub mod settings;
 pub mod style;
 pub mod suppress;
 pub mod write;
