@@ -77,6 +77,19 @@ pub fn fix_linted(
     rules: &RuleSet,
     allowed: Safety,
 ) -> Result<Fixed, FixError> {
+    fix_linted_with(text, original_findings, allowed, &|doc| {
+        engine::lint(doc, rules)
+    })
+}
+
+/// [`fix_linted`] with the caller's linter (the engine plus inline suppressions, say):
+/// `lint` gives the findings of each pass's text.
+pub fn fix_linted_with(
+    text: &str,
+    original_findings: &[Finding],
+    allowed: Safety,
+    lint: &dyn Fn(&Document<'_>) -> Vec<Finding>,
+) -> Result<Fixed, FixError> {
     let mut current = text.to_string();
     let mut findings = original_findings.to_vec();
     let mut applied: Vec<String> = Vec::new();
@@ -117,7 +130,7 @@ pub fn fix_linted(
                 dedup(&pass_rules).join(", ")
             ),
         })?;
-        findings = engine::lint(&doc, rules);
+        findings = lint(&doc);
         applied.extend(pass_rules);
         drop(doc);
         current = next;
