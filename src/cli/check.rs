@@ -6,47 +6,76 @@
 //! [`Reporter`] decides which stream gets what (findings, errors, notes, patches, fixed
 //! documents, the summary) and counts what the summary and exit code need.
 
+use std::collections::BTreeMap;
 use std::io::{self, IsTerminal, Write};
+use std::path::Path;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use super::{
-    CheckArgs, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, Format, Mode, load_rules, use_color,
-};
-use crate::document::{LineIndex, Position};
+use super::settings_cmd::{command_line, print_settings_error};
+use super::{CheckArgs, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, Format, Mode, use_color};
+use crate::document::{Document, LineIndex, Position};
 use crate::engine::Finding;
 use crate::inputs::{self, Input, InputError};
-use crate::pipeline::{self, FixResult, Options, Outcome};
+use crate::pipeline::{self, FixResult, Options, Outcome, Suppressions};
+use crate::report::machine::{ErrorReport, FileReport, RunReport};
 use crate::report::text::TextEmitter;
-use crate::report::{FileFindings, Summary, concise, plural};
-use crate::rules::{RuleSet, Safety, Severity};
+use crate::report::{FileFindings, Summary, concise, github, gitlab, json, junit, plural, sarif};
+use crate::rules::{Safety, Severity};
+use crate::select::RuleInfo;
+use crate::settings::{Resolver, Settings};
+use crate::suppress;
 
 /// `virt-lint [PATH...]`.
 pub fn run(args: &CheckArgs) -> u8 {
-    let rules = match load_rules(&args.rules) {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
     let (inputs, input_errors) = inputs::discover(&args.paths);
-    run_inputs(args, &rules, &inputs, &input_errors)
+    run_inputs(args, &inputs, &input_errors)
 }
 
 /// The run over inputs already found (files, standard input, in-memory documents such as
-/// live domains), with the arguments that named nothing usable.
-pub fn run_inputs(
-    args: &CheckArgs,
-    rules: &RuleSet,
-    inputs: &[Input],
-    input_errors: &[InputError],
-) -> u8 {
+/// live domains), with the arguments that named nothing usable. Each input gets the
+/// settings of its config file (or the current folder's, when it is not a file); inputs
+/// that an `exclude` pattern matches are left out.
+pub fn run_inputs(args: &CheckArgs, inputs: &[Input], input_errors: &[InputError]) -> u8 {
+    let fail_on = args.fail_on.map(|f| f.threshold());
+    let mut resolver = Resolver::new(command_line(&args.rules, &args.settings, fail_on));
+    let mut jobs: Vec<(&Input, Arc<Settings>)> = Vec::new();
+    for input in inputs {
+        let path = match input {
+            Input::File(p) => Some(p.as_path()),
+            Input::Stdin => args.stdin_filename.as_deref().map(Path::new),
+            Input::Document { .. } => None,
+        };
+        let settings = match resolver.settings_for(path) {
+            Ok(s) => s,
+            Err(e) => return print_settings_error(&e),
+        };
+        if let Some(p) = path
+            && settings.is_excluded(p)
+        {
+            continue;
+        }
+        jobs.push((input, settings));
+    }
+    // Without inputs, command-line and config errors are still reported.
+    if jobs.is_empty()
+        && let Err(e) = resolver.settings_for(None)
+    {
+        return print_settings_error(&e);
+    }
     let mode = args.mode();
     let stdin_name = args.stdin_filename.as_deref().unwrap_or("-");
-    let results: Vec<FileResult> = inputs
+    let results: Vec<FileResult> = jobs
         .par_iter()
-        .map(|input| process(input, stdin_name, rules, mode, args.allowed()))
+        .map(|(input, settings)| process(input, stdin_name, settings, args))
         .collect();
 
-    let mut reporter = Reporter::new(args, inputs.contains(&Input::Stdin));
+    let has_stdin = jobs.iter().any(|(i, _)| **i == Input::Stdin);
+    let mut reporter = match Reporter::new(args, mode, has_stdin) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
     for e in input_errors {
         reporter.input_error(&e.path, &e.message);
     }
@@ -56,7 +85,7 @@ pub fn run_inputs(
     reporter.finish(&results)
 }
 
-/// One input after the pipeline (and, with `--fix`, the write).
+/// One input after the pipeline (and, with `--fix` or `--add-ignore`, the write).
 pub struct FileResult {
     /// The name shown for the input.
     pub name: String,
@@ -66,6 +95,10 @@ pub struct FileResult {
     pub outcome: Result<Outcome, String>,
     /// With `--fix`: why the fixed text could not be written (the input is unchanged).
     pub write_error: Option<String>,
+    /// The settings the input was linted with.
+    pub settings: Arc<Settings>,
+    /// With `--add-ignore`: how many suppression comments were added.
+    pub added: usize,
 }
 
 impl FileResult {
@@ -86,43 +119,65 @@ impl FileResult {
 fn process(
     input: &Input,
     stdin_name: &str,
-    rules: &RuleSet,
-    mode: Mode,
-    allowed: Safety,
+    settings: &Arc<Settings>,
+    args: &CheckArgs,
 ) -> FileResult {
-    let name = input.name(stdin_name);
-    let stdin = *input == Input::Stdin;
+    let mode = args.mode();
+    let mut result = FileResult {
+        name: input.name(stdin_name),
+        stdin: *input == Input::Stdin,
+        outcome: Err(String::new()),
+        write_error: None,
+        settings: settings.clone(),
+        added: 0,
+    };
     let bytes = match input.read() {
         Ok(b) => b,
         Err(e) => {
-            return FileResult {
-                name,
-                stdin,
-                outcome: Err(format!("cannot read: {e}")),
-                write_error: None,
-            };
+            result.outcome = Err(format!("cannot read: {e}"));
+            return result;
         }
     };
     let options = match mode {
         Mode::Check => Options::LINT,
-        Mode::Fix | Mode::Diff => Options::fix(allowed),
+        Mode::Fix | Mode::Diff => Options::fix(args.allowed()),
     };
-    let outcome = pipeline::check_bytes(&bytes, rules, options);
-    let mut write_error = None;
+    let known: Vec<RuleInfo<'_>> = settings.known();
+    let suppressions = Suppressions {
+        known: &known,
+        options: suppress::Options {
+            disabled: args.no_inline_ignores,
+            require_reason: args.require_reason,
+        },
+    };
+    let rules = &settings.rules;
+    let mut outcome = pipeline::check_bytes_with(&bytes, rules, options, Some(suppressions));
+    let mut new_text = None;
     if mode == Mode::Fix
-        && !stdin
         && let Outcome::Linted(linted) = &outcome
         && let Some(fixed) = linted.fixed()
-        && let Err(e) = input.write(fixed.text.as_bytes())
     {
-        write_error = Some(format!("cannot write the fixed file: {e}; it is unchanged"));
+        new_text = Some(fixed.text.clone());
     }
-    FileResult {
-        name,
-        stdin,
-        outcome: Ok(outcome),
-        write_error,
+    if args.add_ignore
+        && let Outcome::Linted(linted) = &outcome
+        && let Ok(doc) = Document::parse(&linted.text)
+    {
+        let (text, added) = suppress::add_ignores(&doc, &linted.findings);
+        if added > 0 {
+            result.added = added;
+            outcome = pipeline::check_text_with(&text, rules, Options::LINT, Some(suppressions));
+            new_text = Some(text);
+        }
     }
+    if let Some(text) = new_text
+        && !result.stdin
+        && let Err(e) = input.write(text.as_bytes())
+    {
+        result.write_error = Some(format!("cannot write the fixed file: {e}; it is unchanged"));
+    }
+    result.outcome = Ok(outcome);
+    result
 }
 
 /// Prints results in input order and keeps what the summary and exit code need.
@@ -130,47 +185,67 @@ struct Reporter<'a> {
     args: &'a CheckArgs,
     mode: Mode,
     allowed: Safety,
-    /// Findings and the summary: stdout, or stderr when stdout carries a fixed document.
+    /// Findings and the summary: stdout (or `--output`), or stderr when stdout carries a
+    /// fixed document.
     out: Box<dyn Write>,
+    /// Where the summary goes: `out`, or stderr when `out` carries a machine format.
+    summary_to_stderr: bool,
     text: TextEmitter,
     errors: TextEmitter,
     summary: Summary,
     any_diff: bool,
     any_changed: bool,
-    worst: Option<Severity>,
+    /// A file has findings at or above its `fail-on`.
+    failing: bool,
+    /// `--statistics`: findings per rule id, with how many are fixable.
+    statistics: BTreeMap<String, (usize, usize, Severity)>,
+    /// Inputs that could not be linted, for the machine formats.
+    error_reports: Vec<ErrorReport>,
+    added: usize,
+    files_added: usize,
 }
 
 impl<'a> Reporter<'a> {
-    fn new(args: &'a CheckArgs, has_stdin: bool) -> Self {
-        let mode = args.mode();
+    fn new(args: &'a CheckArgs, mode: Mode, has_stdin: bool) -> Result<Self, u8> {
         // With `--fix -` standard output carries the document; findings go to stderr.
-        let to_stderr = mode == Mode::Fix && has_stdin;
-        let out: Box<dyn Write> = if to_stderr {
-            Box::new(io::stderr())
-        } else {
-            Box::new(io::stdout())
+        let to_stderr = (mode == Mode::Fix || args.add_ignore) && has_stdin;
+        let (out, out_is_terminal): (Box<dyn Write>, bool) = match &args.output {
+            Some(path) => match std::fs::File::create(path) {
+                Ok(f) => (Box::new(io::BufWriter::new(f)), false),
+                Err(e) => {
+                    eprintln!("error: cannot write {}: {e}", path.display());
+                    return Err(EXIT_ERROR);
+                }
+            },
+            None if to_stderr => (Box::new(io::stderr()), io::stderr().is_terminal()),
+            None => (Box::new(io::stdout()), io::stdout().is_terminal()),
         };
-        let out_is_terminal = if to_stderr {
-            io::stderr().is_terminal()
-        } else {
-            io::stdout().is_terminal()
-        };
-        Reporter {
+        Ok(Reporter {
             args,
             mode,
             allowed: args.allowed(),
             out,
+            summary_to_stderr: args.format.is_machine(),
             text: TextEmitter::new(use_color(args.color, out_is_terminal)),
             errors: TextEmitter::new(use_color(args.color, io::stderr().is_terminal())),
             summary: Summary::default(),
             any_diff: false,
             any_changed: false,
-            worst: None,
-        }
+            failing: false,
+            statistics: BTreeMap::new(),
+            error_reports: Vec::new(),
+            added: 0,
+            files_added: 0,
+        })
     }
 
     fn input_error(&mut self, path: &str, message: &str) {
         self.summary.failed += 1;
+        self.error_reports.push(ErrorReport {
+            name: path.to_string(),
+            message: message.to_string(),
+            position: None,
+        });
         eprintln!("error: {path}: {message}");
     }
 
@@ -180,15 +255,34 @@ impl<'a> Reporter<'a> {
             text,
             findings,
         };
-        let _ = match self.args.format {
-            Format::Text => self.text.emit(&mut *self.out, &file),
-            Format::Concise => concise::emit(&mut *self.out, &file),
-        };
+        for f in findings {
+            let entry = self
+                .statistics
+                .entry(f.rule_id.clone())
+                .or_insert((0, 0, f.severity));
+            entry.0 += 1;
+            if f.fix_edits(self.allowed).is_some() {
+                entry.1 += 1;
+            }
+        }
+        if !self.args.statistics {
+            let _ = match self.args.format {
+                Format::Text => self.text.emit(&mut *self.out, &file),
+                Format::Concise => concise::emit(&mut *self.out, &file),
+                // Written once, at the end.
+                _ => Ok(()),
+            };
+        }
         self.summary.add_findings(findings, self.allowed);
     }
 
     fn error(&mut self, name: &str, message: &str, position: Option<Position>, text: Option<&str>) {
         self.summary.failed += 1;
+        self.error_reports.push(ErrorReport {
+            name: name.to_string(),
+            message: message.to_string(),
+            position,
+        });
         print_file_error(
             &self.errors,
             self.args.format,
@@ -208,7 +302,9 @@ impl<'a> Reporter<'a> {
         let linted = match outcome {
             Outcome::Skipped { reason } => {
                 self.summary.skipped += 1;
-                eprintln!("note: {name}: {reason}; skipped");
+                if !self.args.quiet {
+                    eprintln!("note: {name}: {reason}; skipped");
+                }
                 return;
             }
             Outcome::Invalid(invalid) => {
@@ -236,6 +332,10 @@ impl<'a> Reporter<'a> {
             return;
         }
         self.summary.files_checked += 1;
+        if result.added > 0 {
+            self.added += result.added;
+            self.files_added += 1;
+        }
         if let Some(fixed) = linted.fixed() {
             self.any_changed = true;
             self.summary.fixed += fixed.applied.len();
@@ -250,26 +350,114 @@ impl<'a> Reporter<'a> {
             }
             return;
         }
-        if self.mode == Mode::Fix && result.stdin {
+        if (self.mode == Mode::Fix || self.args.add_ignore) && result.stdin {
             let _ = io::stdout()
                 .lock()
                 .write_all(linted.final_text().as_bytes());
         }
         let remaining = linted.remaining();
-        self.worst = self.worst.max(remaining.iter().map(|f| f.severity).max());
+        if remaining
+            .iter()
+            .any(|f| f.severity >= result.settings.fail_on.value)
+        {
+            self.failing = true;
+        }
         self.findings(name, linted.final_text(), remaining);
+    }
+
+    /// The machine formats: the whole run at once.
+    fn machine(&mut self, results: &[FileResult]) {
+        let mut run = RunReport {
+            files: Vec::new(),
+            errors: std::mem::take(&mut self.error_reports),
+        };
+        for result in results {
+            if let Some(linted) = result.linted() {
+                run.files.push(FileReport {
+                    name: &result.name,
+                    text: linted.final_text(),
+                    findings: linted.remaining(),
+                    rules: &result.settings.rules,
+                });
+            }
+        }
+        let out = &mut *self.out;
+        let written = match self.args.format {
+            Format::Json => json::emit(out, &run),
+            Format::Sarif => sarif::emit(out, &run),
+            Format::Github => github::emit(out, &run),
+            Format::Gitlab => gitlab::emit(out, &run),
+            Format::Junit => junit::emit(out, &run),
+            Format::Text | Format::Concise => Ok(()),
+        };
+        if let Err(e) = written {
+            eprintln!("error: cannot write the report: {e}");
+            self.summary.failed += 1;
+        }
+    }
+
+    /// `--statistics`: one line per rule, most frequent first.
+    fn statistics(&self) -> String {
+        let mut rows: Vec<(&String, &(usize, usize, Severity))> = self.statistics.iter().collect();
+        rows.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
+        let width = rows
+            .iter()
+            .map(|(_, c)| c.0.to_string().len())
+            .max()
+            .unwrap_or(1);
+        let id_width = rows.iter().map(|(id, _)| id.len()).max().unwrap_or(0);
+        let mut out = String::new();
+        for (id, (count, fixable, severity)) in rows {
+            let mark = if *fixable == *count {
+                "[*]"
+            } else if *fixable > 0 {
+                "[-]"
+            } else {
+                "   "
+            };
+            out.push_str(&format!(
+                "{count:>width$}  {id:<id_width$}  {mark} {severity}\n"
+            ));
+        }
+        out
     }
 
     /// Print the closing summary; return the exit code.
     fn finish(mut self, results: &[FileResult]) -> u8 {
+        if self.args.format.is_machine() {
+            self.machine(results);
+        }
+        if self.args.statistics {
+            let table = self.statistics();
+            if self.args.format.is_machine() {
+                eprint!("{table}");
+            } else {
+                let _ = self.out.write_all(table.as_bytes());
+            }
+        }
         if self.mode == Mode::Diff {
-            self.diff_summary(results);
-        } else {
-            let _ = self.out.write_all(
-                self.summary
-                    .render(self.mode == Mode::Fix, self.args.unsafe_fixes)
-                    .as_bytes(),
+            if !self.args.quiet {
+                self.diff_summary(results);
+            }
+        } else if !self.args.quiet {
+            let mut summary = String::new();
+            if self.args.add_ignore {
+                summary.push_str(&format!(
+                    "Added {} to {}.\n",
+                    plural(self.added, "suppression comment", "suppression comments"),
+                    plural(self.files_added, "file", "files")
+                ));
+            }
+            summary.push_str(
+                &self
+                    .summary
+                    .render(self.mode == Mode::Fix, self.args.unsafe_fixes),
             );
+            if self.summary_to_stderr {
+                eprint!("{summary}");
+            } else {
+                let _ = self.out.write_all(summary.as_bytes());
+            }
         }
         let _ = self.out.flush();
         if self.summary.failed > 0 {
@@ -288,9 +476,10 @@ impl<'a> Reporter<'a> {
             }
             _ => {}
         }
-        match self.worst {
-            Some(s) if !self.args.exit_zero && s >= self.args.fail_on.threshold() => EXIT_FINDINGS,
-            _ => EXIT_CLEAN,
+        if self.failing && !self.args.exit_zero {
+            EXIT_FINDINGS
+        } else {
+            EXIT_CLEAN
         }
     }
 

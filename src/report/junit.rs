@@ -21,10 +21,16 @@ pub fn emit(out: &mut dyn Write, run: &RunReport<'_>) -> io::Result<()> {
     for file in &run.files {
         let name = escape(&clean_name(file.name));
         if file.findings.is_empty() {
-            writeln!(out, "    <testcase name=\"{name}\" classname=\"virt-lint\"/>")?;
+            writeln!(
+                out,
+                "    <testcase name=\"{name}\" classname=\"virt-lint\"/>"
+            )?;
             continue;
         }
-        writeln!(out, "    <testcase name=\"{name}\" classname=\"virt-lint\">")?;
+        writeln!(
+            out,
+            "    <testcase name=\"{name}\" classname=\"virt-lint\">"
+        )?;
         for f in file.findings {
             writeln!(
                 out,
@@ -42,7 +48,10 @@ pub fn emit(out: &mut dyn Write, run: &RunReport<'_>) -> io::Result<()> {
     for e in &run.errors {
         let name = escape(&clean_name(&e.name));
         let at = e.position.map(|p| format!(":{p}")).unwrap_or_default();
-        writeln!(out, "    <testcase name=\"{name}\" classname=\"virt-lint\">")?;
+        writeln!(
+            out,
+            "    <testcase name=\"{name}\" classname=\"virt-lint\">"
+        )?;
         writeln!(
             out,
             "      <error type=\"input\" message=\"{}\">{name}{at}: {}</error>",

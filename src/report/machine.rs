@@ -194,7 +194,10 @@ mod tests {
         assert_eq!(ids, ["/domain/clock/timer[@name='hpet']"]);
         let prints = fingerprints("a.xml", &text, &findings);
         // Lines added above (a comment, an element elsewhere) do not change it.
-        let moved = text.replace("<clock", "<!-- moved -->\n  <memballoon model='none'/>\n  <clock");
+        let moved = text.replace(
+            "<clock",
+            "<!-- moved -->\n  <memballoon model='none'/>\n  <clock",
+        );
         let doc = Document::parse(&moved).unwrap();
         let moved_findings = engine::lint(&doc, &rules);
         assert_ne!(moved_findings[0].position, findings[0].position);

@@ -51,7 +51,11 @@ fn rule_descriptor(rule: &Rule) -> Value {
             "fix": rule.fix.as_ref().map_or("none", |f| f.safety.as_str()),
         },
     });
-    if let Some(uri) = rule.references.iter().find(|r| r.starts_with("https://") || r.starts_with("http://")) {
+    if let Some(uri) = rule
+        .references
+        .iter()
+        .find(|r| r.starts_with("https://") || r.starts_with("http://"))
+    {
         descriptor["helpUri"] = json!(uri);
     }
     descriptor
