@@ -515,7 +515,7 @@ mod tests {
         assert_eq!(id.value, "windows/hpet-disabled-without-stimer");
         assert_eq!(id.source.to_string(), "/repo/.virt-lint.yaml:10:3");
         assert_eq!(o.severity.as_ref().unwrap().value, Severity::Error);
-        assert_eq!(o.unsafe_fixes.as_ref().unwrap().value, true);
+        assert!(o.unsafe_fixes.as_ref().unwrap().value);
         assert_eq!(o.fix.as_ref().unwrap().value, FixChoice::Index(1));
         assert_eq!(
             c.per_rule[1].1.fix.as_ref().unwrap().value,

@@ -361,8 +361,7 @@ pub fn add_ignores(doc: &Document<'_>, findings: &[Finding]) -> (String, usize) 
         let element = doc
             .tree
             .descendants()
-            .filter(|n| n.is_element() && n.range().contains(&f.range.start))
-            .last()
+            .rfind(|n| n.is_element() && n.range().contains(&f.range.start))
             .unwrap_or_else(|| doc.root());
         let at = element.range().start;
         match per_element.iter_mut().find(|(s, _)| *s == at) {

@@ -110,8 +110,7 @@ pub fn identities(text: &str, findings: &[Finding]) -> Vec<String> {
             let Some(element) = doc
                 .tree
                 .descendants()
-                .filter(|n| n.is_element() && n.range().contains(&start))
-                .last()
+                .rfind(|n| n.is_element() && n.range().contains(&start))
             else {
                 return String::new();
             };
