@@ -6,8 +6,8 @@
 //! caller's business: this module does no I/O.
 
 use crate::document::{self, Document, ParseErrorKind, Position};
-use crate::engine::{self, Finding};
-use crate::fix::{self, FixError, Fixed};
+use crate::engine;
+use crate::fix::{self, FixError, Fixed, PlannedFinding as Finding};
 use crate::rules::{RuleSet, Safety};
 use crate::select::RuleInfo;
 use crate::suppress;
@@ -138,12 +138,14 @@ pub fn check_text_with(
     options: Options,
     suppressions: Option<Suppressions<'_>>,
 ) -> Outcome {
+    // The engine plans no fixes; the text report's help and the fixer need them.
     let lint = |doc: &Document<'_>| {
         let findings = engine::lint(doc, rules);
-        match suppressions {
+        let findings = match suppressions {
             Some(s) => suppress::apply(doc, rules, s.known, findings, s.options),
             None => findings,
-        }
+        };
+        fix::plan_findings(doc, rules, findings)
     };
     let doc = match Document::parse(text) {
         Ok(doc) => doc,

@@ -26,9 +26,8 @@ impl<'a> RuleInfo<'a> {
     pub fn of(rule: &'a Rule) -> Self {
         RuleInfo {
             id: &rule.id,
-            // Until rule files carry `tags` and `default: off` (the rule-language work).
-            tags: &[],
-            default_on: true,
+            tags: &rule.tags,
+            default_on: rule.default_enabled,
         }
     }
 
@@ -178,10 +177,10 @@ fn decide(rule: &RuleInfo<'_>, layer: &Layer, current: bool) -> bool {
     }
 }
 
-/// Keep only the rules `keep` marks (their indices change; findings refer to the new set).
-pub fn retain(rules: &mut RuleSet, keep: &[bool]) {
+/// Enable exactly the rules `keep` marks (parallel to `rules.rules`).
+pub fn apply(rules: &mut RuleSet, keep: &[bool]) {
     let mut flags = keep.iter();
-    rules.rules.retain(|_| *flags.next().unwrap_or(&true));
+    rules.select(|_, _| *flags.next().unwrap_or(&false));
 }
 
 /// The closest candidate to `word` (edit distance at most a third of its length, or a

@@ -83,10 +83,8 @@ impl Exclude {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub config: Option<Arc<Config>>,
-    /// Every rule, enabled or not, with per-rule overrides applied (for suppressions,
-    /// which may name any rule).
-    pub all: RuleSet,
-    /// The enabled rules.
+    /// Every rule (suppressions may name any), with per-rule overrides applied; its
+    /// enabled set is the selection.
     pub rules: RuleSet,
     pub fail_on: Located<Severity>,
     pub exclude: Vec<Exclude>,
@@ -99,7 +97,7 @@ pub struct Settings {
 
 impl Settings {
     pub fn known(&self) -> Vec<RuleInfo<'_>> {
-        self.all.rules.iter().map(RuleInfo::of).collect()
+        self.rules.rules.iter().map(RuleInfo::of).collect()
     }
 
     pub fn is_excluded(&self, path: &Path) -> bool {
@@ -161,10 +159,10 @@ impl Settings {
         let _ = writeln!(
             out,
             "enabled rules ({} of {}):",
-            self.rules.rules.len(),
-            self.all.rules.len()
+            self.rules.enabled().count(),
+            self.rules.rules.len()
         );
-        for rule in &self.rules.rules {
+        for (_, rule) in self.rules.enabled() {
             let fix = match &rule.fix {
                 Some(f) => format!(", {} fix: {}", f.safety.as_str(), f.title),
                 None => String::new(),
@@ -307,8 +305,7 @@ fn build(cli: &CommandLine, config: Option<Arc<Config>>) -> Result<Settings, Set
     }
     let layer_refs: Vec<&Layer> = layers.iter().map(|(_, l)| l).collect();
     let keep = select::enabled(&infos, &layer_refs);
-    let mut enabled = all.clone();
-    select::retain(&mut enabled, &keep);
+    select::apply(&mut all, &keep);
 
     let fail_on = match (cli.fail_on, config.as_ref().and_then(|c| c.fail_on.clone())) {
         (Some(s), _) => Located {
@@ -343,8 +340,7 @@ fn build(cli: &CommandLine, config: Option<Arc<Config>>) -> Result<Settings, Set
     Ok(Settings {
         libvirt_version: config.as_ref().and_then(|c| c.libvirt_version.clone()),
         config,
-        all,
-        rules: enabled,
+        rules: all,
         fail_on,
         exclude,
         layers,
@@ -485,10 +481,14 @@ mod tests {
         .unwrap();
         let mut r = Resolver::new(CommandLine::default());
         let s = r.settings(Some(path.clone())).unwrap();
-        assert!(!s.rules.rules.iter().any(|r| r.id.starts_with("windows/")));
-        assert!(s.rules.get(suppress::UNUSED).is_some());
+        let enabled: Vec<&str> = s.rules.enabled().map(|(_, r)| r.id.as_str()).collect();
+        assert!(
+            !enabled.iter().any(|id| id.starts_with("windows/")),
+            "{enabled:?}"
+        );
+        assert!(enabled.contains(&suppress::UNUSED));
         assert_eq!(s.fail_on.value, Severity::Error);
-        let rule = s.all.get("windows/hpet-disabled-without-stimer").unwrap();
+        let rule = s.rules.get("windows/hpet-disabled-without-stimer").unwrap();
         assert_eq!(rule.severity, Severity::Error);
         let fix = rule.fix.as_ref().unwrap();
         assert!(fix.title.contains("HPET on"), "{}", fix.title);
@@ -503,9 +503,8 @@ mod tests {
         let s = r.settings(Some(path.clone())).unwrap();
         let ids: Vec<&str> = s
             .rules
-            .rules
-            .iter()
-            .map(|r| r.id.as_str())
+            .enabled()
+            .map(|(_, r)| r.id.as_str())
             .filter(|i| i.starts_with("windows/"))
             .collect();
         assert_eq!(ids, ["windows/hpet-disabled-without-stimer"]);

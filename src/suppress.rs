@@ -65,6 +65,8 @@ pub fn meta_rules() -> Vec<Rule> {
     let rule = |id: &str, summary: &str, explanation: &str| Rule {
         id: id.to_string(),
         severity: Severity::Warning,
+        tags: vec!["suppression".to_string()],
+        default_enabled: true,
         summary: summary.to_string(),
         explanation: explanation.to_string(),
         references: Vec::new(),
@@ -274,7 +276,9 @@ pub fn apply(
     for (d, directive) in directives.iter().enumerate() {
         for (s, (name, selector)) in directive.selectors.iter().enumerate() {
             // A rule that is not enabled here cannot fire: not worth a finding.
-            let enabled = infos.iter().any(|i| selector.matches(i) && !is_meta(i.id));
+            let enabled = infos.iter().enumerate().any(|(i, info)| {
+                rules.is_enabled(i) && selector.matches(info) && !is_meta(info.id)
+            });
             if used[d][s] || !enabled {
                 continue;
             }
@@ -304,6 +308,9 @@ fn meta_finding(
     message: String,
 ) -> Option<Finding> {
     let index = rules.rules.iter().position(|r| r.id == id)?;
+    if !rules.is_enabled(index) {
+        return None;
+    }
     Some(Finding {
         rule: index,
         rule_id: id.to_string(),
@@ -311,8 +318,8 @@ fn meta_finding(
         message,
         position: doc.position(range.start),
         range,
-        fix: None,
-        alternatives: Vec::new(),
+        context: doc.root().id(),
+        related: Vec::new(),
     })
 }
 
@@ -402,6 +409,7 @@ mod tests {
     fn rules() -> RuleSet {
         let mut set = load_builtin().unwrap();
         set.rules.extend(meta_rules());
+        set.select(|rule, on| on || rule.default_enabled);
         set
     }
 

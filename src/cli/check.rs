@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use super::settings_cmd::{command_line, print_settings_error};
 use super::{CheckArgs, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, Format, Mode, use_color};
 use crate::document::{Document, LineIndex, Position};
-use crate::engine::Finding;
+use crate::fix::PlannedFinding as Finding;
 use crate::inputs::{self, Input, InputError};
 use crate::pipeline::{self, FixResult, Options, Outcome, Suppressions};
 use crate::report::machine::{ErrorReport, FileReport, RunReport};
@@ -29,14 +29,19 @@ use crate::suppress;
 
 /// `virt-lint [PATH...]`.
 pub fn run(args: &CheckArgs) -> u8 {
-    let (inputs, input_errors) = inputs::discover(&args.paths);
-    run_inputs(args, &inputs, &input_errors)
+    let found = inputs::discover(&args.paths);
+    if !args.quiet {
+        for note in &found.notes {
+            eprintln!("note: {}: {}", note.path, note.message);
+        }
+    }
+    run_inputs(args, &found.inputs, &found.errors)
 }
 
 /// The run over inputs already found (files, standard input, in-memory documents such as
 /// live domains), with the arguments that named nothing usable. Each input gets the
-/// settings of its config file (or the current folder's, when it is not a file); inputs
-/// that an `exclude` pattern matches are left out.
+/// settings of its config file (the current folder's when it is not a file); inputs an
+/// `exclude` pattern matches are left out.
 pub fn run_inputs(args: &CheckArgs, inputs: &[Input], input_errors: &[InputError]) -> u8 {
     let fail_on = args.fail_on.map(|f| f.threshold());
     let mut resolver = Resolver::new(command_line(&args.rules, &args.settings, fail_on));
@@ -64,7 +69,6 @@ pub fn run_inputs(args: &CheckArgs, inputs: &[Input], input_errors: &[InputError
     {
         return print_settings_error(&e);
     }
-    let mode = args.mode();
     let stdin_name = args.stdin_filename.as_deref().unwrap_or("-");
     let results: Vec<FileResult> = jobs
         .par_iter()
@@ -72,7 +76,7 @@ pub fn run_inputs(args: &CheckArgs, inputs: &[Input], input_errors: &[InputError
         .collect();
 
     let has_stdin = jobs.iter().any(|(i, _)| **i == Input::Stdin);
-    let mut reporter = match Reporter::new(args, mode, has_stdin) {
+    let mut reporter = match Reporter::new(args, has_stdin) {
         Ok(r) => r,
         Err(code) => return code,
     };
@@ -82,19 +86,22 @@ pub fn run_inputs(args: &CheckArgs, inputs: &[Input], input_errors: &[InputError
     for result in &results {
         reporter.file(result);
     }
-    reporter.finish(&results)
+    reporter.finish(&args.paths, &results)
 }
 
 /// One input after the pipeline (and, with `--fix` or `--add-ignore`, the write).
 pub struct FileResult {
     /// The name shown for the input.
     pub name: String,
-    /// Standard input (whose fixed document goes to standard output).
-    pub stdin: bool,
+    /// Headers for its patch with `--diff` (see [`crate::diff::headers`]).
+    pub diff_path: String,
     /// The pipeline's outcome, or why the input could not be read.
     pub outcome: Result<Outcome, String>,
     /// With `--fix`: why the fixed text could not be written (the input is unchanged).
     pub write_error: Option<String>,
+    /// With `--fix -`: the complete document for standard output — the fixed text, or
+    /// the input exactly as read when it was not fixed (whatever the reason).
+    pub echo: Option<Vec<u8>>,
     /// The settings the input was linted with.
     pub settings: Arc<Settings>,
     /// With `--add-ignore`: how many suppression comments were added.
@@ -102,8 +109,7 @@ pub struct FileResult {
 }
 
 impl FileResult {
-    /// The linted domain, unless its fix was refused or could not be written (then the
-    /// input is reported as an error).
+    /// The linted domain, unless its fix was refused or could not be written.
     fn linted(&self) -> Option<&pipeline::Linted> {
         match &self.outcome {
             Ok(Outcome::Linted(l))
@@ -123,11 +129,17 @@ fn process(
     args: &CheckArgs,
 ) -> FileResult {
     let mode = args.mode();
+    let name = input.name(stdin_name);
+    let diff_path = match input {
+        Input::File(path) => crate::diff::patch_path(path),
+        _ => crate::diff::patch_path(std::path::Path::new(&name)),
+    };
     let mut result = FileResult {
-        name: input.name(stdin_name),
-        stdin: *input == Input::Stdin,
+        name,
+        diff_path,
         outcome: Err(String::new()),
         write_error: None,
+        echo: None,
         settings: settings.clone(),
         added: 0,
     };
@@ -152,52 +164,94 @@ fn process(
     };
     let rules = &settings.rules;
     let mut outcome = pipeline::check_bytes_with(&bytes, rules, options, Some(suppressions));
-    let mut new_text = None;
-    if mode == Mode::Fix
-        && let Outcome::Linted(linted) = &outcome
-        && let Some(fixed) = linted.fixed()
-    {
-        new_text = Some(fixed.text.clone());
+    if args.add_ignore {
+        add_ignores(
+            input,
+            &bytes,
+            &mut outcome,
+            &mut result,
+            rules,
+            suppressions,
+        );
+        result.outcome = Ok(outcome);
+        return result;
     }
-    if args.add_ignore
-        && let Outcome::Linted(linted) = &outcome
-        && let Ok(doc) = Document::parse(&linted.text)
-    {
-        let (text, added) = suppress::add_ignores(&doc, &linted.findings);
-        if added > 0 {
-            result.added = added;
-            outcome = pipeline::check_text_with(&text, rules, Options::LINT, Some(suppressions));
-            new_text = Some(text);
+    let fixed = match &outcome {
+        Outcome::Linted(linted) => linted.fixed(),
+        _ => None,
+    };
+    if mode == Mode::Fix {
+        if *input == Input::Stdin {
+            result.echo = Some(match fixed {
+                Some(fixed) => fixed.text.clone().into_bytes(),
+                None => bytes.into_owned(),
+            });
+        } else if let Some(fixed) = fixed
+            && let Err(e) = input.write(fixed.text.as_bytes())
+        {
+            result.write_error = Some(format!("cannot write the fixed file: {e}; it is unchanged"));
         }
-    }
-    if let Some(text) = new_text
-        && !result.stdin
-        && let Err(e) = input.write(text.as_bytes())
-    {
-        result.write_error = Some(format!("cannot write the fixed file: {e}; it is unchanged"));
     }
     result.outcome = Ok(outcome);
     result
 }
 
+/// `--add-ignore`: write a suppression comment above every finding, then lint the result
+/// (standard input: the annotated document goes to standard output).
+fn add_ignores(
+    input: &Input,
+    bytes: &[u8],
+    outcome: &mut Outcome,
+    result: &mut FileResult,
+    rules: &crate::rules::RuleSet,
+    suppressions: Suppressions<'_>,
+) {
+    let mut annotated = None;
+    if let Outcome::Linted(linted) = &*outcome
+        && let Ok(doc) = Document::parse(&linted.text)
+    {
+        let plain: Vec<crate::engine::Finding> =
+            linted.findings.iter().map(|f| f.finding.clone()).collect();
+        let (text, added) = suppress::add_ignores(&doc, &plain);
+        if added > 0 {
+            result.added = added;
+            annotated = Some(text);
+        }
+    }
+    if let Some(text) = &annotated {
+        *outcome = pipeline::check_text_with(text, rules, Options::LINT, Some(suppressions));
+    }
+    if *input == Input::Stdin {
+        result.echo = Some(annotated.map_or_else(|| bytes.to_vec(), String::into_bytes));
+    } else if let Some(text) = annotated
+        && let Err(e) = input.write(text.as_bytes())
+    {
+        result.write_error = Some(format!("cannot write the file: {e}; it is unchanged"));
+    }
+}
+
 /// Prints results in input order and keeps what the summary and exit code need.
+///
+/// Standard output carries the payload: findings and the summary normally; with `--diff`
+/// the patches only, and with `--fix -` the fixed document only. Everything else (errors,
+/// notes, and in those two modes the findings and the summary) goes to stderr.
 struct Reporter<'a> {
     args: &'a CheckArgs,
     mode: Mode,
     allowed: Safety,
-    /// Findings and the summary: stdout (or `--output`), or stderr when stdout carries a
-    /// fixed document.
+    /// Findings and the summary: stdout, or stderr when stdout carries a payload.
     out: Box<dyn Write>,
-    /// Where the summary goes: `out`, or stderr when `out` carries a machine format.
-    summary_to_stderr: bool,
     text: TextEmitter,
+    /// Colour for `out` in the concise format, and for patches on stdout.
+    out_color: bool,
+    diff_color: bool,
     errors: TextEmitter,
     summary: Summary,
     any_diff: bool,
     any_changed: bool,
     /// A file has findings at or above its `fail-on`.
     failing: bool,
-    /// `--statistics`: findings per rule id, with how many are fixable.
+    /// `--statistics`: per rule id, (findings, fixable ones, severity).
     statistics: BTreeMap<String, (usize, usize, Severity)>,
     /// Inputs that could not be linted, for the machine formats.
     error_reports: Vec<ErrorReport>,
@@ -206,27 +260,34 @@ struct Reporter<'a> {
 }
 
 impl<'a> Reporter<'a> {
-    fn new(args: &'a CheckArgs, mode: Mode, has_stdin: bool) -> Result<Self, u8> {
-        // With `--fix -` standard output carries the document; findings go to stderr.
-        let to_stderr = (mode == Mode::Fix || args.add_ignore) && has_stdin;
-        let (out, out_is_terminal): (Box<dyn Write>, bool) = match &args.output {
-            Some(path) => match std::fs::File::create(path) {
+    fn new(args: &'a CheckArgs, has_stdin: bool) -> Result<Self, u8> {
+        let mode = args.mode();
+        // Machine formats own standard output (or --output): the summary goes to stderr.
+        let to_stderr = mode == Mode::Diff
+            || ((mode == Mode::Fix || args.add_ignore) && has_stdin)
+            || args.format.is_machine();
+        let (out, out_is_terminal): (Box<dyn Write>, bool) = if to_stderr {
+            (Box::new(io::stderr()), io::stderr().is_terminal())
+        } else if let Some(path) = &args.output {
+            match std::fs::File::create(path) {
                 Ok(f) => (Box::new(io::BufWriter::new(f)), false),
                 Err(e) => {
                     eprintln!("error: cannot write {}: {e}", path.display());
                     return Err(EXIT_ERROR);
                 }
-            },
-            None if to_stderr => (Box::new(io::stderr()), io::stderr().is_terminal()),
-            None => (Box::new(io::stdout()), io::stdout().is_terminal()),
+            }
+        } else {
+            (Box::new(io::stdout()), io::stdout().is_terminal())
         };
+        let out_color = use_color(args.color, out_is_terminal);
         Ok(Reporter {
             args,
             mode,
             allowed: args.allowed(),
             out,
-            summary_to_stderr: args.format.is_machine(),
-            text: TextEmitter::new(use_color(args.color, out_is_terminal)),
+            text: TextEmitter::new(out_color),
+            out_color,
+            diff_color: use_color(args.color, io::stdout().is_terminal()),
             errors: TextEmitter::new(use_color(args.color, io::stderr().is_terminal())),
             summary: Summary::default(),
             any_diff: false,
@@ -268,7 +329,7 @@ impl<'a> Reporter<'a> {
         if !self.args.statistics {
             let _ = match self.args.format {
                 Format::Text => self.text.emit(&mut *self.out, &file),
-                Format::Concise => concise::emit(&mut *self.out, &file),
+                Format::Concise => concise::emit(&mut *self.out, &file, self.out_color),
                 // Written once, at the end.
                 _ => Ok(()),
             };
@@ -277,7 +338,6 @@ impl<'a> Reporter<'a> {
     }
 
     fn error(&mut self, name: &str, message: &str, position: Option<Position>, text: Option<&str>) {
-        self.summary.failed += 1;
         self.error_reports.push(ErrorReport {
             name: name.to_string(),
             message: message.to_string(),
@@ -294,10 +354,18 @@ impl<'a> Reporter<'a> {
     }
 
     fn file(&mut self, result: &FileResult) {
+        if let Some(document) = &result.echo {
+            let mut stdout = io::stdout().lock();
+            let _ = stdout.write_all(document);
+            let _ = stdout.flush();
+        }
         let name = result.name.as_str();
         let outcome = match &result.outcome {
             Ok(outcome) => outcome,
-            Err(message) => return self.error(name, message, None, None),
+            Err(message) => {
+                self.summary.failed += 1;
+                return self.error(name, message, None, None);
+            }
         };
         let linted = match outcome {
             Outcome::Skipped { reason } => {
@@ -308,6 +376,7 @@ impl<'a> Reporter<'a> {
                 return;
             }
             Outcome::Invalid(invalid) => {
+                self.summary.failed += 1;
                 return self.error(
                     name,
                     &invalid.message,
@@ -317,6 +386,7 @@ impl<'a> Reporter<'a> {
             }
             Outcome::Linted(linted) => linted,
         };
+        self.summary.files_checked += 1;
         // A fix that was refused or could not be written: an error, and the findings of
         // the text as it stays.
         let failure = match (&linted.fix, &result.write_error) {
@@ -325,13 +395,11 @@ impl<'a> Reporter<'a> {
             _ => None,
         };
         if let Some(message) = failure {
+            self.summary.unfixed += 1;
             self.error(name, message, None, None);
-            if !linted.findings.is_empty() {
-                self.findings(name, &linted.text, &linted.findings);
-            }
+            self.findings(name, &linted.text, &linted.findings);
             return;
         }
-        self.summary.files_checked += 1;
         if result.added > 0 {
             self.added += result.added;
             self.files_added += 1;
@@ -340,20 +408,16 @@ impl<'a> Reporter<'a> {
             self.any_changed = true;
             self.summary.fixed += fixed.applied.len();
             self.summary.files_fixed += 1;
-        }
-        if self.mode == Mode::Diff {
-            if let Some(fixed) = linted.fixed() {
+            if self.mode == Mode::Diff {
                 self.any_diff = true;
-                let _ = self
-                    .out
-                    .write_all(crate::diff::unified(name, &linted.text, &fixed.text).as_bytes());
+                let patch = crate::diff::unified(&result.diff_path, &linted.text, &fixed.text);
+                let patch = if self.diff_color {
+                    crate::diff::colorize(&patch)
+                } else {
+                    patch
+                };
+                let _ = io::stdout().lock().write_all(patch.as_bytes());
             }
-            return;
-        }
-        if (self.mode == Mode::Fix || self.args.add_ignore) && result.stdin {
-            let _ = io::stdout()
-                .lock()
-                .write_all(linted.final_text().as_bytes());
         }
         let remaining = linted.remaining();
         if remaining
@@ -362,10 +426,37 @@ impl<'a> Reporter<'a> {
         {
             self.failing = true;
         }
+        if self.mode == Mode::Diff {
+            // The patch is the payload; what remains is named in the summary.
+            self.summary.add_findings(remaining, self.allowed);
+            let allowed = self.allowed;
+            self.summary.unfixable.extend(
+                remaining
+                    .iter()
+                    .filter(|f| f.fix_edits(allowed).is_none())
+                    .map(|f| {
+                        let hint = match &f.fix {
+                            _ if f.fix_edits(Safety::Unsafe).is_some() => {
+                                " (unsafe fix not included)".to_string()
+                            }
+                            Some(fix) => match &fix.edits {
+                                Err(reason) => format!(" (no fix: {reason})"),
+                                Ok(_) => String::new(),
+                            },
+                            None => String::new(),
+                        };
+                        format!(
+                            "{name}:{}: {}[{}] {}{hint}",
+                            f.position, f.severity, f.rule_id, f.message
+                        )
+                    }),
+            );
+            return;
+        }
         self.findings(name, linted.final_text(), remaining);
     }
 
-    /// The machine formats: the whole run at once.
+    /// The machine formats: the whole run at once, on standard output or `--output`.
     fn machine(&mut self, results: &[FileResult]) {
         let mut run = RunReport {
             files: Vec::new(),
@@ -381,24 +472,35 @@ impl<'a> Reporter<'a> {
                 });
             }
         }
-        let out = &mut *self.out;
+        let mut out: Box<dyn Write> = match &self.args.output {
+            Some(path) => match std::fs::File::create(path) {
+                Ok(f) => Box::new(io::BufWriter::new(f)),
+                Err(e) => {
+                    eprintln!("error: cannot write {}: {e}", path.display());
+                    self.summary.failed += 1;
+                    return;
+                }
+            },
+            None => Box::new(io::stdout().lock()),
+        };
         let written = match self.args.format {
-            Format::Json => json::emit(out, &run),
-            Format::Sarif => sarif::emit(out, &run),
-            Format::Github => github::emit(out, &run),
-            Format::Gitlab => gitlab::emit(out, &run),
-            Format::Junit => junit::emit(out, &run),
+            Format::Json => json::emit(&mut *out, &run),
+            Format::Sarif => sarif::emit(&mut *out, &run),
+            Format::Github => github::emit(&mut *out, &run),
+            Format::Gitlab => gitlab::emit(&mut *out, &run),
+            Format::Junit => junit::emit(&mut *out, &run),
             Format::Text | Format::Concise => Ok(()),
         };
-        if let Err(e) = written {
+        if let Err(e) = written.and_then(|()| out.flush()) {
             eprintln!("error: cannot write the report: {e}");
             self.summary.failed += 1;
         }
     }
 
-    /// `--statistics`: one line per rule, most frequent first.
+    /// `--statistics`: one line per rule, most frequent first; `[*]` when every finding
+    /// has a fix that applies, `[-]` when some have.
     fn statistics(&self) -> String {
-        let mut rows: Vec<(&String, &(usize, usize, Severity))> = self.statistics.iter().collect();
+        let mut rows: Vec<_> = self.statistics.iter().collect();
         rows.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
         let width = rows
             .iter()
@@ -408,7 +510,7 @@ impl<'a> Reporter<'a> {
         let id_width = rows.iter().map(|(id, _)| id.len()).max().unwrap_or(0);
         let mut out = String::new();
         for (id, (count, fixable, severity)) in rows {
-            let mark = if *fixable == *count {
+            let mark = if fixable == count {
                 "[*]"
             } else if *fixable > 0 {
                 "[-]"
@@ -423,99 +525,66 @@ impl<'a> Reporter<'a> {
     }
 
     /// Print the closing summary; return the exit code.
-    fn finish(mut self, results: &[FileResult]) -> u8 {
+    fn finish(mut self, paths: &[String], results: &[FileResult]) -> u8 {
         if self.args.format.is_machine() {
             self.machine(results);
         }
         if self.args.statistics {
             let table = self.statistics();
-            if self.args.format.is_machine() {
-                eprint!("{table}");
-            } else {
-                let _ = self.out.write_all(table.as_bytes());
-            }
+            let _ = self.out.write_all(table.as_bytes());
         }
-        if self.mode == Mode::Diff {
-            if !self.args.quiet {
-                self.diff_summary(results);
-            }
-        } else if !self.args.quiet {
-            let mut summary = String::new();
+        if !self.args.quiet {
+            let mut text = String::new();
             if self.args.add_ignore {
-                summary.push_str(&format!(
+                text.push_str(&format!(
                     "Added {} to {}.\n",
                     plural(self.added, "suppression comment", "suppression comments"),
                     plural(self.files_added, "file", "files")
                 ));
             }
-            summary.push_str(
-                &self
+            text.push_str(&match self.mode {
+                Mode::Diff => self.summary.render_diff(self.args.unsafe_fixes),
+                mode => self
                     .summary
-                    .render(self.mode == Mode::Fix, self.args.unsafe_fixes),
-            );
-            if self.summary_to_stderr {
-                eprint!("{summary}");
-            } else {
-                let _ = self.out.write_all(summary.as_bytes());
-            }
+                    .render(mode == Mode::Fix, self.args.unsafe_fixes),
+            });
+            let _ = self.out.write_all(text.as_bytes());
         }
         let _ = self.out.flush();
-        if self.summary.failed > 0 {
+        if self.summary.files_checked == 0 && self.summary.failed == 0 && !self.args.quiet {
+            let shown: Vec<&str> = paths
+                .iter()
+                .map(|p| {
+                    if p == "-" {
+                        "standard input"
+                    } else {
+                        p.as_str()
+                    }
+                })
+                .collect();
+            eprintln!(
+                "warning: no libvirt domain XML found in {}",
+                shown.join(", ")
+            );
+        }
+        if self.summary.failed > 0 || self.summary.unfixed > 0 {
             return EXIT_ERROR;
         }
-        match self.mode {
-            Mode::Diff => {
-                return if self.any_diff {
-                    EXIT_FINDINGS
-                } else {
-                    EXIT_CLEAN
-                };
-            }
-            Mode::Fix if self.args.exit_non_zero_on_fix && self.any_changed => {
-                return EXIT_FINDINGS;
-            }
-            _ => {}
+        if self.mode == Mode::Diff {
+            // As `ruff --diff` and `diff` itself: 1 exactly when there is a patch.
+            return if self.any_diff {
+                EXIT_FINDINGS
+            } else {
+                EXIT_CLEAN
+            };
+        }
+        if self.mode == Mode::Fix && self.args.exit_non_zero_on_fix && self.any_changed {
+            return EXIT_FINDINGS;
         }
         if self.failing && !self.args.exit_zero {
             EXIT_FINDINGS
         } else {
             EXIT_CLEAN
-        }
-    }
-
-    /// `--diff` keeps standard output for the patch: its summary goes to stderr.
-    fn diff_summary(&self, results: &[FileResult]) {
-        if self.summary.fixed > 0 {
-            eprintln!(
-                "Would fix {} in {}.",
-                plural(self.summary.fixed, "finding", "findings"),
-                plural(self.summary.files_fixed, "file", "files")
-            );
-        } else {
-            eprintln!("No fixes to apply.");
-        }
-        if self.args.unsafe_fixes {
-            return;
-        }
-        // Say what --unsafe-fixes would add, so that nothing is held back silently.
-        let hidden: usize = results
-            .iter()
-            .filter_map(FileResult::linted)
-            .map(|linted| {
-                linted
-                    .remaining()
-                    .iter()
-                    .filter(|f| {
-                        f.fix_edits(Safety::Safe).is_none() && f.fix_edits(Safety::Unsafe).is_some()
-                    })
-                    .count()
-            })
-            .sum();
-        if hidden > 0 {
-            eprintln!(
-                "({} can be included with `--unsafe-fixes`.)",
-                plural(hidden, "hidden unsafe fix", "hidden unsafe fixes")
-            );
         }
     }
 }

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use serde_json::{Value, json};
 
 use super::machine::{Locator, RunReport, Span, clean_name, fingerprints, related};
-use crate::engine::{Finding, PlannedFix};
+use crate::fix::{PlannedFinding as Finding, PlannedFix};
 
 /// The schema version written in every document.
 pub const SCHEMA_VERSION: u32 = 1;

@@ -5,7 +5,7 @@
 use std::ops::Range;
 
 use crate::document::{Document, LineIndex, Position};
-use crate::engine::Finding;
+use crate::fix::PlannedFinding as Finding;
 use crate::rules::RuleSet;
 
 /// One linted file.
@@ -65,10 +65,13 @@ impl<'a> Locator<'a> {
     }
 }
 
-/// A finding's related locations: `(range, message)`.
-pub fn related(_finding: &Finding) -> Vec<(Range<usize>, String)> {
-    // Filled in once findings carry related locations (the rule-language work).
-    Vec::new()
+/// A finding's related locations: `(range, label)`.
+pub fn related(finding: &Finding) -> Vec<(Range<usize>, String)> {
+    finding
+        .related
+        .iter()
+        .map(|r| (r.range.clone(), r.label.clone()))
+        .collect()
 }
 
 /// The display name without a leading `./`, with `/` separators.
@@ -188,7 +191,7 @@ mod tests {
         )
         .unwrap();
         let doc = Document::parse(&text).unwrap();
-        let findings = engine::lint(&doc, &rules);
+        let findings = crate::fix::plan_findings(&doc, &rules, engine::lint(&doc, &rules));
         let ids = identities(&text, &findings);
         assert_eq!(ids, ["/domain/clock/timer[@name='hpet']"]);
         let prints = fingerprints("a.xml", &text, &findings);
@@ -198,7 +201,7 @@ mod tests {
             "<!-- moved -->\n  <memballoon model='none'/>\n  <clock",
         );
         let doc = Document::parse(&moved).unwrap();
-        let moved_findings = engine::lint(&doc, &rules);
+        let moved_findings = crate::fix::plan_findings(&doc, &rules, engine::lint(&doc, &rules));
         assert_ne!(moved_findings[0].position, findings[0].position);
         assert_eq!(fingerprints("a.xml", &moved, &moved_findings), prints);
         assert_ne!(fingerprints("b.xml", &text, &findings), prints);

@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use serde_json::{Value, json};
 
 use super::machine::{Locator, RunReport, Span, fingerprints, related, relative_path};
-use crate::engine::PlannedFix;
+use crate::fix::PlannedFix;
 use crate::rules::{Rule, Severity};
 
 pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -79,7 +79,7 @@ pub fn document(run: &RunReport<'_>) -> Value {
     // Rules: every rule any file was linted with, by id, in id order.
     let mut rules: Vec<&Rule> = Vec::new();
     for file in &run.files {
-        for rule in &file.rules.rules {
+        for (_, rule) in file.rules.enabled() {
             if !rules.iter().any(|r| r.id == rule.id) {
                 rules.push(rule);
             }
