@@ -29,20 +29,30 @@ use crate::suppress;
 
 /// `virt-lint [PATH...]`.
 pub fn run(args: &CheckArgs) -> u8 {
-    let found = inputs::discover(&args.paths);
+    let (paths, ignored) = args.inputs();
+    for path in ignored {
+        eprintln!("warning: ignoring {path}: --stdin-filename reads standard input");
+    }
+    let found = inputs::discover(&paths);
     if !args.quiet {
         for note in &found.notes {
             eprintln!("note: {}: {}", note.path, note.message);
         }
     }
-    run_inputs(args, &found.inputs, &found.errors)
+    run_inputs(args, &paths, &found.inputs, &found.errors)
 }
 
 /// The run over inputs already found (files, standard input, in-memory documents such as
-/// live domains), with the arguments that named nothing usable. Each input gets the
-/// settings of its config file (the current folder's when it is not a file); inputs an
-/// `exclude` pattern matches are left out.
-pub fn run_inputs(args: &CheckArgs, inputs: &[Input], input_errors: &[InputError]) -> u8 {
+/// live domains) from `paths` (as the user wrote them, for messages), with the problems
+/// found while looking for them. Each input gets the settings of its config file (the
+/// current folder's when it is not a file); inputs an `exclude` pattern matches are left
+/// out.
+pub fn run_inputs(
+    args: &CheckArgs,
+    paths: &[String],
+    inputs: &[Input],
+    input_errors: &[InputError],
+) -> u8 {
     let fail_on = args.fail_on.map(|f| f.threshold());
     let mut resolver = Resolver::new(command_line(&args.rules, &args.settings, fail_on));
     let mut jobs: Vec<(&Input, Arc<Settings>)> = Vec::new();
@@ -86,7 +96,7 @@ pub fn run_inputs(args: &CheckArgs, inputs: &[Input], input_errors: &[InputError
     for result in &results {
         reporter.file(result);
     }
-    reporter.finish(&args.paths, &results)
+    reporter.finish(paths, &results)
 }
 
 /// One input after the pipeline (and, with `--fix` or `--add-ignore`, the write).
