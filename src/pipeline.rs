@@ -21,18 +21,38 @@ pub struct Suppressions<'a> {
 }
 
 /// What to do with a document beyond linting it.
+///
+/// The engine finds; it plans no fixes. Planning (turning a rule's fix into byte edits for
+/// one finding) happens here only when asked: for fixing, and for callers that show or
+/// count fixes (the text report's help, the summary's "fixes available").
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Options {
     /// Fix with the fixes this safety class allows (`Safe`: safe fixes only; `Unsafe`:
-    /// all). `None` lints only, and no fix is planned or applied.
+    /// all). `None` applies nothing.
     pub fix: Option<Safety>,
+    /// Plan the fixes of the findings (implied by `fix`). Without it, each finding's
+    /// `fix` is `None` and its `alternatives` empty: not planned, not "no fix".
+    pub plan: bool,
 }
 
 impl Options {
-    pub const LINT: Options = Options { fix: None };
+    /// Lint only: no fix planned or applied.
+    pub const LINT: Options = Options {
+        fix: None,
+        plan: false,
+    };
+    /// Lint, and plan each finding's fixes (to show or count them), applying none.
+    pub const PLAN: Options = Options {
+        fix: None,
+        plan: true,
+    };
 
+    /// Lint and fix with the fixes `allowed` permits.
     pub fn fix(allowed: Safety) -> Options {
-        Options { fix: Some(allowed) }
+        Options {
+            fix: Some(allowed),
+            plan: true,
+        }
     }
 }
 
@@ -52,8 +72,10 @@ pub enum Outcome {
 pub struct Linted {
     /// The decoded text, as read.
     pub text: String,
-    /// The findings of `text`.
+    /// The findings of `text`, with their fixes when `planned`.
     pub findings: Vec<Finding>,
+    /// Whether the findings' fixes were planned ([`Options::plan`]).
+    pub planned: bool,
     /// What fixing did (always [`FixResult::NotFixed`] when fixing was not asked).
     pub fix: FixResult,
 }
@@ -169,7 +191,17 @@ pub fn check_text_with(
             reason: not_a_domain(&doc),
         };
     }
-    let findings = lint(&doc);
+    let planned = options.plan || options.fix.is_some();
+    let findings = if planned {
+        lint(&doc)
+    } else {
+        let found = engine::lint(&doc, rules);
+        let found = match suppressions {
+            Some(s) => suppress::apply(&doc, rules, s.known, found, s.options),
+            None => found,
+        };
+        found.into_iter().map(unplanned).collect()
+    };
     drop(doc);
     let mut fix = match options.fix {
         Some(allowed) => fix_linted(text, &findings, allowed, &lint),
@@ -185,8 +217,18 @@ pub fn check_text_with(
     Outcome::Linted(Linted {
         text: text.to_string(),
         findings,
+        planned,
         fix,
     })
+}
+
+/// A finding whose fixes were not planned.
+fn unplanned(finding: engine::Finding) -> Finding {
+    Finding {
+        finding,
+        fix: None,
+        alternatives: Vec::new(),
+    }
 }
 
 fn fix_linted(
@@ -228,6 +270,18 @@ mod tests {
             panic!("not linted");
         };
         assert!(!linted.findings.is_empty());
+        assert!(!linted.planned);
+        assert!(
+            linted
+                .findings
+                .iter()
+                .all(|f| f.fix.is_none() && f.alternatives.is_empty())
+        );
+        let Outcome::Linted(planned) = check_text(HPET_OFF, &rules, Options::PLAN) else {
+            panic!("not linted");
+        };
+        assert!(planned.planned && planned.findings.iter().any(|f| f.fix.is_some()));
+        assert!(matches!(planned.fix, FixResult::NotFixed));
         assert!(matches!(linted.fix, FixResult::NotFixed));
         assert_eq!(linted.final_text(), HPET_OFF);
     }

@@ -53,6 +53,9 @@ pub fn run_inputs(
     inputs: &[Input],
     input_errors: &[InputError],
 ) -> u8 {
+    for warning in super::empty_rule_folders(&args.rules.rules) {
+        eprintln!("{warning}");
+    }
     let fail_on = args.fail_on.map(|f| f.threshold());
     let mut resolver = Resolver::new(command_line(&args.rules, &args.settings, fail_on));
     let mut jobs: Vec<(&Input, Arc<Settings>)> = Vec::new();
@@ -160,8 +163,9 @@ fn process(
             return result;
         }
     };
+    // Human output shows (text help) or counts (the summary) each finding's fixes.
     let options = match mode {
-        Mode::Check => Options::LINT,
+        Mode::Check => Options::PLAN,
         Mode::Fix | Mode::Diff => Options::fix(args.allowed()),
     };
     let known: Vec<RuleInfo<'_>> = settings.known();
