@@ -15,6 +15,7 @@ pub mod engine;
 pub mod examples;
 pub mod fix;
 pub mod inputs;
+pub mod live;
 pub mod report;
 pub mod rules;
 pub mod selector;
