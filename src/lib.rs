@@ -16,6 +16,7 @@ pub mod examples;
 pub mod fix;
 pub mod inputs;
 pub mod live;
+pub mod repo;
 pub mod report;
 pub mod rules;
 pub mod selector;
