@@ -62,6 +62,9 @@ pub fn lint(doc: &Document<'_>, rules: &RuleSet) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut style: Option<Style> = None;
     for (index, rule) in rules.rules.iter().enumerate() {
+        if rule.repo.is_some() {
+            continue;
+        }
         let contexts: Vec<roxmltree::Node> = match &rule.for_each {
             Some(selector) => selector
                 .select(root)

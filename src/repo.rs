@@ -25,7 +25,7 @@ use std::ops::Range;
 
 use crate::condition::{Condition, Definitions};
 use crate::document::{Document, Position, start_tag_range};
-use crate::rules::{Message, Severity};
+use crate::rules::{Message, RuleSet, Severity};
 use crate::selector::{Item, Selector};
 
 /// How a key is compared.
@@ -210,6 +210,70 @@ pub struct RunDocument<'a> {
     /// The live connection it came from; `None` for files.
     pub host: Option<&'a str>,
     pub facts: &'a Facts,
+}
+
+/// The repository rules of `set`, in rule-set order.
+pub fn repo_rules(set: &RuleSet) -> Vec<RepoRule<'_>> {
+    set.rules
+        .iter()
+        .enumerate()
+        .filter_map(|(index, rule)| {
+            rule.repo.as_ref().map(|check| RepoRule {
+                index,
+                id: &rule.id,
+                severity: rule.severity,
+                message: &rule.message,
+                check,
+            })
+        })
+        .collect()
+}
+
+/// Run the repository rules of `set` over named texts (each a domain). For examples, tests
+/// and the benchmark; the CLI extracts keys as it lints each input instead.
+pub fn check_texts(set: &RuleSet, texts: &[(&str, &str)]) -> Result<Vec<RepoFinding>, String> {
+    let rules = repo_rules(set);
+    let facts = texts
+        .iter()
+        .map(|(name, text)| {
+            let doc = Document::parse(text).map_err(|e| format!("{name}: {e}"))?;
+            Ok(extract(&doc, &rules, &set.definitions))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let docs: Vec<RunDocument> = texts
+        .iter()
+        .zip(&facts)
+        .map(|((name, _), facts)| RunDocument {
+            name,
+            host: None,
+            facts,
+        })
+        .collect();
+    Ok(evaluate(&docs, &rules))
+}
+
+/// The `<domain>` documents written one after another in a repository rule's example.
+pub fn split_documents(text: &str) -> Result<Vec<&str>, String> {
+    const OPEN: &str = "<virt-lint-example>";
+    let wrapped = format!("{OPEN}{text}</virt-lint-example>");
+    let doc = Document::parse(&wrapped).map_err(|e| match e.position {
+        Some(p) if p.line == 1 => format!(
+            "the example is not well-formed XML (1:{}: {})",
+            p.column.saturating_sub(OPEN.len()),
+            e.message
+        ),
+        Some(p) => format!("the example is not well-formed XML ({p}: {})", e.message),
+        None => format!("the example is not usable XML ({})", e.message),
+    })?;
+    Ok(doc
+        .root()
+        .children()
+        .filter(|n| n.is_element())
+        .map(|n| {
+            let r = n.range();
+            &text[r.start - OPEN.len()..r.end - OPEN.len()]
+        })
+        .collect())
 }
 
 fn item_range(item: &Item<'_, '_>) -> Range<usize> {

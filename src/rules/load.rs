@@ -16,6 +16,7 @@ use super::{
 };
 use crate::condition::{Comparison, Condition, Definitions, ValueTest};
 use crate::document::{LineIndex, Position};
+use crate::repo::{Against, Normalize, RepoCheck};
 use crate::selector::{Namespaces, Selector};
 
 /// Built-in rule files, embedded by `build.rs`: `(path, contents)`.
@@ -132,7 +133,15 @@ struct RawRule {
     references: Vec<String>,
     #[serde(default)]
     for_each: Option<Spanned<String>>,
-    when: Spanned<RawCondition>,
+    /// Required, except for repository rules.
+    #[serde(default)]
+    when: Option<Spanned<RawCondition>>,
+    /// `file` (the default) or `repo` (see `crate::repo`).
+    #[serde(default)]
+    scope: Option<Spanned<String>>,
+    /// A repository rule's check.
+    #[serde(default)]
+    unique: Option<Spanned<RawRepoUnique>>,
     #[serde(default)]
     report_at: Option<Spanned<OneOrMany>>,
     message: Spanned<String>,
@@ -162,6 +171,35 @@ struct RawCondition {
     at_least: Option<f64>,
     less_than: Option<f64>,
     at_most: Option<f64>,
+}
+
+/// The `unique:` block of a repository rule (`scope: repo`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawRepoUnique {
+    for_each: Spanned<String>,
+    key: Spanned<OneOrMany>,
+    #[serde(default)]
+    normalize: Option<Spanned<String>>,
+    #[serde(default)]
+    group_by: Option<Spanned<OneOrMany>>,
+    #[serde(default)]
+    across_groups: Option<Severity>,
+    #[serde(default)]
+    if_any: Option<Spanned<RawCondition>>,
+    #[serde(default)]
+    per_host: bool,
+    #[serde(default)]
+    against: Option<RawAgainst>,
+    #[serde(default)]
+    related: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawAgainst {
+    for_each: Spanned<String>,
+    key: Spanned<OneOrMany>,
 }
 
 #[derive(Deserialize)]
@@ -628,8 +666,13 @@ fn compile_rule(
             ),
         ));
     }
+    let repo = compile_scope(ctx, raw, defs)?;
     let for_each = r.for_each.as_ref().map(|s| ctx.selector(s)).transpose()?;
-    let when = compile_condition(ctx, &r.when, defs)?;
+    let when = match &r.when {
+        Some(when) => compile_condition(ctx, when, defs)?,
+        // Only repository rules may leave `when` out (checked by `compile_scope`).
+        None => Condition::All(Vec::new()),
+    };
     let mut report_at = Vec::new();
     if let Some(list) = &r.report_at {
         for source in &list.value.0 {
@@ -693,7 +736,112 @@ fn compile_rule(
             file: ctx.name.to_string(),
             line: ctx.line_of(&r.id),
         },
+        repo,
     })
+}
+
+/// `scope:` and, for a repository rule, its `unique:` block.
+fn compile_scope(
+    ctx: &FileCtx,
+    raw: &Spanned<RawRule>,
+    defs: &Definitions,
+) -> Result<Option<RepoCheck>, RuleError> {
+    let r = &raw.value;
+    let repo = match &r.scope {
+        None => false,
+        Some(s) if s.value == "file" => false,
+        Some(s) if s.value == "repo" => true,
+        Some(s) => {
+            return Err(ctx.error(
+                s,
+                format!("unknown scope `{}`: expected `file` or `repo`", s.value),
+            ));
+        }
+    };
+    if !repo {
+        if let Some(unique) = &r.unique {
+            return Err(ctx.error(
+                unique,
+                "a rule-level `unique` needs `scope: repo` (within one file, write the `unique` condition under `when`)",
+            ));
+        }
+        if r.when.is_none() {
+            return Err(ctx.error(&r.id, "the rule has no `when` condition"));
+        }
+        return Ok(None);
+    }
+    let Some(unique) = &r.unique else {
+        return Err(ctx.error(&r.id, "a `scope: repo` rule needs a `unique` block"));
+    };
+    if r.for_each.is_some()
+        || r.report_at.is_some()
+        || r.fix.is_some()
+        || !r.alternatives.is_empty()
+    {
+        return Err(ctx.error(
+            &r.id,
+            "a `scope: repo` rule has no `for-each`, `report-at`, `fix` or `alternatives` (write `for-each` inside `unique`)",
+        ));
+    }
+    let u = &unique.value;
+    let selectors = |list: &Spanned<OneOrMany>, what: &str| -> Result<Vec<Selector>, RuleError> {
+        if list.value.0.is_empty() {
+            return Err(ctx.error(list, format!("`{what}` needs at least one selector")));
+        }
+        list.value
+            .0
+            .iter()
+            .map(|source| {
+                Selector::parse(source, &ctx.namespaces).map_err(|e| {
+                    ctx.error(
+                        list,
+                        format!("invalid selector `{source}` in {what}: {}", e.message),
+                    )
+                })
+            })
+            .collect()
+    };
+    let normalize = match &u.normalize {
+        None => Normalize::Exact,
+        Some(n) => Normalize::parse(&n.value).ok_or_else(|| {
+            ctx.error(
+                n,
+                format!(
+                    "unknown normalisation `{}`: expected one of {}",
+                    n.value,
+                    Normalize::NAMES.join(", ")
+                ),
+            )
+        })?,
+    };
+    let against = match &u.against {
+        Some(a) => Some(Against {
+            for_each: ctx.selector(&a.for_each)?,
+            key: selectors(&a.key, "against.key")?,
+        }),
+        None => None,
+    };
+    Ok(Some(RepoCheck {
+        for_each: ctx.selector(&u.for_each)?,
+        key: selectors(&u.key, "key")?,
+        normalize,
+        group_by: match &u.group_by {
+            Some(g) => selectors(g, "group-by")?,
+            None => Vec::new(),
+        },
+        across_groups: u.across_groups,
+        if_any: u
+            .if_any
+            .as_ref()
+            .map(|c| compile_condition(ctx, c, defs))
+            .transpose()?,
+        per_host: u.per_host,
+        against,
+        related: u
+            .related
+            .clone()
+            .unwrap_or_else(|| "the other definition".to_string()),
+    }))
 }
 
 /// `{selector}` holes; `{{` and `}}` are literal braces.
