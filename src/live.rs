@@ -155,10 +155,9 @@ impl Virsh {
         Ok(out.trim().to_string())
     }
 
-    /// Run `virsh -q -c URI ARGS`; its standard output, or the classified failure.
+    /// Run `virsh -c URI ARGS`; its standard output, or the classified failure.
     fn run(&self, uri: &str, domain: Option<&str>, args: &[&str]) -> Result<String, LiveError> {
         let output = Command::new(&self.program)
-            .arg("-q")
             .arg("-c")
             .arg(uri)
             .args(args)
@@ -181,13 +180,13 @@ impl Virsh {
         let program = self.program.to_string_lossy().into_owned();
         let message = match e.kind() {
             io::ErrorKind::NotFound => format!(
-                "virsh is not installed or not on PATH (cannot run `{program}`); install libvirt-clients, or set {VIRSH_ENV}"
+                "not installed or not on PATH; install libvirt-clients (Debian, Ubuntu) or libvirt-client (Fedora), or name the program in {VIRSH_ENV}"
             ),
-            _ => format!("cannot run `{program}`: {e}"),
+            _ => format!("cannot run it: {e}"),
         };
         LiveError {
             kind: LiveErrorKind::VirshMissing,
-            subject: "virsh".into(),
+            subject: program,
             message,
         }
     }
@@ -411,9 +410,9 @@ mod tests {
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert_eq!(errors[0].kind, LiveErrorKind::VirshMissing);
         assert!(
-            errors[0].message.starts_with(
-                "virsh is not installed or not on PATH (cannot run `/nonexistent/virt-lint-test/virsh`)"
-            ),
+            errors[0]
+                .to_string()
+                .starts_with("/nonexistent/virt-lint-test/virsh: not installed or not on PATH; "),
             "{}",
             errors[0]
         );

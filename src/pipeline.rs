@@ -8,6 +8,7 @@
 use crate::document::{self, Document, ParseErrorKind, Position};
 use crate::engine::{self, Finding};
 use crate::fix::{self, FixError, Fixed};
+use crate::repo;
 use crate::rules::{RuleSet, Safety};
 
 /// What to do with a document beyond linting it.
@@ -46,6 +47,10 @@ pub struct Linted {
     pub findings: Vec<Finding>,
     /// What fixing did (always [`FixResult::NotFixed`] when fixing was not asked).
     pub fix: FixResult,
+    /// The keys of the repository rules, read from [`Linted::final_text`], for
+    /// [`crate::repo::evaluate`] once every document of the run is linted. Empty when the
+    /// rule set has no repository rule.
+    pub repo: repo::Facts,
 }
 
 /// The result of fixing a linted domain.
@@ -128,15 +133,28 @@ pub fn check_text(text: &str, rules: &RuleSet, options: Options) -> Outcome {
         };
     }
     let findings = engine::lint(&doc, rules);
+    let repo_rules = repo::repo_rules(rules);
+    let mut facts = repo::Facts::default();
+    if !repo_rules.is_empty() {
+        facts = repo::extract(&doc, &repo_rules, &rules.definitions);
+    }
     drop(doc);
     let fix = match options.fix {
         Some(allowed) => fix_linted(text, &findings, rules, allowed),
         None => FixResult::NotFixed,
     };
+    // Repository rules see the text as it will be.
+    if let FixResult::Fixed(fixed) = &fix
+        && !repo_rules.is_empty()
+        && let Ok(doc) = Document::parse(&fixed.text)
+    {
+        facts = repo::extract(&doc, &repo_rules, &rules.definitions);
+    }
     Outcome::Linted(Linted {
         text: text.to_string(),
         findings,
         fix,
+        repo: facts,
     })
 }
 

@@ -25,6 +25,7 @@ use std::ops::Range;
 
 use crate::condition::{Condition, Definitions};
 use crate::document::{Document, Position, start_tag_range};
+use crate::engine::Finding;
 use crate::rules::{Message, RuleSet, Severity};
 use crate::selector::{Item, Selector};
 
@@ -200,6 +201,23 @@ pub struct RepoFinding {
     pub related: RelatedLocation,
     /// How many other documents hold the key (the related one included).
     pub others: usize,
+}
+
+impl RepoFinding {
+    /// The finding as the reporters take it: in its document, with no fix. (The related
+    /// location is named in the message.)
+    pub fn into_finding(self) -> Finding {
+        Finding {
+            rule: self.rule,
+            rule_id: self.rule_id,
+            severity: self.severity,
+            message: self.message,
+            range: self.range,
+            position: self.position,
+            fix: None,
+            alternatives: Vec::new(),
+        }
+    }
 }
 
 /// One document of the run, for [`evaluate`].

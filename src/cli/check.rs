@@ -6,6 +6,7 @@
 //! [`Reporter`] decides which stream gets what (findings, errors, notes, patches, fixed
 //! documents, the summary) and counts what the summary and exit code need.
 
+use std::collections::HashMap;
 use std::io::{self, IsTerminal, Write};
 
 use rayon::prelude::*;
@@ -16,6 +17,8 @@ use super::{
 use crate::document::{LineIndex, Position};
 use crate::engine::Finding;
 use crate::inputs::{self, Input, InputError};
+use crate::live::LiveDomain;
+use crate::repo;
 use crate::pipeline::{self, FixResult, Options, Outcome};
 use crate::report::text::TextEmitter;
 use crate::report::{FileFindings, Summary, concise, plural};
@@ -27,8 +30,17 @@ pub fn run(args: &CheckArgs) -> u8 {
         Ok(r) => r,
         Err(code) => return code,
     };
-    let (inputs, input_errors) = inputs::discover(&args.paths);
-    run_inputs(args, &rules, &inputs, &input_errors)
+    // Without paths, the current folder; with --connect, only what is named.
+    let paths = if args.paths.is_empty() && args.connect.is_empty() {
+        vec![".".to_string()]
+    } else {
+        args.paths.clone()
+    };
+    let (mut inputs, mut input_errors) = inputs::discover(&paths);
+    let live = super::live::inputs(args);
+    inputs.extend(live.inputs);
+    input_errors.extend(live.errors);
+    run_with_live(args, &rules, &inputs, &input_errors, &live.domains)
 }
 
 /// The run over inputs already found (files, standard input, in-memory documents such as
@@ -39,21 +51,69 @@ pub fn run_inputs(
     inputs: &[Input],
     input_errors: &[InputError],
 ) -> u8 {
+    run_with_live(args, rules, inputs, input_errors, &HashMap::new())
+}
+
+/// [`run_inputs`], where `live` names the live domain behind each in-memory input that is
+/// one (`--fix` redefines those; repository rules compare names and ports per host).
+fn run_with_live(
+    args: &CheckArgs,
+    rules: &RuleSet,
+    inputs: &[Input],
+    input_errors: &[InputError],
+    live: &HashMap<String, LiveDomain>,
+) -> u8 {
     let mode = args.mode();
     let stdin_name = args.stdin_filename.as_deref().unwrap_or("-");
-    let results: Vec<FileResult> = inputs
+    let mut results: Vec<FileResult> = inputs
         .par_iter()
         .map(|input| process(input, stdin_name, rules, mode, args.allowed()))
         .collect();
+    if mode == Mode::Fix && !live.is_empty() {
+        super::live::redefine(args, &mut results, live);
+    }
+    let repo_findings = repo_findings(rules, &results, live);
 
     let mut reporter = Reporter::new(args, inputs.contains(&Input::Stdin));
     for e in input_errors {
         reporter.input_error(&e.path, &e.message);
     }
-    for result in &results {
-        reporter.file(result);
+    for (result, extra) in results.iter().zip(&repo_findings) {
+        reporter.file(result, extra);
     }
     reporter.finish(&results)
+}
+
+/// The repository rules over every linted document of the run: per result, its findings.
+fn repo_findings(
+    rules: &RuleSet,
+    results: &[FileResult],
+    live: &HashMap<String, LiveDomain>,
+) -> Vec<Vec<Finding>> {
+    let mut per_result = vec![Vec::new(); results.len()];
+    let repo_rules = repo::repo_rules(rules);
+    if repo_rules.is_empty() {
+        return per_result;
+    }
+    let (owners, docs): (Vec<usize>, Vec<repo::RunDocument>) = results
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let linted = r.linted()?;
+            Some((
+                i,
+                repo::RunDocument {
+                    name: &r.name,
+                    host: live.get(&r.name).map(|d| d.uri.as_str()),
+                    facts: &linted.repo,
+                },
+            ))
+        })
+        .unzip();
+    for finding in repo::evaluate(&docs, &repo_rules) {
+        per_result[owners[finding.doc]].push(finding.into_finding());
+    }
+    per_result
 }
 
 /// One input after the pipeline (and, with `--fix`, the write).
@@ -66,12 +126,14 @@ pub struct FileResult {
     pub outcome: Result<Outcome, String>,
     /// With `--fix`: why the fixed text could not be written (the input is unchanged).
     pub write_error: Option<String>,
+    /// With `--fix` on a live domain: virsh's report of the new definition.
+    pub redefined: Option<String>,
 }
 
 impl FileResult {
     /// The linted domain, unless its fix was refused or could not be written (then the
     /// input is reported as an error).
-    fn linted(&self) -> Option<&pipeline::Linted> {
+    pub(crate) fn linted(&self) -> Option<&pipeline::Linted> {
         match &self.outcome {
             Ok(Outcome::Linted(l))
                 if self.write_error.is_none() && !matches!(l.fix, FixResult::Refused(_)) =>
@@ -100,6 +162,7 @@ fn process(
                 stdin,
                 outcome: Err(format!("cannot read: {e}")),
                 write_error: None,
+                redefined: None,
             };
         }
     };
@@ -110,7 +173,7 @@ fn process(
     let outcome = pipeline::check_bytes(&bytes, rules, options);
     let mut write_error = None;
     if mode == Mode::Fix
-        && !stdin
+        && matches!(input, Input::File(_))
         && let Outcome::Linted(linted) = &outcome
         && let Some(fixed) = linted.fixed()
         && let Err(e) = input.write(fixed.text.as_bytes())
@@ -122,6 +185,7 @@ fn process(
         stdin,
         outcome: Ok(outcome),
         write_error,
+        redefined: None,
     }
 }
 
@@ -199,7 +263,8 @@ impl<'a> Reporter<'a> {
         );
     }
 
-    fn file(&mut self, result: &FileResult) {
+    /// One input's report; `extra` are its repository-rule findings.
+    fn file(&mut self, result: &FileResult, extra: &[Finding]) {
         let name = result.name.as_str();
         let outcome = match &result.outcome {
             Ok(outcome) => outcome,
@@ -255,7 +320,20 @@ impl<'a> Reporter<'a> {
                 .lock()
                 .write_all(linted.final_text().as_bytes());
         }
-        let remaining = linted.remaining();
+        if let Some(report) = &result.redefined {
+            let _ = writeln!(
+                self.out,
+                "Redefined {name} ({report}). The new definition takes effect at the domain's next cold boot: shut it down and start it (a reboot keeps the running configuration).\n"
+            );
+        }
+        let mut merged;
+        let mut remaining = linted.remaining();
+        if !extra.is_empty() {
+            merged = remaining.to_vec();
+            merged.extend_from_slice(extra);
+            merged.sort_by(|a, b| (a.range.start, &a.rule_id).cmp(&(b.range.start, &b.rule_id)));
+            remaining = &merged;
+        }
         self.worst = self.worst.max(remaining.iter().map(|f| f.severity).max());
         self.findings(name, linted.final_text(), remaining);
     }
