@@ -914,7 +914,8 @@ fn generator_covers_every_rule() {
             }
         }
     }
-    for rule in &rules().rules {
+    // Rules without a fix (repository rules among them) have nothing to generate.
+    for rule in rules().rules.iter().filter(|r| r.fix.is_some()) {
         assert!(
             seen.contains(&rule.id),
             "no generated case fires {}",

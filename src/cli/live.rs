@@ -65,7 +65,11 @@ fn input_error(e: live::LiveError) -> InputError {
 /// With `--fix`: define every live domain whose fixes applied (and were verified) again,
 /// asking first unless `--yes`. A domain that is not redefined gets an error (its
 /// definition is unchanged); one that is gets virsh's report.
-pub fn redefine(args: &CheckArgs, results: &mut [FileResult], domains: &HashMap<String, LiveDomain>) {
+pub fn redefine(
+    args: &CheckArgs,
+    results: &mut [FileResult],
+    domains: &HashMap<String, LiveDomain>,
+) {
     let virsh = Virsh::default();
     let can_ask = io::stdin().is_terminal() && io::stderr().is_terminal();
     for result in results.iter_mut() {
@@ -78,7 +82,8 @@ pub fn redefine(args: &CheckArgs, results: &mut [FileResult], domains: &HashMap<
         let Some(fixed) = linted.fixed() else {
             continue;
         };
-        let (original, text, count) = (linted.text.clone(), fixed.text.clone(), fixed.applied.len());
+        let (original, text, count) =
+            (linted.text.clone(), fixed.text.clone(), fixed.applied.len());
         if !args.yes {
             if !can_ask {
                 result.write_error = Some(
