@@ -5,6 +5,7 @@ pub mod edit;
 pub mod placement;
 mod placement_table;
 pub mod plan;
+pub mod validate;
 
 use std::collections::HashMap;
 use std::fmt;

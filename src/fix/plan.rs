@@ -211,6 +211,7 @@ impl<'a, 'i> Planner<'a, 'i> {
                 self.children.len() - 1
             }
         };
+        // In bounds: `index` was just found in, or pushed to, this list.
         &mut self.children[index].1
     }
 
