@@ -145,7 +145,9 @@ def order(path, seqs, hint, weaker):
     out = []
     while len(out) < len(names):
         ready = [n for n in names if n not in out and preds[n] <= set(out)]
-        ready.sort(key=lambda n: (mean[n], names.index(n)))
+        # Names the hint does not list are what a formatter writes after its own children
+        # (device info: <boot>, <alias>, <address>): they wait while a hinted name is ready.
+        ready.sort(key=lambda n: (bool(hint) and n not in hint, mean[n], names.index(n)))
         out.append(ready[0])
     return out
 
