@@ -50,7 +50,8 @@ fn run_env(args: &[&str], env: &[(&str, &str)], stdin: Option<&[u8]>) -> Run {
     let out = child.wait_with_output().unwrap();
     Run {
         code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).unwrap(),
+        stdout: String::from_utf8(out.stdout.clone()).unwrap(),
+        stdout_bytes: out.stdout,
         stderr: String::from_utf8(out.stderr).unwrap(),
     }
 }
