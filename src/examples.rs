@@ -21,11 +21,8 @@ pub struct ExampleResult {
 /// Run every example of the rules `select` accepts, each against its rule alone.
 pub fn run(rules: &RuleSet, select: impl Fn(&Rule) -> bool) -> Vec<ExampleResult> {
     let mut results = Vec::new();
-    for rule in rules.rules.iter().filter(|r| select(r)) {
-        let alone = RuleSet {
-            rules: vec![rule.clone()],
-            definitions: rules.definitions.clone(),
-        };
+    for (index, rule) in rules.rules.iter().enumerate().filter(|(_, r)| select(r)) {
+        let alone = rules.only(index);
         for (i, example) in rule.examples.iter().enumerate() {
             results.push(ExampleResult {
                 rule_id: rule.id.clone(),

@@ -6,8 +6,8 @@
 //! caller's business: this module does no I/O.
 
 use crate::document::{self, Document, ParseErrorKind, Position};
-use crate::engine::{self, Finding};
-use crate::fix::{self, FixError, Fixed};
+use crate::engine;
+use crate::fix::{self, FixError, Fixed, PlannedFinding as Finding};
 use crate::repo;
 use crate::rules::{RuleSet, Safety};
 
@@ -132,7 +132,8 @@ pub fn check_text(text: &str, rules: &RuleSet, options: Options) -> Outcome {
             reason: not_a_domain(&doc),
         };
     }
-    let findings = engine::lint(&doc, rules);
+    // The engine plans no fixes; the text report's help and the fixer need them.
+    let findings = fix::plan_findings(&doc, rules, engine::lint(&doc, rules));
     let repo_rules = repo::repo_rules(rules);
     let mut facts = repo::Facts::default();
     if !repo_rules.is_empty() {

@@ -25,7 +25,8 @@ use std::ops::Range;
 
 use crate::condition::{Condition, Definitions};
 use crate::document::{Document, Position, start_tag_range};
-use crate::engine::Finding;
+use crate::engine::{Finding, Related};
+use crate::fix::PlannedFinding;
 use crate::rules::{Message, RuleSet, Severity};
 use crate::selector::{Item, Selector};
 
@@ -204,16 +205,26 @@ pub struct RepoFinding {
 }
 
 impl RepoFinding {
-    /// The finding as the reporters take it: in its document, with no fix. (The related
-    /// location is named in the message.)
-    pub fn into_finding(self) -> Finding {
-        Finding {
-            rule: self.rule,
-            rule_id: self.rule_id,
-            severity: self.severity,
-            message: self.message,
-            range: self.range,
-            position: self.position,
+    /// The finding as the reporters take it: in its document, with the other place as a
+    /// related location in another document, and no fix.
+    pub fn into_finding(self, other_document: &str) -> PlannedFinding {
+        PlannedFinding {
+            finding: Finding {
+                rule: self.rule,
+                rule_id: self.rule_id,
+                severity: self.severity,
+                message: self.message,
+                range: self.range,
+                position: self.position,
+                // Repository rules have no fix, so nothing is planned relative to it.
+                context: roxmltree::NodeId::new(0),
+                related: vec![Related {
+                    label: self.related.label,
+                    range: self.related.range,
+                    position: self.related.position,
+                    document: Some(other_document.to_string()),
+                }],
+            },
             fix: None,
             alternatives: Vec::new(),
         }
@@ -230,11 +241,9 @@ pub struct RunDocument<'a> {
     pub facts: &'a Facts,
 }
 
-/// The repository rules of `set`, in rule-set order.
+/// The enabled repository rules of `set`, in rule-set order.
 pub fn repo_rules(set: &RuleSet) -> Vec<RepoRule<'_>> {
-    set.rules
-        .iter()
-        .enumerate()
+    set.enabled()
         .filter_map(|(index, rule)| {
             rule.repo.as_ref().map(|check| RepoRule {
                 index,

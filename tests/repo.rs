@@ -357,11 +357,11 @@ fn repository_rule_mistakes_are_located() {
     );
     assert_eq!(
         case("    scope: repo\n    report-at: uuid\n    unique: {for-each: uuid, key: .}\n"),
-        "error: r.yaml:2:9: a `scope: repo` rule has no `for-each`, `report-at`, `fix` or `alternatives` (write `for-each` inside `unique`)"
+        "error: r.yaml:2:9: a `scope: repo` rule has no `for-each`, `when`, `report-at`, `fix` or `alternatives` (write `for-each` inside `unique`)"
     );
     assert_eq!(
         case(""),
-        "error: r.yaml:2:9: the rule has no `when` condition"
+        "error: r.yaml:2:9: rule `site/x` is missing required field `when`"
     );
 }
 

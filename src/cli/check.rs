@@ -15,7 +15,7 @@ use super::{
     CheckArgs, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, Format, Mode, load_rules, use_color,
 };
 use crate::document::{LineIndex, Position};
-use crate::engine::Finding;
+use crate::fix::PlannedFinding as Finding;
 use crate::inputs::{self, Input, InputError};
 use crate::live::LiveDomain;
 use crate::pipeline::{self, FixResult, Options, Outcome};
@@ -132,7 +132,8 @@ fn repo_findings(
         })
         .unzip();
     for finding in repo::evaluate(&docs, &repo_rules) {
-        per_result[owners[finding.doc]].push(finding.into_finding());
+        let other = docs[finding.related.doc].name;
+        per_result[owners[finding.doc]].push(finding.into_finding(other));
     }
     per_result
 }

@@ -7,8 +7,9 @@ use roxmltree::Node;
 
 use super::edit::{Edit, escape_attribute, escape_text};
 use super::placement::{self, Parent};
-use crate::document::start_tag_range;
-use crate::rules::{EditSpec, FixSpec};
+use crate::document::{Document, start_tag_range};
+use crate::engine::Finding;
+use crate::rules::{EditSpec, FixSpec, RuleSet, Safety};
 use crate::selector::{Item, SimpleStep};
 use crate::style::{Style, attribute_quote};
 
@@ -51,6 +52,82 @@ struct Planner<'a, 'i> {
     edits: Vec<Edit>,
 }
 
+/// A fix made concrete for one finding: edits, or the reason none is offered.
+#[derive(Debug, Clone)]
+pub struct PlannedFix {
+    pub title: String,
+    pub safety: Safety,
+    pub edits: Result<Vec<Edit>, String>,
+}
+
+impl PlannedFix {
+    /// The edits, if the fix exists here and `allowed` permits its safety class.
+    pub fn applicable(&self, allowed: Safety) -> Option<&[Edit]> {
+        match &self.edits {
+            Ok(edits) if self.safety >= allowed => Some(edits),
+            _ => None,
+        }
+    }
+}
+
+/// A finding with its rule's fixes planned for the document it was found in.
+/// Dereferences to the [`Finding`].
+#[derive(Debug, Clone)]
+pub struct PlannedFinding {
+    pub finding: Finding,
+    /// The rule's fix, planned for this place; `None` when the rule has no fix.
+    pub fix: Option<PlannedFix>,
+    pub alternatives: Vec<PlannedFix>,
+}
+
+impl PlannedFinding {
+    pub fn fix_edits(&self, allowed: Safety) -> Option<&[Edit]> {
+        self.fix.as_ref().and_then(|f| f.applicable(allowed))
+    }
+}
+
+impl std::ops::Deref for PlannedFinding {
+    type Target = Finding;
+    fn deref(&self) -> &Finding {
+        &self.finding
+    }
+}
+
+/// Plan the fixes of `findings`, which `rules` found in `doc`. The style of the file is
+/// detected once, and only when some finding's rule has a fix.
+pub fn plan_findings(
+    doc: &Document<'_>,
+    rules: &RuleSet,
+    findings: Vec<Finding>,
+) -> Vec<PlannedFinding> {
+    let mut style: Option<Style> = None;
+    findings
+        .into_iter()
+        .map(|finding| {
+            let rule = &rules.rules[finding.rule];
+            let ctx = doc.tree.get_node(finding.context);
+            let mut planned = |spec: &FixSpec| {
+                let style = style.get_or_insert_with(|| Style::detect(doc.text, &doc.tree));
+                PlannedFix {
+                    title: spec.title.clone(),
+                    safety: spec.safety,
+                    edits: match ctx {
+                        Some(ctx) => plan(spec, ctx, style),
+                        None => Err("the finding belongs to another document".into()),
+                    },
+                }
+            };
+            let fix = rule.fix.as_ref().map(&mut planned);
+            let alternatives = rule.alternatives.iter().map(&mut planned).collect();
+            PlannedFinding {
+                finding,
+                fix,
+                alternatives,
+            }
+        })
+        .collect()
+}
+
 /// The splices for `fix` applied at `ctx`, or why no fix is offered.
 pub fn plan(fix: &FixSpec, ctx: Node<'_, '_>, style: &Style) -> Result<Vec<Edit>, String> {
     let mut planner = Planner::default();
@@ -61,6 +138,7 @@ pub fn plan(fix: &FixSpec, ctx: Node<'_, '_>, style: &Style) -> Result<Vec<Edit>
                 source,
                 attributes,
                 when_created,
+                ..
             } => planner.ensure(ctx, path, source, attributes, when_created)?,
             EditSpec::Set {
                 element,
@@ -735,6 +813,7 @@ mod tests {
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .collect(),
             when_created: vec![("clock".into(), vec![("offset".into(), "utc".into())])],
+            since: None,
         }
     }
 

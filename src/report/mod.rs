@@ -6,7 +6,7 @@ pub mod text;
 
 use std::fmt::Write as _;
 
-use crate::engine::Finding;
+use crate::fix::PlannedFinding as Finding;
 use crate::rules::Safety;
 
 /// `1 file`, `2 files`.

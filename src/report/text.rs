@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use annotate_snippets::{AnnotationKind, Group, Level, Patch, Renderer, Snippet};
 
 use super::FileFindings;
-use crate::engine::{Finding, PlannedFix};
+use crate::fix::{PlannedFinding as Finding, PlannedFix};
 use crate::rules::{Safety, Severity};
 
 pub struct TextEmitter {
