@@ -30,12 +30,10 @@ pub fn run(args: &CheckArgs) -> u8 {
         Ok(r) => r,
         Err(code) => return code,
     };
-    // Without paths, the current folder; with --connect, only what is named.
-    let paths = if args.paths.is_empty() && args.connect.is_empty() {
-        vec![".".to_string()]
-    } else {
-        args.paths.clone()
-    };
+    let (paths, ignored) = args.inputs();
+    for path in ignored {
+        eprintln!("warning: ignoring {path}: --stdin-filename reads standard input");
+    }
     let mut found = inputs::discover(&paths);
     for note in &found.notes {
         eprintln!("note: {}: {}", note.path, note.message);
@@ -48,41 +46,36 @@ pub fn run(args: &CheckArgs) -> u8 {
     run_with_live(
         args,
         &rules,
+        &searched,
         &found.inputs,
         &found.errors,
         &live.domains,
-        &searched,
     )
 }
 
 /// The run over inputs already found (files, standard input, in-memory documents such as
-/// live domains), with the arguments that named nothing usable.
+/// live domains) from `paths` (as the user wrote them, for messages), with the problems
+/// found while looking for them.
 pub fn run_inputs(
     args: &CheckArgs,
     rules: &RuleSet,
+    paths: &[String],
     inputs: &[Input],
     input_errors: &[InputError],
 ) -> u8 {
-    run_with_live(
-        args,
-        rules,
-        inputs,
-        input_errors,
-        &HashMap::new(),
-        &args.paths,
-    )
+    run_with_live(args, rules, paths, inputs, input_errors, &HashMap::new())
 }
 
 /// [`run_inputs`], where `live` names the live domain behind each in-memory input that is
-/// one (`--fix` redefines those; repository rules compare names and ports per host), and
-/// `searched` is what the inputs were looked for in (paths and connection URIs).
+/// one (`--fix` redefines those; repository rules compare names and ports per host);
+/// `paths` holds the connection URIs too.
 fn run_with_live(
     args: &CheckArgs,
     rules: &RuleSet,
+    paths: &[String],
     inputs: &[Input],
     input_errors: &[InputError],
     live: &HashMap<String, LiveDomain>,
-    searched: &[String],
 ) -> u8 {
     let mode = args.mode();
     let stdin_name = args.stdin_filename.as_deref().unwrap_or("-");
@@ -102,7 +95,7 @@ fn run_with_live(
     for (result, extra) in results.iter().zip(&repo_findings) {
         reporter.file(result, extra);
     }
-    reporter.finish(searched)
+    reporter.finish(paths)
 }
 
 /// The repository rules over every linted document of the run: per result, its findings.

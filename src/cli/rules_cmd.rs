@@ -110,7 +110,11 @@ pub fn explain(id: &str, args: &RuleArgs) -> u8 {
             }
         }
     }
-    out.push_str(&format!("\nDefined in {}.\n", rule.origin));
+    if rules::load::builtin_files().contains(&rule.origin.file.as_str()) {
+        out.push_str("\nBuilt-in rule (embedded in the virt-lint binary).\n");
+    } else {
+        out.push_str(&format!("\nDefined in {}.\n", rule.origin));
+    }
     let _ = io::stdout().lock().write_all(out.as_bytes());
     EXIT_CLEAN
 }
