@@ -104,7 +104,9 @@ pub fn fix_linted(
             });
         }
         passes += 1;
-        let next = edit::apply(&current, &edits);
+        let next = edit::apply(&current, &edits).map_err(|message| FixError {
+            message: format!("{message}; nothing was written"),
+        })?;
         rules_per_pass.push(pass_rules.clone());
         if let Some(&first) = seen.get(&next) {
             let involved: Vec<String> = rules_per_pass[first..].concat();

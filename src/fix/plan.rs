@@ -832,7 +832,7 @@ mod tests {
             safety: Safety::Safe,
             edits,
         };
-        plan(&fix, doc.root_element(), &style).map(|edits| apply(input, &edits))
+        plan(&fix, doc.root_element(), &style).map(|edits| apply(input, &edits).unwrap())
     }
 
     #[test]
