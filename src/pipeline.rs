@@ -12,18 +12,38 @@ use crate::repo;
 use crate::rules::{RuleSet, Safety};
 
 /// What to do with a document beyond linting it.
+///
+/// The engine finds; it plans no fixes. Planning (turning a rule's fix into byte edits for
+/// one finding) happens here only when asked: for fixing, and for callers that show or
+/// count fixes (the text report's help, the summary's "fixes available").
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Options {
     /// Fix with the fixes this safety class allows (`Safe`: safe fixes only; `Unsafe`:
-    /// all). `None` lints only, and no fix is planned or applied.
+    /// all). `None` applies nothing.
     pub fix: Option<Safety>,
+    /// Plan the fixes of the findings (implied by `fix`). Without it, each finding's
+    /// `fix` is `None` and its `alternatives` empty: not planned, not "no fix".
+    pub plan: bool,
 }
 
 impl Options {
-    pub const LINT: Options = Options { fix: None };
+    /// Lint only: no fix planned or applied.
+    pub const LINT: Options = Options {
+        fix: None,
+        plan: false,
+    };
+    /// Lint, and plan each finding's fixes (to show or count them), applying none.
+    pub const PLAN: Options = Options {
+        fix: None,
+        plan: true,
+    };
 
+    /// Lint and fix with the fixes `allowed` permits.
     pub fn fix(allowed: Safety) -> Options {
-        Options { fix: Some(allowed) }
+        Options {
+            fix: Some(allowed),
+            plan: true,
+        }
     }
 }
 
@@ -43,8 +63,10 @@ pub enum Outcome {
 pub struct Linted {
     /// The decoded text, as read.
     pub text: String,
-    /// The findings of `text`.
+    /// The findings of `text`, with their fixes when `planned`.
     pub findings: Vec<Finding>,
+    /// Whether the findings' fixes were planned ([`Options::plan`]).
+    pub planned: bool,
     /// What fixing did (always [`FixResult::NotFixed`] when fixing was not asked).
     pub fix: FixResult,
     /// The keys of the repository rules, read from [`Linted::final_text`], for
@@ -132,8 +154,13 @@ pub fn check_text(text: &str, rules: &RuleSet, options: Options) -> Outcome {
             reason: not_a_domain(&doc),
         };
     }
-    // The engine plans no fixes; the text report's help and the fixer need them.
-    let findings = fix::plan_findings(&doc, rules, engine::lint(&doc, rules));
+    let found = engine::lint(&doc, rules);
+    let planned = options.plan || options.fix.is_some();
+    let findings = if planned {
+        fix::plan_findings(&doc, rules, found)
+    } else {
+        found.into_iter().map(unplanned).collect()
+    };
     let repo_rules = repo::repo_rules(rules);
     let mut facts = repo::Facts::default();
     if !repo_rules.is_empty() {
@@ -154,9 +181,19 @@ pub fn check_text(text: &str, rules: &RuleSet, options: Options) -> Outcome {
     Outcome::Linted(Linted {
         text: text.to_string(),
         findings,
+        planned,
         fix,
         repo: facts,
     })
+}
+
+/// A finding whose fixes were not planned.
+fn unplanned(finding: engine::Finding) -> Finding {
+    Finding {
+        finding,
+        fix: None,
+        alternatives: Vec::new(),
+    }
 }
 
 fn fix_linted(text: &str, findings: &[Finding], rules: &RuleSet, allowed: Safety) -> FixResult {
@@ -193,6 +230,18 @@ mod tests {
             panic!("not linted");
         };
         assert!(!linted.findings.is_empty());
+        assert!(!linted.planned);
+        assert!(
+            linted
+                .findings
+                .iter()
+                .all(|f| f.fix.is_none() && f.alternatives.is_empty())
+        );
+        let Outcome::Linted(planned) = check_text(HPET_OFF, &rules, Options::PLAN) else {
+            panic!("not linted");
+        };
+        assert!(planned.planned && planned.findings.iter().any(|f| f.fix.is_some()));
+        assert!(matches!(planned.fix, FixResult::NotFixed));
         assert!(matches!(linted.fix, FixResult::NotFixed));
         assert_eq!(linted.final_text(), HPET_OFF);
     }

@@ -794,3 +794,30 @@ fn stdin_filename_implies_standard_input() {
         "warning: ignoring fixtures/linux-clean.xml: --stdin-filename reads standard input\n"
     );
 }
+
+#[test]
+fn test_rules_applies_every_fix_even_without_a_fixed_text() {
+    case(
+        "test-rules-unchecked-fixes",
+        &["test-rules", "tests/rule-files/unchecked-fixes.yaml"],
+        1,
+    );
+}
+
+#[test]
+fn an_empty_rule_folder_is_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "not a rule file").unwrap();
+    let r = run_in(dir.path(), &["test-rules", "."], None);
+    assert_eq!(
+        r.transcript(),
+        "exit: 0\n--- stdout\nwarning: .: no rule file (*.yaml, *.yml) in this folder\nwarning: no rule found in .; nothing was tested\n0 passed, 0 failed\n--- stderr\n"
+    );
+    let guest = root().join("fixtures/linux-clean.xml");
+    let r = run_in(dir.path(), &["--rules", ".", guest.to_str().unwrap()], None);
+    assert_eq!(r.code, 0);
+    assert_eq!(
+        r.stderr,
+        "warning: .: no rule file (*.yaml, *.yml) in this folder\n"
+    );
+}

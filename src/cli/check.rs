@@ -192,8 +192,9 @@ fn process(
             return result;
         }
     };
+    // Human output shows (text help) or counts (the summary) each finding's fixes.
     let options = match mode {
-        Mode::Check => Options::LINT,
+        Mode::Check => Options::PLAN,
         Mode::Fix | Mode::Diff => Options::fix(allowed),
     };
     let outcome = pipeline::check_bytes(&bytes, rules, options);
