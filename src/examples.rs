@@ -155,7 +155,10 @@ fn check_each_fix(
                     ));
                 }
             };
-            let fixed = edit::apply(xml, edits);
+            let fixed = match edit::apply(xml, edits) {
+                Ok(fixed) => fixed,
+                Err(e) => return Err(format!("{name} cannot be applied: {e}")),
+            };
             let after = match pipeline::check_text(&fixed, alone, Options::LINT) {
                 Outcome::Linted(after) => after,
                 Outcome::Skipped { reason } => {
