@@ -3,13 +3,15 @@
 //! disk image used by two guests, one guest writing another's backing file, two guests on
 //! the same fixed graphics port.
 //!
-//! A repository rule is declarative ([`RepoCheck`]): the items of each document
-//! (`for-each`), a key per item (one selector or several, a composite key), a
-//! [`Normalize`]ation, an optional grouping (`group-by`: MACs only collide on the same
-//! network), an optional condition one of the colliding items must meet (`if-any`: a shared
-//! disk is only a problem when someone writes it), and whether only definitions of one host
-//! can collide (`per-host`). With `against`, the keys are looked up among other items
-//! instead (a writable disk that is another guest's backing file).
+//! A repository rule is declarative ([`RepoCheck`]), in the vocabulary of the within-file
+//! `unique` condition: the items of each document (`for-each`), a key per item (one
+//! selector or several parts, each with its normalisation `as:` and `default:`), the
+//! related location's `label`; and what only a comparison across documents needs: an
+//! optional grouping (`group-by`: MACs only collide on the same network), an optional
+//! condition one of the colliding items must meet (`if-any`: a shared disk is only a
+//! problem when someone writes it), and whether only definitions of one host can collide
+//! (`per-host`). With `against`, the keys are looked up among other items instead (a
+//! writable disk that is another guest's backing file).
 //!
 //! It runs in two steps, so that no parsed tree outlives its file's turn: [`extract`] reads
 //! each document's keys while it is parsed (in parallel, with the per-file rules), then
@@ -23,108 +25,28 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use crate::condition::{Condition, Definitions};
+use crate::condition::{Condition, Definitions, KeyPart, Unique, item_key};
 use crate::document::{Document, Position, start_tag_range};
 use crate::engine::{Finding, Related};
 use crate::fix::PlannedFinding;
 use crate::rules::{Message, RuleSet, Severity};
 use crate::selector::{Item, Selector};
 
-/// How a key is compared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Normalize {
-    /// As written (surrounding whitespace trimmed).
-    #[default]
-    Exact,
-    /// Case-insensitively.
-    Case,
-    /// A UUID: case and dashes do not matter (`{}` braces are dropped too).
-    Uuid,
-    /// A MAC address: case does not matter, `-` and `:` separators are the same.
-    Mac,
-    /// A path: repeated `/`, `./` steps and a trailing `/` do not matter.
-    Path,
-    /// A number: decimal or `0x` hexadecimal, leading zeros ignored.
-    Number,
-}
-
-impl Normalize {
-    pub fn parse(name: &str) -> Option<Normalize> {
-        Some(match name {
-            "exact" => Normalize::Exact,
-            "case" => Normalize::Case,
-            "uuid" => Normalize::Uuid,
-            "mac" => Normalize::Mac,
-            "path" => Normalize::Path,
-            "number" => Normalize::Number,
-            _ => return None,
-        })
-    }
-
-    pub const NAMES: &'static [&'static str] = &["exact", "case", "uuid", "mac", "path", "number"];
-
-    pub fn apply(self, value: &str) -> String {
-        let value = value.trim();
-        match self {
-            Normalize::Exact => value.to_string(),
-            Normalize::Case => value.to_lowercase(),
-            Normalize::Uuid => value
-                .chars()
-                .filter(|c| !matches!(c, '-' | '{' | '}'))
-                .flat_map(char::to_lowercase)
-                .collect(),
-            Normalize::Mac => value
-                .chars()
-                .map(|c| if c == '-' { ':' } else { c })
-                .flat_map(char::to_lowercase)
-                .collect(),
-            Normalize::Path => normalize_path(value),
-            Normalize::Number => normalize_number(value),
-        }
-    }
-}
-
-fn normalize_path(path: &str) -> String {
-    let absolute = path.starts_with('/');
-    let parts: Vec<&str> = path
-        .split('/')
-        .filter(|p| !p.is_empty() && *p != ".")
-        .collect();
-    let joined = parts.join("/");
-    match (absolute, joined.is_empty()) {
-        (true, _) => format!("/{joined}"),
-        (false, true) => ".".to_string(),
-        (false, false) => joined,
-    }
-}
-
-fn normalize_number(value: &str) -> String {
-    let parsed = match value
-        .strip_prefix("0x")
-        .or_else(|| value.strip_prefix("0X"))
-    {
-        Some(hex) => u128::from_str_radix(hex, 16).ok(),
-        None => value.parse::<u128>().ok(),
-    };
-    parsed.map_or_else(|| value.to_string(), |n| n.to_string())
-}
-
 /// Items of other documents whose keys the primary items must not equal.
 #[derive(Debug, Clone)]
 pub struct Against {
     pub for_each: Selector,
-    pub key: Vec<Selector>,
+    pub key: Vec<KeyPart>,
 }
 
 /// The compiled `unique:` block of a repository rule.
 #[derive(Debug, Clone)]
 pub struct RepoCheck {
-    /// The items each document contributes, relative to `<domain>`.
-    pub for_each: Selector,
-    /// The key of an item, relative to it; several selectors make a composite key. An item
-    /// whose key is empty in every part has no key and is left out.
-    pub key: Vec<Selector>,
-    pub normalize: Normalize,
+    /// The items each document contributes (relative to `<domain>`), their key (parts,
+    /// each with its normalisation and default) and the related location's label: the
+    /// same vocabulary as the within-file `unique` condition. An item whose key parts
+    /// are all empty has no key and is left out.
+    pub unique: Unique,
     /// Items only collide within the same group (relative to the item; composite).
     pub group_by: Vec<Selector>,
     /// Equal keys in different groups are reported too, at this severity.
@@ -134,8 +56,6 @@ pub struct RepoCheck {
     /// Only documents of the same host (live connection) collide; files are one host.
     pub per_host: bool,
     pub against: Option<Against>,
-    /// How the related location is labelled.
-    pub related: String,
 }
 
 /// One item's key, read from a document.
@@ -318,33 +238,21 @@ fn item_range(item: &Item<'_, '_>) -> Range<usize> {
     }
 }
 
-/// The key of `item`: its parts normalised and joined; `None` when every part is empty.
-/// The range is that of the first part found (the item itself when none is).
-fn key_of(
-    item: roxmltree::Node<'_, '_>,
-    parts: &[Selector],
-    normalize: Normalize,
-) -> Option<(String, Range<usize>)> {
-    let mut key = String::new();
-    let mut range = None;
-    let mut any = false;
-    for (i, part) in parts.iter().enumerate() {
-        if i > 0 {
-            key.push('\u{1f}');
-        }
-        if let Some(found) = part.select(item).into_iter().next() {
-            let value = normalize.apply(&found.string_value());
-            if !value.is_empty() {
-                any = true;
-                range.get_or_insert_with(|| item_range(&found));
-            }
-            key.push_str(&value);
-        }
+/// The key of `item` (its parts normalised, joined), and the range to report: that of the
+/// first part found, else the item's. `None` when the item has no key, or only empty parts.
+fn key_of(item: Item<'_, '_>, parts: &[KeyPart]) -> Option<(String, Range<usize>)> {
+    let key = item_key(parts, item)?;
+    if key.iter().all(String::is_empty) {
+        return None;
     }
-    any.then(|| {
-        let range = range.unwrap_or_else(|| item_range(&Item::Node(item)));
-        (key, range)
-    })
+    let range = match item {
+        Item::Node(n) => parts
+            .iter()
+            .find_map(|p| p.selector.select(n).into_iter().next())
+            .map_or_else(|| item_range(&item), |found| item_range(&found)),
+        Item::Attribute { .. } => item_range(&item),
+    };
+    Some((key.join("\u{1f}"), range))
 }
 
 fn group_of(item: roxmltree::Node<'_, '_>, parts: &[Selector]) -> String {
@@ -360,21 +268,6 @@ fn group_of(item: roxmltree::Node<'_, '_>, parts: &[Selector]) -> String {
     group
 }
 
-fn elements<'a, 'i>(
-    selector: &Selector,
-    ctx: roxmltree::Node<'a, 'i>,
-) -> Vec<roxmltree::Node<'a, 'i>> {
-    selector
-        .select(ctx)
-        .into_iter()
-        .filter_map(|item| match item {
-            Item::Node(n) if n.is_element() => Some(n),
-            Item::Attribute { element, .. } => Some(element),
-            _ => None,
-        })
-        .collect()
-}
-
 /// Read the keys of every repository rule from one parsed domain.
 pub fn extract(doc: &Document<'_>, rules: &[RepoRule<'_>], definitions: &Definitions) -> Facts {
     let root = doc.root();
@@ -382,28 +275,34 @@ pub fn extract(doc: &Document<'_>, rules: &[RepoRule<'_>], definitions: &Definit
         .iter()
         .map(|rule| {
             let check = rule.check;
-            let entries = elements(&check.for_each, root)
+            let entries = check
+                .unique
+                .for_each
+                .select(root)
                 .into_iter()
                 .filter_map(|item| {
-                    let (key, range) = key_of(item, &check.key, check.normalize)?;
+                    let (key, range) = key_of(item, &check.unique.key)?;
+                    let element = item.element();
                     Some(Entry {
                         key: key.into(),
-                        group: group_of(item, &check.group_by).into(),
+                        group: group_of(element, &check.group_by).into(),
                         flag: check
                             .if_any
                             .as_ref()
-                            .is_none_or(|c| c.eval(item, definitions)),
+                            .is_none_or(|c| c.eval(element, definitions)),
                         position: doc.position(range.start),
                         range,
-                        message: rule.message.render(item),
+                        message: rule.message.render(element),
                     })
                 })
                 .collect();
             let against = check.against.as_ref().map_or_else(Vec::new, |against| {
-                elements(&against.for_each, root)
+                against
+                    .for_each
+                    .select(root)
                     .into_iter()
                     .filter_map(|item| {
-                        let (key, range) = key_of(item, &against.key, check.normalize)?;
+                        let (key, range) = key_of(item, &against.key)?;
                         Some(Entry {
                             key: key.into(),
                             group: "".into(),
@@ -632,7 +531,7 @@ fn finding(
             doc: other_doc,
             range: other.range.clone(),
             position: other.position,
-            label: rule.check.related.clone(),
+            label: rule.check.unique.label.clone(),
         },
         others,
     }
@@ -642,23 +541,34 @@ fn finding(
 mod tests {
     use super::*;
     use crate::rules::MessagePart;
-    use crate::selector::Namespaces;
+    use crate::selector::{Namespaces, Normalize};
 
     fn sel(s: &str) -> Selector {
         Selector::parse(s, &Namespaces::builtin()).unwrap()
     }
 
+    fn parts(key: &[&str], normalize: Normalize) -> Vec<KeyPart> {
+        key.iter()
+            .map(|k| KeyPart {
+                selector: sel(k),
+                normalize,
+                default: Some(String::new()),
+            })
+            .collect()
+    }
+
     fn check(for_each: &str, key: &[&str], normalize: Normalize) -> RepoCheck {
         RepoCheck {
-            for_each: sel(for_each),
-            key: key.iter().map(|k| sel(k)).collect(),
-            normalize,
+            unique: Unique {
+                for_each: sel(for_each),
+                key: parts(key, normalize),
+                label: "also here".into(),
+            },
             group_by: Vec::new(),
             across_groups: None,
             if_any: None,
             per_host: false,
             against: None,
-            related: "also here".into(),
         }
     }
 
@@ -714,28 +624,13 @@ mod tests {
     }
 
     #[test]
-    fn normalisations() {
-        assert_eq!(
-            Normalize::Uuid.apply(" 6A1F0C3E-2D4B-4F8E-A917-5B0C9D7E3A21 "),
-            "6a1f0c3e2d4b4f8ea9175b0c9d7e3a21"
-        );
-        assert_eq!(
-            Normalize::Mac.apply("52-54-00-AB-cd-01"),
-            "52:54:00:ab:cd:01"
-        );
-        assert_eq!(
-            Normalize::Path.apply("/var//lib/./x.qcow2/"),
-            "/var/lib/x.qcow2"
-        );
-        assert_eq!(Normalize::Path.apply("./a//b"), "a/b");
-        assert_eq!(Normalize::Number.apply("0x170c"), "5900");
-        assert_eq!(Normalize::Number.apply("05900"), "5900");
-        assert_eq!(Normalize::Number.apply("-1"), "-1");
-        assert_eq!(Normalize::Case.apply("Web"), "web");
-        assert_eq!(Normalize::Exact.apply(" Web "), "Web");
-        for name in Normalize::NAMES {
-            assert!(Normalize::parse(name).is_some());
-        }
+    fn path_normalisation() {
+        let key = |t: &str| Normalize::Path.text(t).unwrap().canonical();
+        assert_eq!(key("/var//lib/./x.qcow2/"), "/var/lib/x.qcow2");
+        assert_eq!(key("./a//b"), "a/b");
+        assert_eq!(key("/a/../b"), "/a/../b");
+        assert_eq!(key(""), "");
+        assert_eq!(Normalize::from_name("path"), Some(Normalize::Path));
     }
 
     #[test]
@@ -875,7 +770,7 @@ mod tests {
         );
         c.against = Some(Against {
             for_each: sel("devices/disk/backingStore//source"),
-            key: vec![sel("@file")],
+            key: parts(&["@file"], Normalize::Path),
         });
         let base =
             "<domain><devices><disk><source file='/img/base.qcow2'/></disk></devices></domain>";

@@ -260,8 +260,8 @@ fn a_users_repository_rule() {
     unique:
       for-each: title
       key: .
-      normalize: case
-      related: the same title
+      as: case
+      label: the same title
     message: \"title `{.}` is also used by another domain\"
     examples:
       - fires: |
@@ -348,8 +348,8 @@ fn repository_rule_mistakes_are_located() {
         "error: r.yaml:2:9: a `scope: repo` rule needs a `unique` block"
     );
     assert_eq!(
-        case("    scope: repo\n    unique: {for-each: uuid, key: ., normalize: guid}\n"),
-        "error: r.yaml:8:49: unknown normalisation `guid`: expected one of exact, case, uuid, mac, path, number"
+        case("    scope: repo\n    unique: {for-each: uuid, key: ., as: guid}\n"),
+        "error: r.yaml:8:42: unknown normalisation `guid` (known: text, case, number, mac, uuid, quantity, path)"
     );
     assert_eq!(
         case("    scope: repo\n    unique: {for-each: 'uuid[', key: .}\n"),
