@@ -173,9 +173,8 @@ fn process(
     let name = input.name(stdin_name);
     let diff_path = match input {
         Input::File(path) => crate::diff::patch_path(path),
-        // A live domain's `URI/NAME` is no path: keep it as shown.
-        Input::Document { .. } => name.clone(),
         Input::Stdin => crate::diff::patch_path(std::path::Path::new(&name)),
+        Input::Document { name, .. } => name.clone(),
     };
     let mut result = FileResult {
         name,
