@@ -11,6 +11,7 @@
 #[allow(clippy::print_stdout, clippy::print_stderr)]
 pub mod cli;
 pub mod condition;
+pub mod config;
 pub mod diff;
 pub mod document;
 pub mod engine;
@@ -22,6 +23,9 @@ pub mod pipeline;
 pub mod repo;
 pub mod report;
 pub mod rules;
+pub mod select;
 pub mod selector;
+pub mod settings;
 pub mod style;
+pub mod suppress;
 pub mod write;

@@ -69,13 +69,17 @@ pub struct Entry {
     pub position: Position,
     /// The rule's message, rendered for this item.
     pub message: String,
+    /// An inline suppression comment silences the rule here: the item still clashes with
+    /// others, but reports nothing itself.
+    pub suppressed: bool,
 }
 
 /// The keys one document holds for one repository rule.
 #[derive(Debug, Clone, Default)]
 pub struct RuleFacts {
-    /// Index of the rule in the rule set.
+    /// Index of the rule in the document's rule set.
     pub rule: usize,
+    pub rule_id: Box<str>,
     pub entries: Vec<Entry>,
     /// Keys of the `against` items.
     pub against: Vec<Entry>,
@@ -85,6 +89,52 @@ pub struct RuleFacts {
 #[derive(Debug, Clone, Default)]
 pub struct Facts {
     pub rules: Vec<RuleFacts>,
+}
+
+impl Facts {
+    /// A stand-in finding per item, for inline suppressions to silence (`context` is the
+    /// document's root): see [`Facts::take_probes`].
+    pub fn probes(&self, context: roxmltree::NodeId) -> Vec<Finding> {
+        self.rules
+            .iter()
+            .flat_map(|rf| {
+                rf.entries.iter().map(move |e| Finding {
+                    rule: rf.rule,
+                    rule_id: rf.rule_id.to_string(),
+                    severity: Severity::Info,
+                    message: String::new(),
+                    range: e.range.clone(),
+                    position: e.position,
+                    context,
+                    related: Vec::new(),
+                })
+            })
+            .collect()
+    }
+
+    /// Take the stand-ins of [`Facts::probes`] back out of `findings` (after suppression):
+    /// the items whose stand-in is gone are marked suppressed. The other findings return.
+    pub fn take_probes(&mut self, findings: Vec<Finding>) -> Vec<Finding> {
+        if self.rules.is_empty() {
+            return findings;
+        }
+        let mut kept = std::collections::HashSet::new();
+        let mut rest = Vec::with_capacity(findings.len());
+        for f in findings {
+            match self.rules.iter().position(|rf| *rf.rule_id == f.rule_id) {
+                Some(slot) => {
+                    kept.insert((slot, f.range.start));
+                }
+                None => rest.push(f),
+            }
+        }
+        for (slot, rf) in self.rules.iter_mut().enumerate() {
+            for e in &mut rf.entries {
+                e.suppressed = !kept.contains(&(slot, e.range.start));
+            }
+        }
+        rest
+    }
 }
 
 /// A repository rule as [`extract`] and [`evaluate`] see it.
@@ -293,6 +343,7 @@ pub fn extract(doc: &Document<'_>, rules: &[RepoRule<'_>], definitions: &Definit
                         position: doc.position(range.start),
                         range,
                         message: rule.message.render(element),
+                        suppressed: false,
                     })
                 })
                 .collect();
@@ -310,12 +361,14 @@ pub fn extract(doc: &Document<'_>, rules: &[RepoRule<'_>], definitions: &Definit
                             position: doc.position(range.start),
                             range,
                             message: String::new(),
+                            suppressed: false,
                         })
                     })
                     .collect()
             });
             RuleFacts {
                 rule: rule.index,
+                rule_id: rule.id.into(),
                 entries,
                 against,
             }
@@ -332,13 +385,14 @@ type At = (usize, usize);
 pub fn evaluate(docs: &[RunDocument<'_>], rules: &[RepoRule<'_>]) -> Vec<RepoFinding> {
     let mut findings = Vec::new();
     for (slot, rule) in rules.iter().enumerate() {
+        // By id: each document may have its own rule set (its config file's).
         let facts_of = |d: usize| -> Option<&RuleFacts> {
             docs[d]
                 .facts
                 .rules
                 .get(slot)
-                .filter(|f| f.rule == rule.index)
-                .or_else(|| docs[d].facts.rules.iter().find(|f| f.rule == rule.index))
+                .filter(|f| *f.rule_id == *rule.id)
+                .or_else(|| docs[d].facts.rules.iter().find(|f| *f.rule_id == *rule.id))
         };
         let host = |d: usize| {
             if rule.check.per_host {
@@ -435,7 +489,7 @@ fn evaluate_unique<'a>(
     }
     for d in 0..docs.len() {
         let Some(facts) = facts_of(d) else { continue };
-        for entry in &facts.entries {
+        for entry in facts.entries.iter().filter(|e| !e.suppressed) {
             let bucket = &buckets[&(host(d), &*entry.key)];
             let Some(all) = bucket.all.filter(|a| a.documents > 1) else {
                 continue;
@@ -453,7 +507,9 @@ fn evaluate_unique<'a>(
             };
             let Some((od, oe)) = other else { continue };
             let related = &facts_of(od).expect("the related entry exists").entries[oe];
-            findings.push(finding(docs, d, rule, entry, severity, od, related, count));
+            findings.push(finding(
+                docs, d, facts.rule, rule, entry, severity, od, related, count,
+            ));
         }
     }
 }
@@ -477,7 +533,7 @@ fn evaluate_against<'a>(
     }
     for d in 0..docs.len() {
         let Some(facts) = facts_of(d) else { continue };
-        for entry in &facts.entries {
+        for entry in facts.entries.iter().filter(|e| !e.suppressed) {
             let Some(found) = index.get(&(host(d), &*entry.key)) else {
                 continue;
             };
@@ -490,6 +546,7 @@ fn evaluate_against<'a>(
             findings.push(finding(
                 docs,
                 d,
+                facts.rule,
                 rule,
                 entry,
                 rule.severity,
@@ -505,6 +562,7 @@ fn evaluate_against<'a>(
 fn finding(
     docs: &[RunDocument<'_>],
     doc: usize,
+    rule_index: usize,
     rule: &RepoRule<'_>,
     entry: &Entry,
     severity: Severity,
@@ -518,7 +576,7 @@ fn finding(
     };
     RepoFinding {
         doc,
-        rule: rule.index,
+        rule: rule_index,
         rule_id: rule.id.to_string(),
         severity,
         message: format!(

@@ -385,3 +385,63 @@ fn readme_repository_rule_example_passes_its_own_examples() {
     assert_eq!(r.code, 0, "{}", r.transcript());
     assert!(r.stdout.ends_with("2 passed, 0 failed\n"), "{}", r.stdout);
 }
+
+#[test]
+fn selection_and_suppression_apply_to_repository_rules() {
+    let a = Guest::default();
+    let b = Guest {
+        name: "web-copy",
+        mac: "52:54:00:0d:4e:8c",
+        disk: "/srv/guests/web-copy.qcow2",
+        ..Guest::default()
+    };
+    let files = || vec![("a.xml", a.xml()), ("b.xml", b.xml())];
+    let r = lint_folder(&files(), &["--ignore", "repo/duplicate-uuid"]);
+    assert_eq!(r.code, 0, "{}", r.transcript());
+    assert!(repo_lines(&r).is_empty(), "{}", r.stdout);
+    let r = lint_folder(&files(), &["--select", "repo/"]);
+    assert_eq!(r.code, 1, "{}", r.transcript());
+    assert_eq!(repo_lines(&r).len(), 2, "{}", r.stdout);
+
+    // A suppression comment silences its file's side of the clash; the other file still
+    // reports it, and the directive is not reported as unused.
+    let silenced = a.xml().replace(
+        "  <uuid>",
+        "  <!-- virt-lint: ignore repo/duplicate-uuid - a deliberate copy -->\n  <uuid>",
+    );
+    let r = lint_folder(&[("a.xml", silenced), ("b.xml", b.xml())], &[]);
+    assert_eq!(r.code, 1, "{}", r.transcript());
+    assert_eq!(
+        r.stdout,
+        "vms/b.xml:3:3: error[repo/duplicate-uuid] UUID 0d4e8b72-91c3-4a6f-b5e0-7c2a1f9d3b64 is also used by another domain definition (also in vms/a.xml:4:3)\n\
+         Found 1 error in 1 file (2 files checked).\n"
+    );
+}
+
+#[test]
+fn machine_formats_carry_the_other_place() {
+    let a = Guest::default();
+    let b = Guest {
+        name: "web-copy",
+        mac: "52:54:00:0d:4e:8c",
+        disk: "/srv/guests/web-copy.qcow2",
+        ..Guest::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.xml", &a.xml());
+    write(dir.path(), "b.xml", &b.xml());
+    let r = run_in(dir.path(), &["--format", "json", "a.xml", "b.xml"], None);
+    assert_eq!(r.code, 1, "{}", r.transcript());
+    // Whitespace removed (in strings too) to compare the shape.
+    let related = "\"related\":[{\"message\":\"thesameUUID\",\"path\":\"b.xml\",\"start\":{\"line\":3,\"column\":3},\"byte_range\":{\"start\":46,\"end\":95}}]";
+    let compact: String = r.stdout.split_whitespace().collect();
+    assert!(compact.contains(related), "{}", r.stdout);
+    let r = run_in(dir.path(), &["--format", "sarif", "a.xml", "b.xml"], None);
+    assert_eq!(r.code, 1, "{}", r.transcript());
+    let compact: String = r.stdout.split_whitespace().collect();
+    assert!(
+        compact.contains("\"relatedLocations\":[{\"physicalLocation\":{\"artifactLocation\":{\"uri\":\"b.xml\",\"uriBaseId\":\"%SRCROOT%\"},\"region\":{\"startLine\":3,\"startColumn\":3,\"charOffset\":46,\"charLength\":49}},\"message\":{\"text\":\"thesameUUID\"},\"id\":1}]"),
+        "{}",
+        r.stdout
+    );
+}
