@@ -2,8 +2,8 @@
 //! [`pipeline`] over each (in parallel), write fixed files, then report in input order and
 //! pick the exit code.
 //!
-//! Where things go: [`process`] is the per-input I/O (read, pipeline, write); the
-//! [`Reporter`] decides which stream gets what (findings, errors, notes, patches, fixed
+//! Where things go: `process` is the per-input I/O (read, pipeline, write); the
+//! `Reporter` decides which stream gets what (findings, errors, notes, patches, fixed
 //! documents, the summary) and counts what the summary and exit code need.
 
 use std::collections::{BTreeMap, HashMap};
@@ -183,7 +183,7 @@ fn add_repo_findings(results: &mut [FileResult], live: &HashMap<String, LiveDoma
 pub struct FileResult {
     /// The name shown for the input.
     pub name: String,
-    /// Headers for its patch with `--diff` (see [`crate::diff::headers`]).
+    /// Headers for its patch with `--diff` (see [`crate::diff::patch_path`]).
     pub diff_path: String,
     /// The pipeline's outcome, or why the input could not be read.
     pub outcome: Result<Outcome, String>,
