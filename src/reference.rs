@@ -56,7 +56,13 @@ pub fn markdown(rules: &RuleSet) -> String {
     }
     for (tag, list) in &tags {
         let links: Vec<String> = list.iter().map(|r| rule_link(r)).collect();
-        let _ = writeln!(out, "- **{}** ({}): {}", escape(tag), list.len(), links.join(", "));
+        let _ = writeln!(
+            out,
+            "- **{}** ({}): {}",
+            escape(tag),
+            list.len(),
+            links.join(", ")
+        );
     }
     let untagged: Vec<String> = sorted
         .iter()
@@ -149,7 +155,12 @@ fn section(out: &mut String, rule: &Rule) {
     }
     match &rule.fix {
         Some(fix) => {
-            let _ = writeln!(out, "**Fix** ({}): {}\n", fix.safety.as_str(), fix_text(fix));
+            let _ = writeln!(
+                out,
+                "**Fix** ({}): {}\n",
+                fix.safety.as_str(),
+                fix_text(fix)
+            );
         }
         None => out.push_str("**Fix**: none automatic.\n\n"),
     }
@@ -186,7 +197,11 @@ fn section(out: &mut String, rule: &Rule) {
 /// The firing example to show: the first with a fixed text that differs from it, else
 /// the first firing one.
 fn shown_example(rule: &Rule) -> Option<&Example> {
-    let fires = || rule.examples.iter().filter(|e| e.kind == ExampleKind::Fires);
+    let fires = || {
+        rule.examples
+            .iter()
+            .filter(|e| e.kind == ExampleKind::Fires)
+    };
     fires()
         .find(|e| e.fixed.as_ref().is_some_and(|f| f != &e.xml))
         .or_else(|| fires().next())
@@ -273,13 +288,13 @@ fn cell(text: &str) -> String {
 
 /// A fenced XML block, with a fence longer than any backtick run in the text.
 fn code_block(out: &mut String, text: &str) {
-    let longest = text
-        .split(|c| c != '`')
-        .map(str::len)
-        .max()
-        .unwrap_or(0);
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest.max(2) + 1);
-    let _ = writeln!(out, "{fence}xml\n{}\n{fence}\n", text.trim_end_matches('\n'));
+    let _ = writeln!(
+        out,
+        "{fence}xml\n{}\n{fence}\n",
+        text.trim_end_matches('\n')
+    );
 }
 
 fn count(n: usize, one: &str, many: &str) -> String {
@@ -300,7 +315,10 @@ mod tests {
             escape_text("# not a heading\n- a `<list` item`>`\n\n  x_y"),
             "\\# not a heading\n- a `<list` item`>`\n\n  x\\_y"
         );
-        assert_eq!(slug("hyperv/synic-requires-vpindex"), "hyperv-synic-requires-vpindex");
+        assert_eq!(
+            slug("hyperv/synic-requires-vpindex"),
+            "hyperv-synic-requires-vpindex"
+        );
         assert_eq!(group("cpu/topology-mismatch"), "cpu");
         assert_eq!(group("plain"), "plain");
     }
