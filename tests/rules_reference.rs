@@ -77,13 +77,13 @@ fn a_user_rule_section() {
         .stdout
         .find("<a id=\"group-acme\"></a>")
         .expect("the acme group");
-    let end = r.stdout[start..]
-        .find("<a id=\"group-cpu\"></a>")
-        .map_or(r.stdout.len(), |e| start + e);
+    let after = start + 1;
+    let end = r.stdout[after..]
+        .find("<a id=\"group-")
+        .map_or(r.stdout.len(), |e| after + e);
     golden("reference/acme-group.md", &r.stdout[start..end]);
     assert!(
-        r.stdout
-            .contains("- [acme](#group-acme) (2 rules)\n- [cpu](#group-cpu) ("),
+        r.stdout.contains("\n- [acme](#group-acme) (2 rules)\n"),
         "{}",
         r.stdout
     );
