@@ -8,11 +8,12 @@ use regex::Regex;
 use serde_saphyr::{Location, Spanned};
 
 use super::raw::{
-    self, RawCondition, RawEdit, RawEditKind, RawFile, RawFix, RawKeys, RawRule, RawTest,
-    RawUnique, Scalar,
+    self, OrderedMap, RawCondition, RawDefinition, RawEdit, RawEditKind, RawFile, RawFix, RawKeys,
+    RawRef, RawRule, RawTest, RawUnique, Scalar,
 };
 use super::{
-    EditSpec, Example, ExampleKind, FixSpec, Message, MessagePart, Origin, Rule, RuleSet, Version,
+    EditSpec, EditValue, Example, ExampleKind, FixSpec, Message, MessagePart, Origin, Rule,
+    RuleSet, Template, Version,
 };
 use crate::condition::{Condition, Definitions, KeyPart, Unique, ValueCondition, ValueTest};
 use crate::document::{LineIndex, Position};
@@ -367,48 +368,91 @@ fn compile(sources: &[(String, String)]) -> (RuleSet, Vec<RuleError>) {
 
     // Definitions are global: first their names (so `is:` can refer forward and across
     // files), then their conditions.
-    let mut defs = Definitions::default();
-    let mut def_origin: Vec<String> = Vec::new();
-    let mut def_sources = Vec::new();
+    let mut defs = DefCtx {
+        parsed: &parsed,
+        defs: Definitions::default(),
+        at: Vec::new(),
+        templates: Vec::new(),
+        instances: std::collections::HashMap::new(),
+        in_progress: Vec::new(),
+    };
+    let mut def_origin: Vec<(String, String)> = Vec::new();
+    let mut plain = Vec::new();
     for (file_index, (ctx, raw)) in parsed.iter().enumerate() {
-        for (name, cond) in &raw.definitions {
-            if let Some(i) = defs.index(&name.value) {
+        for (name, def) in &raw.definitions {
+            if let Some((_, origin)) = def_origin.iter().find(|(n, _)| *n == name.value) {
+                errors.push(ctx.error(
+                    name,
+                    format!("definition `{}` is already defined at {origin}", name.value),
+                ));
+                continue;
+            }
+            def_origin.push((
+                name.value.clone(),
+                format!("{}:{}", ctx.name, ctx.line_of(name)),
+            ));
+            if def.value.params.is_empty() {
+                defs.defs.names.push(name.value.clone());
+                defs.at.push((file_index, def.referenced));
+                plain.push((file_index, def));
+            } else {
+                defs.templates.push((name.value.clone(), file_index, def));
+            }
+        }
+    }
+    for (file_index, def) in &plain {
+        let ctx = &parsed[*file_index].0;
+        let cond = Spanned::new(def.value.condition.clone(), def.referenced, def.defined);
+        match compile_condition(ctx, &cond, &mut defs) {
+            Ok(c) => defs.defs.conditions.push(c),
+            Err(e) => {
+                errors.push(e);
+                defs.defs.conditions.push(Condition::All(vec![]));
+            }
+        }
+    }
+    // A definition with parameters must at least compile with its parameters' names.
+    for (name, file_index, def) in defs.templates.clone() {
+        let args: Vec<(String, String)> = def
+            .value
+            .params
+            .iter()
+            .map(|p| (p.value.clone(), p.value.clone()))
+            .collect();
+        let ctx = &parsed[file_index].0;
+        let mut cond = def.value.condition.clone();
+        cond.substitute(&args);
+        if let Err(e) = compile_condition(
+            ctx,
+            &Spanned::new(cond, def.referenced, def.defined),
+            &mut defs,
+        ) {
+            errors.push(RuleError {
+                message: format!("{} (in definition `{name}`)", e.message),
+                ..e
+            });
+        }
+    }
+
+    let mut groups = Groups {
+        parsed: &parsed,
+        groups: Vec::new(),
+        in_progress: Vec::new(),
+    };
+    for (file_index, (ctx, raw)) in parsed.iter().enumerate() {
+        for (name, edits) in &raw.edit_groups {
+            if let Some((_, other, _)) = groups.groups.iter().find(|(n, _, _)| *n == name.value) {
                 errors.push(ctx.error(
                     name,
                     format!(
-                        "definition `{}` is already defined at {}",
-                        name.value, def_origin[i]
+                        "edit group `{}` is already defined in {}",
+                        name.value, parsed[*other].0.name
                     ),
                 ));
                 continue;
             }
-            defs.names.push(name.value.clone());
-            def_origin.push(format!("{}:{}", ctx.name, ctx.line_of(name)));
-            def_sources.push((file_index, cond));
+            groups.groups.push((name.value.clone(), file_index, edits));
         }
-    }
-    for (file_index, cond) in &def_sources {
-        let ctx = &parsed[*file_index].0;
-        match compile_condition(ctx, cond, &defs) {
-            Ok(c) => defs.conditions.push(c),
-            Err(e) => {
-                errors.push(e);
-                defs.conditions.push(Condition::All(vec![]));
-            }
-        }
-    }
-    if errors.is_empty()
-        && let Some(cycle) = find_cycle(&defs)
-    {
-        let (file_index, cond) = &def_sources[cycle[0]];
-        let names: Vec<_> = cycle.iter().map(|&i| defs.names[i].as_str()).collect();
-        errors.push(parsed[*file_index].0.error(
-            cond,
-            format!(
-                "definitions refer to each other in a cycle: {}",
-                names.join(" -> ")
-            ),
-        ));
     }
 
     // Cannot panic: a constant pattern, compiled by every test run.
@@ -416,7 +460,7 @@ fn compile(sources: &[(String, String)]) -> (RuleSet, Vec<RuleError>) {
     let mut rules: Vec<Rule> = Vec::new();
     for (ctx, raw) in &parsed {
         for raw_rule in &raw.rules {
-            match compile_rule(ctx, raw_rule, &defs, &id_pattern) {
+            match compile_rule(ctx, raw_rule, &mut defs, &mut groups, &id_pattern) {
                 Ok(rule) => {
                     if let Some(other) = rules.iter().find(|r| r.id == rule.id) {
                         let at = raw_rule
@@ -439,11 +483,161 @@ fn compile(sources: &[(String, String)]) -> (RuleSet, Vec<RuleError>) {
             }
         }
     }
+    let defs_at = defs.at;
+    let defs = defs.defs;
+    if errors.is_empty()
+        && let Some(cycle) = find_cycle(&defs)
+    {
+        let (file_index, at) = defs_at[cycle[0]];
+        let names: Vec<_> = cycle.iter().map(|&i| defs.names[i].as_str()).collect();
+        errors.push(parsed[file_index].0.error_at(
+            at,
+            format!(
+                "definitions refer to each other in a cycle: {}",
+                names.join(" -> ")
+            ),
+        ));
+    }
     // Report in reading order: by file, then by place.
     let file_order = |name: &str| sources.iter().position(|(n, _)| n == name);
     errors.sort_by_key(|e| (file_order(&e.file), e.position.map(|p| (p.line, p.column))));
     errors.dedup();
     (RuleSet::new(rules, defs), errors)
+}
+
+/// The definitions while rules are compiled: plain ones by index, ones with parameters
+/// instantiated on first use (once per distinct set of arguments).
+struct DefCtx<'p> {
+    parsed: &'p [(FileCtx<'p>, RawFile)],
+    defs: Definitions,
+    /// Where each definition of `defs` is written: file index and location.
+    at: Vec<(usize, Location)>,
+    /// Definitions with parameters: name, file index, text.
+    templates: Vec<(String, usize, &'p Spanned<RawDefinition>)>,
+    /// Instantiations already compiled, by `name(param=arg, ...)`.
+    instances: std::collections::HashMap<String, usize>,
+    in_progress: Vec<String>,
+}
+
+impl DefCtx<'_> {
+    /// The index of the definition `r` names, instantiating one with parameters.
+    fn resolve(&mut self, ctx: &FileCtx, r: &Spanned<RawRef>) -> Result<usize, RuleError> {
+        let name = &r.value.name;
+        let at = r.value.name_at.unwrap_or(r.referenced);
+        if let Some(i) = self.defs.index(name) {
+            if !r.value.args.is_empty() {
+                return Err(ctx.error_at(at, format!("definition `{name}` takes no parameters")));
+            }
+            return Ok(i);
+        }
+        let Some((_, file_index, def)) = self.templates.iter().find(|(n, _, _)| n == name).cloned()
+        else {
+            let mut known: Vec<&str> = self.defs.names.iter().map(String::as_str).collect();
+            known.extend(self.templates.iter().map(|(n, _, _)| n.as_str()));
+            let known: Vec<&str> = known.into_iter().filter(|n| !n.contains('(')).collect();
+            let known = if known.is_empty() {
+                "none are defined".to_string()
+            } else {
+                format!("known: {}", known.join(", "))
+            };
+            return Err(ctx.error_at(at, format!("unknown definition `{name}` ({known})")));
+        };
+        let params: Vec<&str> = def.value.params.iter().map(|p| p.value.as_str()).collect();
+        let mut args: Vec<(String, String)> = Vec::new();
+        for (param, value) in &r.value.args {
+            let param = match (param.as_str(), params.as_slice()) {
+                ("", [only]) => (*only).to_string(),
+                ("", _) => {
+                    return Err(ctx.error_at(
+                        at,
+                        format!(
+                            "definition `{name}` takes parameters {}: name them, as `{{{name}: {{{}: ...}}}}`",
+                            params.join(", "),
+                            params[0]
+                        ),
+                    ));
+                }
+                (p, _) if params.contains(&p) => p.to_string(),
+                (p, _) => {
+                    return Err(ctx.error_at(
+                        at,
+                        format!(
+                            "definition `{name}` has no parameter `{p}` (its parameters: {})",
+                            params.join(", ")
+                        ),
+                    ));
+                }
+            };
+            args.push((param, value.clone()));
+        }
+        let missing: Vec<&str> = params
+            .iter()
+            .filter(|p| !args.iter().any(|(a, _)| a == *p))
+            .copied()
+            .collect();
+        if !missing.is_empty() {
+            return Err(ctx.error_at(
+                at,
+                format!(
+                    "definition `{name}` needs {} {}: write `{{{name}: ...}}`",
+                    if missing.len() == 1 {
+                        "parameter"
+                    } else {
+                        "parameters"
+                    },
+                    missing.join(", ")
+                ),
+            ));
+        }
+        args.sort();
+        let key = format!(
+            "{name}({})",
+            args.iter()
+                .map(|(p, v)| format!("{p}={v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if let Some(&i) = self.instances.get(&key) {
+            return Ok(i);
+        }
+        if self.in_progress.contains(&key) {
+            return Err(ctx.error_at(at, format!("definition `{key}` refers to itself")));
+        }
+        self.in_progress.push(key.clone());
+        let mut cond = def.value.condition.clone();
+        cond.substitute(&args);
+        let parsed = self.parsed;
+        let def_ctx = &parsed[file_index].0;
+        let compiled = compile_condition(
+            def_ctx,
+            &Spanned::new(cond, def.referenced, def.defined),
+            self,
+        );
+        self.in_progress.pop();
+        let compiled = compiled.map_err(|e| RuleError {
+            message: format!(
+                "{} (in `{key}`, used at {}:{})",
+                e.message,
+                ctx.name,
+                at.line()
+            ),
+            ..e
+        })?;
+        let index = self.defs.names.len();
+        self.defs.names.push(key.clone());
+        self.defs.conditions.push(compiled);
+        self.at.push((file_index, def.referenced));
+        self.instances.insert(key, index);
+        Ok(index)
+    }
+}
+
+/// The named edit groups, expanded where `use:` names them.
+struct Groups<'p> {
+    parsed: &'p [(FileCtx<'p>, RawFile)],
+    /// Name, file index, edits.
+    groups: Vec<(String, usize, &'p Spanned<Vec<Spanned<RawEdit>>>)>,
+    in_progress: Vec<String>,
 }
 
 fn find_cycle(defs: &Definitions) -> Option<Vec<usize>> {
@@ -488,9 +682,9 @@ fn find_cycle(defs: &Definitions) -> Option<Vec<usize>> {
 fn compile_condition(
     ctx: &FileCtx,
     raw: &Spanned<RawCondition>,
-    defs: &Definitions,
+    defs: &mut DefCtx,
 ) -> Result<Condition, RuleError> {
-    let list = |items: &Vec<Spanned<RawCondition>>| {
+    let mut list = |items: &Vec<Spanned<RawCondition>>| {
         items
             .iter()
             .map(|i| compile_condition(ctx, i, defs))
@@ -502,17 +696,7 @@ fn compile_condition(
         RawCondition::Not(inner) => Condition::Not(Box::new(compile_condition(ctx, inner, defs)?)),
         RawCondition::Present(s) => Condition::Present(ctx.selector(s)?),
         RawCondition::Absent(s) => Condition::Absent(ctx.selector(s)?),
-        RawCondition::Is(name) => defs.index(&name.value).map(Condition::Is).ok_or_else(|| {
-            let known = if defs.names.is_empty() {
-                "none are defined".to_string()
-            } else {
-                format!("known: {}", defs.names.join(", "))
-            };
-            ctx.error(
-                name,
-                format!("unknown definition `{}` ({known})", name.value),
-            )
-        })?,
+        RawCondition::Is(r) => Condition::Is(defs.resolve(ctx, r)?),
         RawCondition::Value {
             select,
             normalize,
@@ -643,7 +827,8 @@ fn compile_default(ctx: &FileCtx, raw: Option<&Spanned<Scalar>>) -> Result<bool,
 fn compile_rule(
     ctx: &FileCtx,
     raw: &Spanned<RawRule>,
-    defs: &Definitions,
+    defs: &mut DefCtx,
+    groups: &mut Groups,
     id_pattern: &Regex,
 ) -> Result<Rule, RuleError> {
     let r = &raw.value;
@@ -726,21 +911,16 @@ fn compile_rule(
         }
     }
     let message = compile_message(ctx, message)?;
-    let fix = r.fix.as_ref().map(|f| compile_fix(ctx, f)).transpose()?;
+    let fix = r
+        .fix
+        .as_ref()
+        .map(|f| compile_fix(ctx, f, groups, for_each.is_some()))
+        .transpose()?;
     let alternatives = r
         .alternatives
         .iter()
-        .map(|f| compile_fix(ctx, f))
+        .map(|f| compile_fix(ctx, f, groups, for_each.is_some()))
         .collect::<Result<Vec<_>, _>>()?;
-    let raw_fixes = r.fix.iter().chain(&r.alternatives);
-    for (spec, raw_fix) in fix.iter().chain(&alternatives).zip(raw_fixes) {
-        crate::fix::validate::check_fix(spec, for_each.is_some()).map_err(|(i, message)| {
-            match raw_fix.value.edits.as_ref().and_then(|e| e.get(i)) {
-                Some(edit) => ctx.error(edit, message),
-                None => ctx.error(raw_fix, message),
-            }
-        })?;
-    }
     let mut examples = Vec::new();
     for ex in &r.examples {
         let e = &ex.value;
@@ -847,7 +1027,12 @@ fn compile_message(ctx: &FileCtx, src: &Spanned<String>) -> Result<Message, Rule
     Ok(Message { parts })
 }
 
-fn compile_fix(ctx: &FileCtx, raw: &Spanned<RawFix>) -> Result<FixSpec, RuleError> {
+fn compile_fix(
+    ctx: &FileCtx,
+    raw: &Spanned<RawFix>,
+    groups: &mut Groups,
+    for_each: bool,
+) -> Result<FixSpec, RuleError> {
     let f = &raw.value;
     let mut missing = Vec::new();
     if f.title.is_none() {
@@ -873,14 +1058,109 @@ fn compile_fix(ctx: &FileCtx, raw: &Spanned<RawFix>) -> Result<FixSpec, RuleErro
     if raw_edits.is_empty() {
         return Err(ctx.error(raw, "a fix needs at least one edit"));
     }
-    let edits = raw_edits
-        .iter()
-        .map(|e| compile_edit(ctx, e))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut edits = Vec::new();
+    for e in raw_edits {
+        compile_edits(ctx, e, groups, for_each, &mut edits)?;
+    }
     Ok(FixSpec {
         title: title.trim().to_string(),
         safety,
         edits,
+    })
+}
+
+/// Compile one edit into `out` (a `use:` adds the edits of its group), checking that the
+/// fixer can apply it.
+fn compile_edits(
+    ctx: &FileCtx,
+    raw: &Spanned<RawEdit>,
+    groups: &mut Groups,
+    for_each: bool,
+    out: &mut Vec<EditSpec>,
+) -> Result<(), RuleError> {
+    if let RawEditKind::Use(name) = &raw.value.kind {
+        let Some((_, file_index, edits)) = groups
+            .groups
+            .iter()
+            .find(|(n, _, _)| *n == name.value)
+            .cloned()
+        else {
+            let known: Vec<&str> = groups.groups.iter().map(|(n, _, _)| n.as_str()).collect();
+            return Err(ctx.error(
+                name,
+                format!(
+                    "unknown edit group `{}` ({})",
+                    name.value,
+                    if known.is_empty() {
+                        "none are defined".to_string()
+                    } else {
+                        format!("known: {}", known.join(", "))
+                    }
+                ),
+            ));
+        };
+        if groups.in_progress.contains(&name.value) {
+            return Err(ctx.error(name, format!("edit group `{}` uses itself", name.value)));
+        }
+        groups.in_progress.push(name.value.clone());
+        let parsed = groups.parsed;
+        let group_ctx = &parsed[file_index].0;
+        let mut result = Ok(());
+        for edit in &edits.value {
+            result = compile_edits(group_ctx, edit, groups, for_each, out);
+            if result.is_err() {
+                break;
+            }
+        }
+        groups.in_progress.pop();
+        return result;
+    }
+    let edit = compile_edit(ctx, raw)?;
+    let check = FixSpec {
+        title: String::new(),
+        safety: crate::rules::Safety::Safe,
+        edits: vec![edit],
+    };
+    crate::fix::validate::check_fix(&check, for_each)
+        .map_err(|(_, message)| ctx.error(raw, message))?;
+    out.extend(check.edits);
+    Ok(())
+}
+
+/// A template (`{expression}` holes) written at `at`.
+fn compile_template(
+    ctx: &FileCtx,
+    text: &str,
+    at: &Spanned<impl Sized>,
+) -> Result<Template, RuleError> {
+    compile_message(
+        ctx,
+        &Spanned::new(text.to_string(), at.referenced, at.defined),
+    )
+}
+
+/// `to:`/`with:` and `map:` of a set or replace-text.
+fn compile_value(
+    ctx: &FileCtx,
+    kind: &str,
+    target: &Spanned<String>,
+    template: Option<&Spanned<Scalar>>,
+    map: Option<&Spanned<OrderedMap>>,
+) -> Result<EditValue, RuleError> {
+    let key = if kind == "set" { "to" } else { "with" };
+    if template.is_none() && map.is_none() {
+        return Err(ctx.error(
+            target,
+            format!(
+                "`{kind}` needs `{key}:` (the new value) or `map:` (a table of old to new values)"
+            ),
+        ));
+    }
+    Ok(EditValue {
+        template: template
+            .map(|t| compile_template(ctx, &t.value.0, t))
+            .transpose()?,
+        map: map.map(|m| m.value.0.clone()).unwrap_or_default(),
     })
 }
 
@@ -913,7 +1193,8 @@ fn compile_edit(ctx: &FileCtx, raw: &Spanned<RawEdit>) -> Result<EditSpec, RuleE
                         "`ensure` takes a plain element path: child names with `[@attr='value']` predicates only (no `*`, `//`, `..`, functions or namespace prefixes)",
                     )
                 })?;
-            let attributes = attributes.as_ref().map(|a| a.0.clone()).unwrap_or_default();
+            let attributes: Vec<(String, String)> =
+                attributes.as_ref().map(|a| a.0.clone()).unwrap_or_default();
             let mut created: Vec<(String, Vec<(String, String)>)> = when_created
                 .iter()
                 .flat_map(|w| w.value.iter())
@@ -943,34 +1224,52 @@ fn compile_edit(ctx: &FileCtx, raw: &Spanned<RawEdit>) -> Result<EditSpec, RuleE
             EditSpec::Ensure {
                 path,
                 source: src.value.clone(),
-                attributes,
+                attributes: attributes
+                    .iter()
+                    .map(|(name, value)| Ok((name.clone(), compile_template(ctx, value, raw)?)))
+                    .collect::<Result<_, RuleError>>()?,
                 when_created: created,
                 since,
             }
         }
-        RawEditKind::Set { target, to } => {
+        RawEditKind::Set { target, to, map } => {
             let selector = ctx.selector(target)?;
             let (element, attribute) = selector.split_attribute().ok_or_else(|| {
                 ctx.error(target, "`set` takes a path ending in an attribute, like `clock/timer[@name='hpet']/@present`")
             })?;
-            let value = to
-                .as_ref()
-                .ok_or_else(|| ctx.error(target, "`set` needs `to:` (the new value)"))?;
             EditSpec::Set {
                 element,
                 attribute,
-                value: value.0.clone(),
+                value: compile_value(ctx, "set", target, to.as_ref(), map.as_ref())?,
             }
         }
         RawEditKind::Remove(target) => EditSpec::Remove(ctx.selector(target)?),
-        RawEditKind::ReplaceText { target, with } => {
-            let text = with
-                .as_ref()
-                .ok_or_else(|| ctx.error(target, "`replace-text` needs `with:` (the new text)"))?;
-            EditSpec::ReplaceText {
-                selector: ctx.selector(target)?,
-                text: text.0.clone(),
+        RawEditKind::ReplaceText { target, with, map } => EditSpec::ReplaceText {
+            selector: ctx.selector(target)?,
+            text: compile_value(ctx, "replace-text", target, with.as_ref(), map.as_ref())?,
+        },
+        RawEditKind::CopyAttributes {
+            target,
+            from,
+            names,
+        } => {
+            let from = from.as_ref().ok_or_else(|| {
+                ctx.error(target, "`copy-attributes` needs `from:` (the element to copy from, relative to each target)")
+            })?;
+            for name in names {
+                if !is_xml_name(name) {
+                    return Err(ctx.error(raw, format!("`{name}` is not a valid attribute name")));
+                }
             }
+            EditSpec::CopyAttributes {
+                element: ctx.selector(target)?,
+                from: ctx.selector(from)?,
+                names: names.clone(),
+            }
+        }
+        // Expanded by `compile_edits`.
+        RawEditKind::Use(name) => {
+            return Err(ctx.error(name, "`use` cannot appear here"));
         }
         // Already reported while reading; the set will not be used.
         RawEditKind::Invalid => EditSpec::Remove(
@@ -1113,13 +1412,15 @@ mod tests {
         );
         assert_eq!(
             edit("{set: a/@b}"),
-            ["12:17: `set` needs `to:` (the new value) | a/@b}"]
+            [
+                "12:17: `set` needs `to:` (the new value) or `map:` (a table of old to new values) | a/@b}"
+            ]
         );
         assert_eq!(
             edit("{to: b}"),
             [
                 "12:12: `to` goes with `set` | to: b}",
-                "12:12: an edit needs one of ensure, set, remove, replace-text | to: b}",
+                "12:12: an edit needs one of ensure, set, remove, replace-text, copy-attributes, use | to: b}",
             ]
         );
         assert_eq!(
@@ -1213,12 +1514,14 @@ mod tests {
         let fix = rule.fix.as_ref().unwrap();
         assert_eq!(fix.safety, crate::rules::Safety::Unsafe);
         assert!(
-            matches!(&fix.edits[0], EditSpec::Set { attribute, value, .. } if attribute == "cache" && value == "none")
+            matches!(&fix.edits[0], EditSpec::Set { attribute, value, .. } if attribute == "cache" && value.template.as_ref().and_then(|t| t.literal_text()).as_deref() == Some("none"))
         );
-        assert!(matches!(&fix.edits[1], EditSpec::ReplaceText { text, .. } if text == "42"));
+        assert!(
+            matches!(&fix.edits[1], EditSpec::ReplaceText { text, .. } if text.template.as_ref().and_then(|t| t.literal_text()).as_deref() == Some("42"))
+        );
         assert!(matches!(&fix.edits[2], EditSpec::Remove(_)));
         assert!(
-            matches!(&fix.edits[3], EditSpec::Ensure { attributes, since: None, .. } if attributes == &[("io".to_string(), "native".to_string())])
+            matches!(&fix.edits[3], EditSpec::Ensure { attributes, since: None, .. } if attributes.len() == 1 && attributes[0].0 == "io" && attributes[0].1.literal_text().as_deref() == Some("native"))
         );
     }
 
