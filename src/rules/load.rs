@@ -8,8 +8,8 @@ use regex::Regex;
 use serde_saphyr::{Location, Spanned};
 
 use super::raw::{
-    self, OrderedMap, RawCondition, RawDefinition, RawEdit, RawEditKind, RawFile, RawFix, RawKeys,
-    RawRef, RawRule, RawTest, RawUnique, Scalar,
+    self, OrderedMap, RawCondition, RawDefinition, RawEdit, RawEditKind, RawEdits, RawFile, RawFix,
+    RawKeys, RawRef, RawRule, RawTest, RawUnique, Scalar,
 };
 use super::{
     EditSpec, EditValue, Example, ExampleKind, FixSpec, Message, MessagePart, Origin, Rule,
@@ -422,11 +422,18 @@ fn compile(sources: &[(String, String)]) -> (RuleSet, Vec<RuleError>) {
         let ctx = &parsed[file_index].0;
         let mut cond = def.value.condition.clone();
         cond.substitute(&args);
-        if let Err(e) = compile_condition(
+        // A trial: whatever it instantiates is dropped again.
+        let (count, instances) = (defs.defs.names.len(), defs.instances.clone());
+        let trial = compile_condition(
             ctx,
             &Spanned::new(cond, def.referenced, def.defined),
             &mut defs,
-        ) {
+        );
+        defs.defs.names.truncate(count);
+        defs.defs.conditions.truncate(count);
+        defs.at.truncate(count);
+        defs.instances = instances;
+        if let Err(e) = trial {
             errors.push(RuleError {
                 message: format!("{} (in definition `{name}`)", e.message),
                 ..e
@@ -636,7 +643,7 @@ impl DefCtx<'_> {
 struct Groups<'p> {
     parsed: &'p [(FileCtx<'p>, RawFile)],
     /// Name, file index, edits.
-    groups: Vec<(String, usize, &'p Spanned<Vec<Spanned<RawEdit>>>)>,
+    groups: Vec<(String, usize, &'p Spanned<RawEdits>)>,
     in_progress: Vec<String>,
 }
 
@@ -968,6 +975,11 @@ fn compile_rule(
 
 /// `{expression}` and `{expression...}` holes; `{{` and `}}` are literal braces.
 fn compile_message(ctx: &FileCtx, src: &Spanned<String>) -> Result<Message, RuleError> {
+    compile_holes(ctx, src, "message")
+}
+
+/// Text with `{expression}` holes (a message, or a value an edit writes).
+fn compile_holes(ctx: &FileCtx, src: &Spanned<String>, what: &str) -> Result<Message, RuleError> {
     let text = &src.value;
     let mut parts = Vec::new();
     let mut literal = String::new();
@@ -986,7 +998,7 @@ fn compile_message(ctx: &FileCtx, src: &Spanned<String>) -> Result<Message, Rule
                 let Some(close) = text[i..].find('}') else {
                     return Err(ctx.error_at_offset(
                         ctx.offset_of(src, i),
-                        "unclosed `{` in message (write `{{` for a brace)",
+                        format!("unclosed `{{` in {what} (write `{{{{` for a brace)"),
                     ));
                 };
                 let inner = &text[i + 1..i + close];
@@ -997,7 +1009,7 @@ fn compile_message(ctx: &FileCtx, src: &Spanned<String>) -> Result<Message, Rule
                 let expr = Expression::parse(source, &ctx.namespaces).map_err(|e| {
                     ctx.error_at_offset(
                         ctx.offset_of(src, i + 1 + e.offset),
-                        format!("invalid expression `{source}` in message: {}", e.message),
+                        format!("invalid expression `{source}` in {what}: {}", e.message),
                     )
                 })?;
                 if !literal.is_empty() {
@@ -1015,7 +1027,7 @@ fn compile_message(ctx: &FileCtx, src: &Spanned<String>) -> Result<Message, Rule
             '}' => {
                 return Err(ctx.error_at_offset(
                     ctx.offset_of(src, i),
-                    "unmatched `}` in message (write `}}` for a brace)",
+                    format!("unmatched `}}` in {what} (write `}}}}` for a brace)"),
                 ));
             }
             c => literal.push(c),
@@ -1133,9 +1145,10 @@ fn compile_template(
     text: &str,
     at: &Spanned<impl Sized>,
 ) -> Result<Template, RuleError> {
-    compile_message(
+    compile_holes(
         ctx,
         &Spanned::new(text.to_string(), at.referenced, at.defined),
+        "value",
     )
 }
 
@@ -1574,6 +1587,226 @@ mod tests {
             ),
             [
                 "7:26: invalid expression `count(a) +` in message: unexpected end of selector, expected an expression | }\""
+            ]
+        );
+    }
+
+    /// The text after applying (unsafe included) the fixes of the one rule of `yaml`.
+    fn fixed(yaml: &str, xml: &str) -> String {
+        let set = rules(yaml);
+        crate::fix::fix_text(xml, &set, crate::rules::Safety::Unsafe)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .text
+    }
+
+    fn rule_with(when: &str, edits: &str) -> String {
+        format!(
+            "{HEAD}    when: {when}\n    fix:\n      title: t\n      safety: unsafe\n      edits:\n{edits}"
+        )
+    }
+
+    #[test]
+    fn templates_map_and_copied_attributes() {
+        let xml = "<domain><memory unit='GiB'>4</memory><currentMemory unit='KiB'>9</currentMemory>\
+            <devices><disk><driver cache='writeback'/></disk><disk><driver cache='unsafe'/></disk>\
+            <disk><driver cache='directsync'/></disk></devices></domain>";
+        // A value from the document: relative to the element the edit changes.
+        assert_eq!(
+            fixed(
+                &rule_with(
+                    "{test: \"currentMemory != memory or currentMemory/@unit != memory/@unit\"}",
+                    "        - replace-text: currentMemory\n          with: \"{../memory}\"\n        - copy-attributes: currentMemory\n          from: ../memory\n          names: [unit]\n"
+                ),
+                xml
+            ),
+            xml.replace(
+                "<currentMemory unit='KiB'>9<",
+                "<currentMemory unit='GiB'>4<"
+            )
+        );
+        // A table: listed values are rewritten, others stay.
+        let map_rule = rule_with(
+            "{present: \"devices/disk/driver[@cache='writeback' or @cache='unsafe']\"}",
+            "        - set: devices/disk/driver/@cache\n          map: {writeback: none, unsafe: none}\n",
+        );
+        assert_eq!(
+            fixed(&map_rule, xml),
+            xml.replace("'writeback'", "'none'")
+                .replace("'unsafe'", "'none'")
+        );
+        // A table with a fallback template for the other values.
+        let fallback = rule_with(
+            "{present: \"devices/disk/driver[@cache='directsync']\"}",
+            "        - set: devices/disk/driver/@cache\n          map: {writeback: none}\n          to: \"{../../../memory/@unit}-{@cache}\"\n",
+        );
+        assert_eq!(
+            fixed(&fallback, xml),
+            xml.replace("'writeback'", "'none'")
+                .replace("'unsafe'", "'GiB-unsafe'")
+                .replace("'directsync'", "'GiB-directsync'")
+        );
+        // A copied attribute the source lacks is removed; all attributes when unnamed.
+        let copy = rule_with(
+            "{present: currentMemory/@dumpCore}",
+            "        - copy-attributes: currentMemory\n          from: ../memory\n          names: [unit, dumpCore]\n",
+        );
+        let xml2 = "<domain><memory>4</memory><currentMemory unit='GiB' dumpCore='on'>4</currentMemory></domain>";
+        assert_eq!(
+            fixed(&copy, xml2),
+            "<domain><memory>4</memory><currentMemory>4</currentMemory></domain>"
+        );
+        let all = rule_with(
+            "{absent: currentMemory/@unit}",
+            "        - copy-attributes: currentMemory\n          from: ../memory\n",
+        );
+        assert_eq!(
+            fixed(
+                &all,
+                "<domain><memory unit='MiB' dumpCore='off'>4</memory><currentMemory>4</currentMemory></domain>"
+            ),
+            "<domain><memory unit='MiB' dumpCore='off'>4</memory><currentMemory unit='MiB' dumpCore='off'>4</currentMemory></domain>"
+        );
+        // `ensure` attribute templates are rendered at the rule's context.
+        let ensure = rule_with(
+            "{absent: metadata/note}",
+            "        - ensure: metadata/note\n          attributes: {of: \"{name}\", vcpus: \"{vcpu * 2}\"}\n",
+        );
+        assert_eq!(
+            fixed(
+                &ensure,
+                "<domain><name>db1</name><vcpu>3</vcpu><metadata/></domain>"
+            ),
+            "<domain><name>db1</name><vcpu>3</vcpu><metadata><note of='db1' vcpus='6'/></metadata></domain>"
+        );
+        assert_eq!(
+            errors(&rule_with(
+                "{absent: a}",
+                "        - set: a/@b\n          to: \"{count(}\"\n"
+            )),
+            [
+                "13:23: invalid expression `count(` in value: unexpected end of selector, expected an expression | }\""
+            ]
+        );
+        assert_eq!(
+            errors(&rule_with("{absent: a}", "        - copy-attributes: a\n")),
+            [
+                "12:28: `copy-attributes` needs `from:` (the element to copy from, relative to each target) | a"
+            ]
+        );
+        assert_eq!(
+            errors(&rule_with(
+                "{absent: a}",
+                "        - remove: a\n          map: {x: y}\n"
+            )),
+            ["13:11: `map` goes with `set` or `replace-text` | map: {x: y}"]
+        );
+    }
+
+    #[test]
+    fn edit_groups_expand_in_place() {
+        let text = format!(
+            "edit-groups:\n  inner:\n    - ensure: features/b\n  outer:\n    - ensure: features/a\n    - use: inner\n    - ensure: features/c\n{}",
+            rule_with(
+                "{absent: features/c}",
+                "        - use: outer\n        - ensure: features/d\n"
+            )
+        );
+        let set = rules(&text);
+        let paths: Vec<String> = set.rules[0]
+            .fix
+            .as_ref()
+            .unwrap()
+            .edits
+            .iter()
+            .map(|e| match e {
+                EditSpec::Ensure { source, .. } => source.clone(),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            paths,
+            ["features/a", "features/b", "features/c", "features/d"]
+        );
+        let group_errors = |groups: &str, edits: &str| {
+            errors(&format!(
+                "edit-groups:\n{groups}{}",
+                rule_with("{absent: a}", edits)
+            ))
+        };
+        assert_eq!(
+            group_errors("  g: [{ensure: a}]\n", "        - use: h\n"),
+            ["14:16: unknown edit group `h` (known: g) | h"]
+        );
+        assert_eq!(
+            group_errors("  g:\n    - use: g\n", "        - use: g\n"),
+            ["3:12: edit group `g` uses itself | g"]
+        );
+        assert_eq!(
+            group_errors("  g: [{ensure: 'a[1]'}]\n", "        - use: g\n"),
+            [
+                "2:17: `ensure` takes a plain element path: child names with `[@attr='value']` predicates only (no `*`, `//`, `..`, functions or namespace prefixes) | a[1]'}]"
+            ]
+        );
+    }
+
+    #[test]
+    fn definitions_with_parameters() {
+        let defs = "definitions:\n  hv:\n    params: [feature]\n    present: \"features/hyperv/{feature}[@state='on']\"\n  both:\n    params: [a, b]\n    all:\n      - is: {hv: '{a}'}\n      - is: {hv: {feature: '{b}'}}\n";
+        let set = rules(&format!(
+            "{defs}{HEAD}    when:\n      all:\n        - is: {{hv: stimer}}\n        - is: {{both: {{a: synic, b: vpindex}}}}\n        - is: {{hv: {{feature: stimer}}}}\n"
+        ));
+        // One instance per distinct argument list, shared.
+        assert_eq!(
+            set.definitions.names,
+            [
+                "hv(feature=stimer)",
+                "hv(feature=synic)",
+                "hv(feature=vpindex)",
+                "both(a=synic, b=vpindex)"
+            ]
+        );
+        let doc = |features: &str| {
+            format!("<domain><features><hyperv>{features}</hyperv></features></domain>")
+        };
+        let fires = |xml: &str| {
+            let d = crate::document::Document::parse(xml).unwrap();
+            !crate::engine::lint(&d, &set).is_empty()
+        };
+        assert!(fires(&doc(
+            "<stimer state='on'/><synic state='on'/><vpindex state='on'/>"
+        )));
+        assert!(!fires(&doc("<stimer state='on'/><synic state='on'/>")));
+        let when = |w: &str| errors(&format!("{defs}{HEAD}    when: {w}\n"));
+        assert_eq!(
+            when("{is: hv}"),
+            ["16:16: definition `hv` needs parameter feature: write `{hv: ...}` | hv}"]
+        );
+        assert_eq!(
+            when("{is: {hv: {x: 1}}}"),
+            [
+                "16:17: definition `hv` has no parameter `x` (its parameters: feature) | hv: {x: 1}}}"
+            ]
+        );
+        assert_eq!(
+            when("{is: {both: x}}"),
+            [
+                "16:17: definition `both` takes parameters a, b: name them, as `{both: {a: ...}}` | both: x}}"
+            ]
+        );
+        assert_eq!(
+            when("{is: {windows: x}}"),
+            ["16:17: unknown definition `windows` (known: hv, both) | windows: x}}"]
+        );
+        assert_eq!(
+            errors(&format!(
+                "definitions:\n  plain: {{present: a}}\n{HEAD}    when: {{is: {{plain: x}}}}\n"
+            )),
+            ["9:17: definition `plain` takes no parameters | plain: x}}"]
+        );
+        assert_eq!(
+            errors("definitions:\n  loop:\n    params: [p]\n    is: {loop: '{p}'}\nrules: []\n"),
+            [
+                "4:10: definition `loop(p=p)` refers to itself (in `loop(p=p)`, used at t.yaml:4) (in definition `loop`) | loop: '{p}'}"
             ]
         );
     }

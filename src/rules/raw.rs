@@ -155,7 +155,7 @@ fn put<T>(slot: &mut T, value: T) -> bool {
 pub(super) struct RawFile {
     pub namespaces: Option<Spanned<OrderedMap>>,
     pub definitions: Vec<(Spanned<String>, Spanned<RawDefinition>)>,
-    pub edit_groups: Vec<(Spanned<String>, Spanned<Vec<Spanned<RawEdit>>>)>,
+    pub edit_groups: Vec<(Spanned<String>, Spanned<RawEdits>)>,
     pub rules: Vec<Spanned<RawRule>>,
 }
 
@@ -855,6 +855,9 @@ map_visitor!(
         _ => false,
     }
 );
+
+/// A list of edits (a fix's, or an edit group's).
+pub(super) type RawEdits = Vec<Spanned<RawEdit>>;
 
 /// One edit: its kind, and what any edit may carry.
 pub(super) struct RawEdit {
