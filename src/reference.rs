@@ -216,7 +216,10 @@ fn shown_example(rule: &Rule) -> Option<&Example> {
 
 fn fix_text(fix: &FixSpec) -> String {
     match fix.since() {
-        Some(v) => format!("{} (writes elements of libvirt {v} or later)", escape(&fix.title)),
+        Some(v) => format!(
+            "{} (writes elements of libvirt {v} or later)",
+            escape(&fix.title)
+        ),
         None => escape(&fix.title),
     }
 }

@@ -137,7 +137,12 @@ fn the_config_file_sets_the_version_and_the_command_line_wins() {
     .unwrap();
     std::fs::copy(root().join(GUEST), dir.path().join("g.xml")).unwrap();
     let diff = |extra: &[&str]| {
-        let args = [&["--select", HPET, "--unsafe-fixes", "--diff"], extra, &["g.xml"]].concat();
+        let args = [
+            &["--select", HPET, "--unsafe-fixes", "--diff"],
+            extra,
+            &["g.xml"],
+        ]
+        .concat();
         run_in(dir.path(), &args, None)
     };
     let from_file = diff(&[]);
