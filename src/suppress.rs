@@ -69,6 +69,7 @@ pub fn meta_rules() -> Vec<Rule> {
         severity: Severity::Warning,
         tags: vec!["suppression".to_string()],
         default_enabled: true,
+        libvirt: Default::default(),
         summary: summary.to_string(),
         explanation: explanation.to_string(),
         references: Vec::new(),
@@ -86,6 +87,7 @@ pub fn meta_rules() -> Vec<Rule> {
             file: META_ORIGIN.to_string(),
             line: 0,
         },
+        repo: None,
     };
     vec![
         rule(

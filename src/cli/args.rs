@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::rules::{Safety, Severity};
+use crate::rules::{Safety, Severity, Version};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -14,7 +14,7 @@ use crate::rules::{Safety, Severity};
     about = "Lint and fix libvirt domain XML",
     args_conflicts_with_subcommands = true,
     after_help = "Exit status: 0 clean, 1 findings at or above --fail-on, 2 usage, rule or input errors.\n\
-                  Examples:\n  virt-lint vms/\n  virsh dumpxml win10 | virt-lint -\n  virt-lint --fix --unsafe-fixes win10.xml"
+                  Examples:\n  virt-lint vms/\n  virsh dumpxml win10 | virt-lint -\n  virt-lint --fix --unsafe-fixes win10.xml\n  virt-lint --connect qemu:///system --all-domains"
 )]
 pub struct Args {
     #[command(subcommand)]
@@ -25,10 +25,14 @@ pub struct Args {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// List every rule: id, severity, fix, summary.
+    /// List every rule: id, severity, fix, summary (or the Markdown reference).
     Rules {
         #[command(flatten)]
         rules: RuleArgs,
+        /// `text`: one line per rule; `markdown`: the full reference, grouped by rule
+        /// group and tag (as in docs/rules.md).
+        #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
+        format: RulesFormat,
     },
     /// Explain one rule: why it matters, its fix and examples.
     Rule {
@@ -79,6 +83,11 @@ pub struct SettingsArgs {
     /// pattern without `/` matches a file or folder name anywhere).
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+    /// Check the definitions for this libvirt release (X.Y or X.Y.Z): rules run only
+    /// where they apply to it, and a fix never adds an element it lacks [default: the
+    /// config file's `libvirt-version`, else the newest release the rules know].
+    #[arg(long, value_name = "X.Y", value_parser = parse_version)]
+    pub libvirt_version: Option<Version>,
     /// Use this config file for every input instead of looking for `.virt-lint.yaml`.
     #[arg(long, value_name = "PATH", conflicts_with = "isolated")]
     pub config: Option<PathBuf>,
@@ -95,11 +104,27 @@ pub struct RuleArgs {
 }
 
 #[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("live_selection").args(["domain", "all_domains"])))]
 pub struct CheckArgs {
     /// Files, folders (searched for *.xml) or glob patterns; `-` reads standard input.
-    /// Default: the current folder (standard input with --stdin-filename).
+    /// Default: the current folder (standard input with --stdin-filename), unless
+    /// --connect is given.
     #[arg(value_name = "PATH")]
     pub paths: Vec<String>,
+    /// Lint the persistent definitions of a libvirt connection's domains, read with virsh
+    /// (repeatable: several hosts in one run), e.g. qemu:///system. Needs --domain or
+    /// --all-domains.
+    #[arg(long, value_name = "URI", requires = "live_selection")]
+    pub connect: Vec<String>,
+    /// A domain of the --connect connections to lint (repeatable).
+    #[arg(long, value_name = "NAME", requires = "connect")]
+    pub domain: Vec<String>,
+    /// Lint every domain of the --connect connections.
+    #[arg(long, requires = "connect", conflicts_with = "domain")]
+    pub all_domains: bool,
+    /// With --fix on live domains: redefine them without asking.
+    #[arg(long)]
+    pub yes: bool,
     #[command(flatten)]
     pub rules: RuleArgs,
     #[command(flatten)]
@@ -168,7 +193,7 @@ impl CheckArgs {
                 .collect();
             return (vec!["-".to_string()], ignored);
         }
-        if self.paths.is_empty() {
+        if self.paths.is_empty() && self.connect.is_empty() {
             return (vec![".".to_string()], Vec::new());
         }
         (self.paths.clone(), Vec::new())
@@ -193,6 +218,11 @@ impl CheckArgs {
             Safety::Safe
         }
     }
+}
+
+/// `--libvirt-version`: `9`, `9.0` or `9.0.1`.
+fn parse_version(text: &str) -> Result<Version, String> {
+    Version::parse(text).ok_or_else(|| "expected a libvirt version like 9.0 or 10.2.0".to_string())
 }
 
 /// What a run does with fixes.
@@ -229,6 +259,16 @@ impl Format {
     pub fn is_machine(self) -> bool {
         !matches!(self, Format::Text | Format::Concise)
     }
+}
+
+/// Output format of `virt-lint rules`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RulesFormat {
+    /// One line per rule: id, severity, fix, summary.
+    Text,
+    /// The rules reference in Markdown: indexes by group and tag, then each rule's
+    /// explanation, fixes, references and examples.
+    Markdown,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
