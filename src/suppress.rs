@@ -23,7 +23,7 @@ use crate::select::{RuleInfo, Selector};
 pub const INVALID: &str = "virt-lint/invalid-suppression";
 pub const UNUSED: &str = "virt-lint/unused-suppression";
 /// The origin of [`meta_rules`] (they have no rule file).
-pub const META_ORIGIN: &str = "<virt-lint>";
+pub const META_ORIGIN: &str = "src/suppress.rs";
 
 /// How suppressions are treated in a run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
