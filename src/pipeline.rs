@@ -9,20 +9,50 @@ use crate::document::{self, Document, ParseErrorKind, Position};
 use crate::engine;
 use crate::fix::{self, FixError, Fixed, PlannedFinding as Finding};
 use crate::rules::{RuleSet, Safety};
+use crate::select::RuleInfo;
+use crate::suppress;
+
+/// Inline suppression comments for a run: the rules a directive may name (every rule of
+/// the run, enabled or not) and how directives are treated.
+#[derive(Debug, Clone, Copy)]
+pub struct Suppressions<'a> {
+    pub known: &'a [RuleInfo<'a>],
+    pub options: suppress::Options,
+}
 
 /// What to do with a document beyond linting it.
+///
+/// The engine finds; it plans no fixes. Planning (turning a rule's fix into byte edits for
+/// one finding) happens here only when asked: for fixing, and for callers that show or
+/// count fixes (the text report's help, the summary's "fixes available").
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Options {
     /// Fix with the fixes this safety class allows (`Safe`: safe fixes only; `Unsafe`:
-    /// all). `None` lints only, and no fix is planned or applied.
+    /// all). `None` applies nothing.
     pub fix: Option<Safety>,
+    /// Plan the fixes of the findings (implied by `fix`). Without it, each finding's
+    /// `fix` is `None` and its `alternatives` empty: not planned, not "no fix".
+    pub plan: bool,
 }
 
 impl Options {
-    pub const LINT: Options = Options { fix: None };
+    /// Lint only: no fix planned or applied.
+    pub const LINT: Options = Options {
+        fix: None,
+        plan: false,
+    };
+    /// Lint, and plan each finding's fixes (to show or count them), applying none.
+    pub const PLAN: Options = Options {
+        fix: None,
+        plan: true,
+    };
 
+    /// Lint and fix with the fixes `allowed` permits.
     pub fn fix(allowed: Safety) -> Options {
-        Options { fix: Some(allowed) }
+        Options {
+            fix: Some(allowed),
+            plan: true,
+        }
     }
 }
 
@@ -42,8 +72,10 @@ pub enum Outcome {
 pub struct Linted {
     /// The decoded text, as read.
     pub text: String,
-    /// The findings of `text`.
+    /// The findings of `text`, with their fixes when `planned`.
     pub findings: Vec<Finding>,
+    /// Whether the findings' fixes were planned ([`Options::plan`]).
+    pub planned: bool,
     /// What fixing did (always [`FixResult::NotFixed`] when fixing was not asked).
     pub fix: FixResult,
 }
@@ -93,8 +125,18 @@ pub struct Invalid {
 
 /// Run the pipeline over raw bytes (a file's, standard input's, a live domain's).
 pub fn check_bytes(bytes: &[u8], rules: &RuleSet, options: Options) -> Outcome {
+    check_bytes_with(bytes, rules, options, None)
+}
+
+/// [`check_bytes`], honouring inline suppression comments when `suppressions` is given.
+pub fn check_bytes_with(
+    bytes: &[u8],
+    rules: &RuleSet,
+    options: Options,
+    suppressions: Option<Suppressions<'_>>,
+) -> Outcome {
     match document::decode_str(bytes) {
-        Ok(text) => check_text(text, rules, options),
+        Ok(text) => check_text_with(text, rules, options, suppressions),
         Err(e) => Outcome::Invalid(Invalid {
             message: e.message,
             position: e.position,
@@ -105,6 +147,28 @@ pub fn check_bytes(bytes: &[u8], rules: &RuleSet, options: Options) -> Outcome {
 
 /// Run the pipeline over a text.
 pub fn check_text(text: &str, rules: &RuleSet, options: Options) -> Outcome {
+    check_text_with(text, rules, options, None)
+}
+
+/// [`check_text`], honouring inline suppression comments when `suppressions` is given:
+/// silenced findings are dropped (and their fixes not applied), findings about the
+/// directives themselves are added, and a fix that would remove or move a directive is
+/// refused.
+pub fn check_text_with(
+    text: &str,
+    rules: &RuleSet,
+    options: Options,
+    suppressions: Option<Suppressions<'_>>,
+) -> Outcome {
+    // The engine plans no fixes; the text report's help and the fixer need them.
+    let lint = |doc: &Document<'_>| {
+        let findings = engine::lint(doc, rules);
+        let findings = match suppressions {
+            Some(s) => suppress::apply(doc, rules, s.known, findings, s.options),
+            None => findings,
+        };
+        fix::plan_findings(doc, rules, findings)
+    };
     let doc = match Document::parse(text) {
         Ok(doc) => doc,
         Err(e) => {
@@ -127,25 +191,56 @@ pub fn check_text(text: &str, rules: &RuleSet, options: Options) -> Outcome {
             reason: not_a_domain(&doc),
         };
     }
-    // The engine plans no fixes; the text report's help and the fixer need them.
-    let findings = fix::plan_findings(&doc, rules, engine::lint(&doc, rules));
+    let planned = options.plan || options.fix.is_some();
+    let findings = if planned {
+        lint(&doc)
+    } else {
+        let found = engine::lint(&doc, rules);
+        let found = match suppressions {
+            Some(s) => suppress::apply(&doc, rules, s.known, found, s.options),
+            None => found,
+        };
+        found.into_iter().map(unplanned).collect()
+    };
     drop(doc);
-    let fix = match options.fix {
-        Some(allowed) => fix_linted(text, &findings, rules, allowed),
+    let mut fix = match options.fix {
+        Some(allowed) => fix_linted(text, &findings, allowed, &lint),
         None => FixResult::NotFixed,
     };
+    if let (FixResult::Fixed(fixed), Some(s)) = (&fix, suppressions)
+        && !s.options.disabled
+        && let (Ok(before), Ok(after)) = (Document::parse(text), Document::parse(&fixed.text))
+        && let Err(message) = suppress::check_preserved(&before, &after)
+    {
+        fix = FixResult::Refused(FixError { message });
+    }
     Outcome::Linted(Linted {
         text: text.to_string(),
         findings,
+        planned,
         fix,
     })
 }
 
-fn fix_linted(text: &str, findings: &[Finding], rules: &RuleSet, allowed: Safety) -> FixResult {
+/// A finding whose fixes were not planned.
+fn unplanned(finding: engine::Finding) -> Finding {
+    Finding {
+        finding,
+        fix: None,
+        alternatives: Vec::new(),
+    }
+}
+
+fn fix_linted(
+    text: &str,
+    findings: &[Finding],
+    allowed: Safety,
+    lint: &dyn Fn(&Document<'_>) -> Vec<Finding>,
+) -> FixResult {
     if !findings.iter().any(|f| f.fix_edits(allowed).is_some()) {
         return FixResult::NotFixed;
     }
-    match fix::fix_linted(text, findings, rules, allowed) {
+    match fix::fix_linted_with(text, findings, allowed, lint) {
         Ok(fixed) if fixed.text == text => FixResult::NotFixed,
         Ok(fixed) => FixResult::Fixed(fixed),
         Err(e) => FixResult::Refused(e),
@@ -175,6 +270,18 @@ mod tests {
             panic!("not linted");
         };
         assert!(!linted.findings.is_empty());
+        assert!(!linted.planned);
+        assert!(
+            linted
+                .findings
+                .iter()
+                .all(|f| f.fix.is_none() && f.alternatives.is_empty())
+        );
+        let Outcome::Linted(planned) = check_text(HPET_OFF, &rules, Options::PLAN) else {
+            panic!("not linted");
+        };
+        assert!(planned.planned && planned.findings.iter().any(|f| f.fix.is_some()));
+        assert!(matches!(planned.fix, FixResult::NotFixed));
         assert!(matches!(linted.fix, FixResult::NotFixed));
         assert_eq!(linted.final_text(), HPET_OFF);
     }

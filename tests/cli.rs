@@ -558,7 +558,13 @@ fn a_walk_finds_hidden_and_linked_files_once_and_reports_what_it_cannot_read() {
             std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(mode)).unwrap();
         }
     }
+    std::fs::write(home.join("secret.xml"), &clean).unwrap();
     std::fs::set_permissions(home.join("locked"), std::fs::Permissions::from_mode(0o000)).unwrap();
+    std::fs::set_permissions(
+        home.join("secret.xml"),
+        std::fs::Permissions::from_mode(0o000),
+    )
+    .unwrap();
     // A copy of the binary `nobody` can run, wherever the build folder is.
     let bin_dir = tempfile::tempdir().unwrap();
     let binary = bin_dir.path().join("virt-lint");
@@ -585,10 +591,10 @@ fn a_walk_finds_hidden_and_linked_files_once_and_reports_what_it_cannot_read() {
     assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
     assert_eq!(
         stderr,
-        "note: vms/loop: symlink loop (leads back to .); not followed\nerror: locked: cannot read folder: Permission denied (os error 13)\n"
+        "note: vms/loop: symlink loop (leads back to .); not followed\nerror: locked: cannot read folder: Permission denied (os error 13)\nerror: secret.xml: cannot read: Permission denied (os error 13)\n"
     );
     assert!(
-        stdout.ends_with("Found 1 warning in 1 file (2 files checked); 1 input could not be checked.\n(1 hidden unsafe fix can be enabled with `--unsafe-fixes`.)\n"),
+        stdout.ends_with("Found 1 warning in 1 file (2 files checked); 2 inputs could not be checked.\n(1 hidden unsafe fix can be enabled with `--unsafe-fixes`.)\n"),
         "{stdout}"
     );
 }
@@ -617,5 +623,207 @@ fn a_run_that_finds_no_domain_says_so() {
     assert_eq!(
         r.transcript(),
         "exit: 0\n--- stdout\nNo problems found (0 files checked).\n--- stderr\nwarning: no libvirt domain XML found in empty\n"
+    );
+}
+
+#[test]
+fn help_patches_mark_inserted_lines_in_crlf_and_tab_files() {
+    case(
+        "help-patches-crlf-tabs",
+        &[
+            "fixtures/fix/crlf.xml",
+            "fixtures/fix/tabs-double-quotes.xml",
+        ],
+        1,
+    );
+    let r = run(&[
+        "fixtures/fix/crlf.xml",
+        "fixtures/fix/tabs-double-quotes.xml",
+    ]);
+    assert_eq!(
+        r.stdout.matches("<vpindex state").filter(|_| true).count(),
+        2
+    );
+    for line in r.stdout.lines().filter(|l| l.contains("<vpindex state")) {
+        assert!(
+            line.contains(" + "),
+            "an inserted line marked otherwise: {line}"
+        );
+    }
+}
+
+#[test]
+fn summary_counts_a_file_whose_fix_was_refused_as_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("loop.xml"), CYCLE_DOMAIN).unwrap();
+    let cycle = root().join("tests/rule-files/fix-cycle.yaml");
+    let r = run_in(
+        dir.path(),
+        &[
+            "--rules",
+            cycle.to_str().unwrap(),
+            "--fix",
+            "--format",
+            "concise",
+            "loop.xml",
+        ],
+        None,
+    );
+    assert_eq!(r.code, 2);
+    assert_eq!(
+        r.stdout,
+        "loop.xml:3:3: warning[test/vcpu-one] placement is auto\nFound 1 warning in 1 file (1 file checked); 1 file could not be fixed.\n"
+    );
+}
+
+#[test]
+fn colour_always_reaches_concise_output_and_diffs() {
+    let concise = run(&[
+        "--color",
+        "always",
+        "--format",
+        "concise",
+        "fixtures/win10-hpet-off.xml",
+    ]);
+    assert!(
+        concise.stdout.starts_with("\u{1b}[1mfixtures/win10-hpet-off.xml\u{1b}[0m:32:5: \u{1b}[1;33mwarning[windows/hpet-disabled-without-stimer]\u{1b}[0m HPET is off"),
+        "{}",
+        concise.stdout
+    );
+    let diff = run(&[
+        "--color",
+        "always",
+        "--diff",
+        "fixtures/fix/synic-without-vpindex.xml",
+    ]);
+    assert!(
+        diff.stdout
+            .starts_with("\u{1b}[1m--- a/fixtures/fix/synic-without-vpindex.xml\u{1b}[0m\n"),
+        "{}",
+        diff.stdout
+    );
+    assert!(
+        diff.stdout
+            .contains("\u{1b}[32m+      <vpindex state='on'/>\u{1b}[0m\n")
+    );
+    let plain = run(&["--diff", "fixtures/fix/synic-without-vpindex.xml"]);
+    assert!(!plain.stdout.contains('\u{1b}'));
+}
+
+#[test]
+fn paths_below_dot_have_no_dot_slash() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        root().join("fixtures/win10-hpet-off.xml"),
+        dir.path().join("win10.xml"),
+    )
+    .unwrap();
+    for args in [
+        &["--format", "concise"][..],
+        &["--format", "concise", "."],
+        &["--format", "concise", "./win10.xml"],
+        &["--format", "concise", "./*.xml"],
+    ] {
+        let r = run_in(dir.path(), args, None);
+        assert!(
+            r.stdout.starts_with("win10.xml:32:5: "),
+            "{args:?}: {}",
+            r.transcript()
+        );
+    }
+}
+
+#[test]
+fn a_quoted_glob_starting_with_dot_slash_matches() {
+    let plain = run(&["--format", "concise", "fixtures/fix/*-without-vpindex.xml"]);
+    let dotted = run(&[
+        "--format",
+        "concise",
+        "./fixtures/fix/*-without-vpindex.xml",
+    ]);
+    assert_eq!(dotted.code, 1, "{}", dotted.transcript());
+    assert_eq!(dotted.transcript(), plain.transcript());
+}
+
+#[test]
+fn explaining_a_built_in_rule_says_built_in() {
+    let r = run(&["rule", "windows/hpet-disabled-without-stimer"]);
+    assert!(
+        r.stdout
+            .ends_with("\nBuilt-in rule (embedded in the virt-lint binary).\n"),
+        "{}",
+        r.stdout
+    );
+    let r = run(&[
+        "rule",
+        "acme/disk-cache-not-none",
+        "--rules",
+        "tests/rule-files/good.yaml",
+    ]);
+    assert!(
+        r.stdout
+            .ends_with("\nDefined in tests/rule-files/good.yaml:9.\n"),
+        "{}",
+        r.transcript()
+    );
+}
+
+#[test]
+fn stdin_filename_implies_standard_input() {
+    let text = std::fs::read(root().join("fixtures/win10-hpet-off.xml")).unwrap();
+    let r = run_in(
+        &root(),
+        &["--format", "concise", "--stdin-filename", "win10.xml"],
+        Some(&text),
+    );
+    assert_eq!(r.code, 1, "{}", r.transcript());
+    assert!(
+        r.stdout
+            .starts_with("win10.xml:32:5: warning[windows/hpet-disabled-without-stimer]"),
+        "{}",
+        r.stdout
+    );
+    let r = run_in(
+        &root(),
+        &[
+            "--format",
+            "concise",
+            "--stdin-filename",
+            "win10.xml",
+            "fixtures/linux-clean.xml",
+        ],
+        Some(&text),
+    );
+    assert!(r.stdout.starts_with("win10.xml:32:5: "), "{}", r.stdout);
+    assert_eq!(
+        r.stderr,
+        "warning: ignoring fixtures/linux-clean.xml: --stdin-filename reads standard input\n"
+    );
+}
+
+#[test]
+fn test_rules_applies_every_fix_even_without_a_fixed_text() {
+    case(
+        "test-rules-unchecked-fixes",
+        &["test-rules", "tests/rule-files/unchecked-fixes.yaml"],
+        1,
+    );
+}
+
+#[test]
+fn an_empty_rule_folder_is_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "not a rule file").unwrap();
+    let r = run_in(dir.path(), &["test-rules", "."], None);
+    assert_eq!(
+        r.transcript(),
+        "exit: 0\n--- stdout\nwarning: .: no rule file (*.yaml, *.yml) in this folder\nwarning: no rule found in .; nothing was tested\n0 passed, 0 failed\n--- stderr\n"
+    );
+    let guest = root().join("fixtures/linux-clean.xml");
+    let r = run_in(dir.path(), &["--rules", ".", guest.to_str().unwrap()], None);
+    assert_eq!(r.code, 0);
+    assert_eq!(
+        r.stderr,
+        "warning: .: no rule file (*.yaml, *.yml) in this folder\n"
     );
 }

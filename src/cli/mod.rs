@@ -7,13 +7,17 @@
 pub mod args;
 pub mod check;
 pub mod rules_cmd;
+pub mod settings_cmd;
 
 use std::io::{self, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
 
-pub use args::{Args, CheckArgs, ColorChoice, Command, FailOn, Format, Mode, RuleArgs};
+pub use args::{
+    Args, CheckArgs, ColorChoice, Command, FailOn, Format, Mode, RuleArgs, SettingsArgs,
+};
 
 use crate::report::plural;
 use crate::rules::{self, RuleError, RuleSet};
@@ -29,6 +33,13 @@ pub fn main() -> ExitCode {
         Some(Command::Rules { rules }) => rules_cmd::list(&rules),
         Some(Command::Rule { id, rules }) => rules_cmd::explain(&id, &rules),
         Some(Command::TestRules { paths }) => rules_cmd::test(&paths),
+        Some(Command::Config {
+            path,
+            rules,
+            settings,
+        }) => settings_cmd::config(&path, &rules, &settings),
+        Some(Command::Completions { shell }) => settings_cmd::completions(shell),
+        Some(Command::Man) => settings_cmd::man(),
         None => check::run(&args.check),
     };
     ExitCode::from(code)
@@ -71,8 +82,39 @@ pub(crate) fn print_rule_errors(errors: &[RuleError]) {
     );
 }
 
+/// The `--rules` (or `test-rules`) folders that hold no rule file: a warning each, since
+/// a mistyped folder would otherwise silently check nothing.
+pub(crate) fn empty_rule_folders(paths: &[PathBuf]) -> Vec<String> {
+    paths
+        .iter()
+        .filter(|p| p.is_dir())
+        .filter(|p| {
+            !ignore::WalkBuilder::new(p)
+                .standard_filters(false)
+                .build()
+                .flatten()
+                .any(|e| {
+                    e.file_type().is_some_and(|t| t.is_file())
+                        && matches!(
+                            e.path().extension().and_then(|x| x.to_str()),
+                            Some("yaml" | "yml")
+                        )
+                })
+        })
+        .map(|p| {
+            format!(
+                "warning: {}: no rule file (*.yaml, *.yml) in this folder",
+                p.display()
+            )
+        })
+        .collect()
+}
+
 /// The built-in rules plus `--rules`; rule-file errors are printed (exit 2).
 pub(crate) fn load_rules(args: &RuleArgs) -> Result<RuleSet, u8> {
+    for warning in empty_rule_folders(&args.rules) {
+        eprintln!("{warning}");
+    }
     rules::load_rule_sets(&args.rules).map_err(|errors| {
         print_rule_errors(&errors);
         EXIT_ERROR
