@@ -19,16 +19,19 @@ pub fn generated_rules(n: usize) -> String {
             0 => format!(
                 "    when:\n      all:\n        - present: \"devices/disk[@device='disk']/target[@bus='bus{i}']\"\n        - absent: \"features/acpi\"\n"
             ),
-            1 => format!(
-                "    when:\n      value: \"name\"\n      matches: \"^bench-{i}-[a-z]+$\"\n"
-            ),
+            1 => {
+                format!("    when:\n      value: \"name\"\n      matches: \"^bench-{i}-[a-z]+$\"\n")
+            }
             2 => format!(
                 "    for-each: \"devices/interface\"\n    when:\n      value: \"model/@type\"\n      equals: \"model{i}\"\n    report-at: \"model\"\n"
             ),
             3 => format!(
                 "    for-each: \"devices/disk\"\n    when:\n      all:\n        - value: \"driver/@cache\"\n          in: [\"mode{i}a\", \"mode{i}b\"]\n        - absent: \"shareable\"\n    report-at: \"driver\"\n"
             ),
-            4 => format!("    when:\n      value: \"vcpu\"\n      greater-than: {}\n", 4096 + i),
+            4 => format!(
+                "    when:\n      value: \"vcpu\"\n      greater-than: {}\n",
+                4096 + i
+            ),
             5 => format!(
                 "    when:\n      any:\n        - present: \"clock/timer[@name='timer{i}'][@present='yes']\"\n        - present: \"features/hyperv/feature{i}[@state='on']\"\n"
             ),

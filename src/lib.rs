@@ -8,6 +8,7 @@
 //! the binary's I/O and reporting around it.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod builtin;
 #[allow(clippy::print_stdout, clippy::print_stderr)]
 pub mod cli;
 pub mod condition;

@@ -18,9 +18,6 @@ use crate::condition::{Condition, Definitions, KeyPart, Unique, ValueCondition, 
 use crate::document::{LineIndex, Position};
 use crate::selector::{Expression, Namespaces, Normalize, Selector};
 
-/// Built-in rule files, embedded by `build.rs`: `(path, contents)`.
-const BUILTIN: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
-
 /// A rule file that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleError {
@@ -50,7 +47,7 @@ pub fn load_builtin() -> Result<RuleSet, Vec<RuleError>> {
 /// Built-in rules plus the rule files found at `paths` (files, or folders searched for
 /// `*.yaml`/`*.yml`). All errors are collected, not just the first.
 pub fn load_rule_sets(paths: &[PathBuf]) -> Result<RuleSet, Vec<RuleError>> {
-    let mut sources: Vec<(String, String)> = BUILTIN
+    let mut sources: Vec<(String, String)> = crate::builtin::SOURCES
         .iter()
         .map(|(name, text)| (name.to_string(), text.to_string()))
         .collect();
@@ -337,7 +334,7 @@ fn yaml_error(name: &str, text: &str, err: &serde_saphyr::Error) -> RuleError {
 
 const RULE_ID_PATTERN: &str = r"^[a-z0-9]+(-[a-z0-9]+)*/[a-z0-9]+(-[a-z0-9]+)*$";
 
-fn compile(sources: &[(String, String)]) -> (RuleSet, Vec<RuleError>) {
+pub(crate) fn compile(sources: &[(String, String)]) -> (RuleSet, Vec<RuleError>) {
     let mut errors = Vec::new();
     let mut parsed: Vec<(FileCtx, RawFile)> = Vec::new();
     for (name, text) in sources {
@@ -988,7 +985,10 @@ fn is_xml_name(name: &str) -> bool {
 
 /// The names under which built-in rule files are embedded (`rules/...yaml`).
 pub fn builtin_files() -> Vec<&'static str> {
-    BUILTIN.iter().map(|(name, _)| *name).collect()
+    crate::builtin::SOURCES
+        .iter()
+        .map(|(name, _)| *name)
+        .collect()
 }
 
 #[cfg(test)]
