@@ -42,6 +42,14 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// `file`'s path below `base`, with `/` separators.
+fn relative_name(base: &Path, file: &Path) -> String {
+    file.strip_prefix(base)
+        .expect("rule files are below their folder")
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
 fn main() {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
     let rules_dir = root.join("rules");
@@ -49,22 +57,36 @@ fn main() {
     let mut files = Vec::new();
     collect(&rules_dir, &mut files);
     files.sort();
+    let mut named: Vec<(String, PathBuf)> = files
+        .into_iter()
+        .map(|file| (relative_name(&root, &file), file))
+        .collect();
+    // For the startup benchmark (scripts/startup-bench.sh): more rule files to embed as
+    // if they were built in.
+    println!("cargo:rerun-if-env-changed=VIRT_LINT_EXTRA_BUILTIN_RULES");
+    if let Some(extra) = std::env::var_os("VIRT_LINT_EXTRA_BUILTIN_RULES") {
+        let extra = PathBuf::from(extra);
+        println!("cargo:rerun-if-changed={}", extra.display());
+        let mut files = Vec::new();
+        collect(&extra, &mut files);
+        files.sort();
+        named.extend(
+            files
+                .into_iter()
+                .map(|file| (format!("extra/{}", relative_name(&extra, &file)), file)),
+        );
+    }
     let mut sources = Vec::new();
     let mut code = String::from("&[\n");
-    for file in &files {
+    for (name, file) in &named {
         println!("cargo:rerun-if-changed={}", file.display());
-        let name = file
-            .strip_prefix(&root)
-            .expect("rule files are below the package")
-            .to_string_lossy()
-            .replace('\\', "/");
         let text = std::fs::read_to_string(file)
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
         code.push_str(&format!(
             "    ({name:?}, include_str!({:?})),\n",
             file.display().to_string()
         ));
-        sources.push((name, text));
+        sources.push((name.clone(), text));
     }
     code.push_str("]\n");
 
