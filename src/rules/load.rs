@@ -17,7 +17,7 @@ use super::{
 };
 use crate::condition::{Condition, Definitions, KeyPart, Unique, ValueCondition, ValueTest};
 use crate::document::{LineIndex, Position};
-use crate::repo::{Against, RepoCheck};
+use super::repo::{Against, RepoCheck};
 use crate::selector::{Expression, Namespaces, Normalize, Selector};
 
 /// A rule file that cannot be used.

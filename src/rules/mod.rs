@@ -4,6 +4,7 @@
 //! user's `--rules` paths) into these types; nothing here knows about YAML.
 
 pub mod load;
+pub mod repo;
 mod raw;
 
 use std::fmt;
@@ -145,7 +146,7 @@ pub struct Rule {
     pub origin: Origin,
     /// For a repository rule (`scope: repo`): its cross-document check. The per-file
     /// engine skips such rules; [`crate::repo`] evaluates them over a whole run.
-    pub repo: Option<crate::repo::RepoCheck>,
+    pub repo: Option<repo::RepoCheck>,
 }
 
 #[derive(Debug, Clone)]
