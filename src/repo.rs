@@ -574,6 +574,7 @@ fn finding(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::condition::{Condition, Unique};
     use crate::rules::MessagePart;
     use crate::selector::{Namespaces, Normalize};
 

@@ -4,19 +4,21 @@
 //! user's `--rules` paths) into these types; nothing here knows about YAML.
 
 pub mod load;
-pub mod repo;
 mod raw;
+pub mod repo;
 
 use std::fmt;
 
 use crate::condition::{Condition, Definitions};
 use crate::selector::{Expression, Selector, SimpleStep};
 
-pub use load::{RuleError, load_builtin, load_rule_sets};
+pub use load::{RuleError, load_builtin, load_documented, load_rule_sets};
 pub use raw::REQUIRED_RULE_KEYS;
 
 /// How serious a finding is. Ordered: `Info < Warning < Error`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -42,7 +44,9 @@ impl fmt::Display for Severity {
 
 /// Whether a fix may be applied without asking. Ordered: `Unsafe < Safe`, so a fix
 /// applies when `fix.safety >= wanted`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Safety {
     /// Changes something the guest sees: needs `--unsafe-fixes`.
@@ -61,7 +65,9 @@ impl Safety {
 }
 
 /// A libvirt version, `major.minor.micro` (missing parts are 0).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Version {
     pub major: u32,
     pub minor: u32,
@@ -108,7 +114,7 @@ impl FixSpec {
 }
 
 /// Where a rule (or one of its parts) was written.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Origin {
     pub file: String,
     pub line: usize,
@@ -120,7 +126,7 @@ impl fmt::Display for Origin {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Rule {
     pub id: String,
     pub severity: Severity,
@@ -131,6 +137,9 @@ pub struct Rule {
     /// selected ([`RuleSet::select`]).
     pub default_enabled: bool,
     pub summary: String,
+    /// Not in the compiled built-in set ([`crate::builtin`]): only `rule`, `rules`,
+    /// `test-rules` and the documentation formats read it, from the documented set.
+    #[serde(skip)]
     pub explanation: String,
     pub references: Vec<String>,
     /// Evaluate the rule once per selected element instead of once per document.
@@ -142,6 +151,8 @@ pub struct Rule {
     pub message: Message,
     pub fix: Option<FixSpec>,
     pub alternatives: Vec<FixSpec>,
+    /// Not in the compiled built-in set, like `explanation`.
+    #[serde(skip)]
     pub examples: Vec<Example>,
     pub origin: Origin,
     /// For a repository rule (`scope: repo`): its cross-document check. The per-file
@@ -149,7 +160,7 @@ pub struct Rule {
     pub repo: Option<repo::RepoCheck>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct FixSpec {
     pub title: String,
     pub safety: Safety,
@@ -157,7 +168,7 @@ pub struct FixSpec {
 }
 
 /// One edit of a fix, as written in the rule file; `fix::plan` turns it into byte splices.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum EditSpec {
     /// Make sure the element path exists (creating what is missing, as last children) and
     /// carries `attributes` (templates, rendered at the rule's context). Never changes an
@@ -197,7 +208,7 @@ pub enum EditSpec {
 /// edit changes), and/or a table rewriting the current value (`map:`). With a table, a
 /// current value it lists becomes its entry; any other value becomes the template, or
 /// stays when there is none.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct EditValue {
     pub template: Option<Template>,
     pub map: Vec<(String, String)>,
@@ -250,12 +261,12 @@ pub struct Example {
 /// of each expression at the rule's context (the `for-each` element, a `unique`
 /// duplicate, or `<domain>`); a hole ending in `...` renders every value, joined with
 /// `, `.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Message {
     pub parts: Vec<MessagePart>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum MessagePart {
     Text(String),
     /// `{expr}`: the first value.
@@ -305,7 +316,7 @@ impl Message {
 }
 
 /// Every rule of a run, with the definitions they share, and which of them run.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct RuleSet {
     pub rules: Vec<Rule>,
     pub definitions: Definitions,

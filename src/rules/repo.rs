@@ -6,14 +6,14 @@ use crate::rules::Severity;
 use crate::selector::Selector;
 
 /// Items of other documents whose keys the primary items must not equal.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Against {
     pub for_each: Selector,
     pub key: Vec<KeyPart>,
 }
 
 /// The compiled `unique:` block of a repository rule.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RepoCheck {
     /// The items each document contributes (relative to `<domain>`), their key (parts,
     /// each with its normalisation and default) and the related location's label: the
@@ -30,4 +30,3 @@ pub struct RepoCheck {
     pub per_host: bool,
     pub against: Option<Against>,
 }
-
