@@ -136,6 +136,10 @@ fn one_cause_one_finding_across_every_pair_of_built_in_rules() {
     }
     assert!(documents.len() > 20, "{}", documents.len());
     for (what, xml) in &documents {
+        // (An example may show a document libvirt cannot even parse.)
+        if Document::parse(xml).is_err() {
+            continue;
+        }
         let findings = lint(&rules, xml);
         for (i, a) in findings.iter().enumerate() {
             for b in &findings[i + 1..] {
