@@ -1441,6 +1441,7 @@ fn compile_edit(ctx: &FileCtx, raw: &Spanned<RawEdit>) -> Result<EditSpec, RuleE
                 element,
                 attribute,
                 value: compile_value(ctx, "set", target, to.as_ref(), map.as_ref())?,
+                since,
             }
         }
         RawEditKind::Remove(target) => EditSpec::Remove(ctx.selector(target)?),
@@ -1625,7 +1626,7 @@ mod tests {
         );
         assert_eq!(
             edit("{remove: a, since: 1.0}"),
-            ["12:23: `since` goes with `ensure` | since: 1.0}"]
+            ["12:23: `since` goes with `ensure` or `set` | since: 1.0}"]
         );
         assert_eq!(
             edit("{ensure: a, since: 'x.y'}"),
