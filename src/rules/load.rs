@@ -1452,6 +1452,7 @@ fn compile_edit(ctx: &FileCtx, raw: &Spanned<RawEdit>) -> Result<EditSpec, RuleE
                 element,
                 attribute,
                 value: compile_value(ctx, "set", target, to.as_ref(), map.as_ref())?,
+                since,
             }
         }
         RawEditKind::Remove(target) => EditSpec::Remove(ctx.selector(target)?),
@@ -1639,7 +1640,7 @@ mod tests {
         );
         assert_eq!(
             edit("{remove: a, since: 1.0}"),
-            ["12:23: `since` goes with `ensure` | since: 1.0}"]
+            ["12:23: `since` goes with `ensure` or `set` | since: 1.0}"]
         );
         assert_eq!(
             edit("{ensure: a, since: 'x.y'}"),

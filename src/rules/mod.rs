@@ -160,7 +160,7 @@ impl EditSpec {
     /// The `since:` of an edit: the libvirt release that introduced what it writes.
     pub fn since(&self) -> Option<Version> {
         match self {
-            EditSpec::Ensure { since, .. } => *since,
+            EditSpec::Ensure { since, .. } | EditSpec::Set { since, .. } => *since,
             _ => None,
         }
     }
@@ -245,6 +245,9 @@ pub enum EditSpec {
         element: Selector,
         attribute: String,
         value: EditValue,
+        /// The libvirt version that introduced the attribute (`since:`): a fix that would
+        /// add it (not change it) for an older libvirt is refused.
+        since: Option<Version>,
     },
     /// Remove every selected element or attribute.
     Remove(Selector),
