@@ -9,11 +9,11 @@ use serde_saphyr::{Location, Spanned};
 
 use super::raw::{
     self, OrderedMap, RawCondition, RawDefinition, RawEdit, RawEditKind, RawEdits, RawFile, RawFix,
-    RawKeys, RawRef, RawRule, RawTest, RawUnique, Scalar,
+    RawKeys, RawRef, RawRule, RawTest, RawUnique, RawVersionWindow, Scalar,
 };
 use super::{
     EditSpec, EditValue, Example, ExampleKind, FixSpec, Message, MessagePart, Origin, Rule,
-    RuleSet, Template, Version,
+    RuleSet, Template, Version, VersionWindow,
 };
 use crate::condition::{Condition, Definitions, KeyPart, Unique, ValueCondition, ValueTest};
 use crate::document::{LineIndex, Position};
@@ -851,6 +851,58 @@ fn compile_default(ctx: &FileCtx, raw: Option<&Spanned<Scalar>>) -> Result<bool,
     }
 }
 
+/// A libvirt version written in a rule file (`9.0`, `5.7.0`; YAML may read `9.0` as a
+/// number, which keeps its text).
+fn compile_version(ctx: &FileCtx, key: &str, raw: &Spanned<Scalar>) -> Result<Version, RuleError> {
+    Version::parse(&raw.value.0).ok_or_else(|| {
+        ctx.error(
+            raw,
+            format!(
+                "`{key}` takes a libvirt version like 9.0 or 5.7.0, not `{}`",
+                raw.value.0
+            ),
+        )
+    })
+}
+
+/// `libvirt: {since, before}`: the releases the rule applies to; `since` must come
+/// before `before`.
+fn compile_window(
+    ctx: &FileCtx,
+    raw: Option<&Spanned<RawVersionWindow>>,
+) -> Result<VersionWindow, RuleError> {
+    let Some(raw) = raw else {
+        return Ok(VersionWindow::default());
+    };
+    let since = raw
+        .value
+        .since
+        .as_ref()
+        .map(|v| compile_version(ctx, "since", v))
+        .transpose()?;
+    let before = raw
+        .value
+        .before
+        .as_ref()
+        .map(|v| compile_version(ctx, "before", v))
+        .transpose()?;
+    if let (Some(s), Some(b), Some(at)) = (since, before, &raw.value.before)
+        && s >= b
+    {
+        return Err(ctx.error(
+            at,
+            format!("`libvirt`: `since: {s}` must be older than `before: {b}`"),
+        ));
+    }
+    if since.is_none() && before.is_none() {
+        return Err(ctx.error(
+            raw,
+            "`libvirt` needs `since`, `before` or both (e.g. `libvirt: {since: 9.0}`)",
+        ));
+    }
+    Ok(VersionWindow { since, before })
+}
+
 fn compile_rule(
     ctx: &FileCtx,
     raw: &Spanned<RawRule>,
@@ -929,6 +981,7 @@ fn compile_rule(
         }
     }
     let default_enabled = compile_default(ctx, r.default.as_ref())?;
+    let libvirt = compile_window(ctx, r.libvirt.as_ref())?;
     let for_each = r.for_each.as_ref().map(|s| ctx.selector(s)).transpose()?;
     let when = match &r.when {
         Some(when) => compile_condition(ctx, when, defs)?,
@@ -992,6 +1045,7 @@ fn compile_rule(
         severity,
         tags,
         default_enabled,
+        libvirt,
         summary: summary.trim().to_string(),
         explanation: explanation.trim_end().to_string(),
         references: r.references.clone(),
