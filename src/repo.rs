@@ -487,7 +487,8 @@ fn evaluate_unique<'a>(
         .map(|f| f.entries.len())
         .sum();
     let mut buckets: HashMap<(Option<&'a str>, &'a str), Bucket> = HashMap::with_capacity(total);
-    let mut groups: HashMap<(Option<&'a str>, &'a str, &'a str), Bucket> = HashMap::new();
+    let mut groups: HashMap<(Option<&'a str>, &'a str, &'a str), Bucket> =
+        HashMap::with_capacity(if grouped { total } else { 0 });
     for d in 0..docs.len() {
         let Some(facts) = facts_of(d) else { continue };
         for (e, entry) in facts.entries.iter().enumerate() {
