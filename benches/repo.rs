@@ -213,7 +213,7 @@ fn definition(i: usize) -> String {
     };
     // One guest in ten has a fixed port (5900 + i/10: no two alike); the others let
     // libvirt choose.
-    let graphics = if i % 10 == 0 {
+    let graphics = if i.is_multiple_of(10) {
         format!(
             "<graphics type='vnc' port='{}' autoport='no'/>",
             5900 + i / 10
