@@ -137,7 +137,7 @@ pub fn explain(id: &str, args: &RuleArgs) -> u8 {
 }
 
 pub fn test(paths: &[PathBuf]) -> u8 {
-    let rules = match rules::load_rule_sets(paths) {
+    let rules = match rules::load_documented(paths) {
         Ok(r) => r,
         Err(errors) => {
             print_rule_errors(&errors);
