@@ -73,7 +73,7 @@ pub fn plan(fix: &FixSpec, ctx: Node<'_, '_>, style: &Style) -> Result<Vec<Edit>
             EditSpec::ReplaceText { selector, text } => {
                 for item in selector.select(ctx) {
                     if let Item::Node(node) = item {
-                        planner.edits.push(text_replacement(node, text));
+                        planner.edits.push(text_replacement(node, text)?);
                     }
                 }
             }
@@ -548,22 +548,27 @@ fn removal(item: Item<'_, '_>) -> Edit {
     }
 }
 
-fn text_replacement(node: Node<'_, '_>, new_text: &str) -> Edit {
+/// The edit that replaces the text of an element or a text node; other nodes (comments,
+/// processing instructions, the document itself) have no text to replace.
+fn text_replacement(node: Node<'_, '_>, new_text: &str) -> Result<Edit, String> {
     let text = node.document().input_text();
     let escaped = escape_text(new_text);
     if node.is_text() {
-        return Edit::replacement(node.range(), escaped);
+        return Ok(Edit::replacement(node.range(), escaped));
+    }
+    if !node.is_element() {
+        return Err("`replace-text` selects something other than an element or a text node".into());
     }
     let tag = start_tag_range(node);
     if is_self_closing(text, node) {
         let name = qualified_name(text, node);
-        return Edit::replacement(
+        return Ok(Edit::replacement(
             attributes_end(node)..tag.end,
             format!(">{escaped}</{name}>"),
-        );
+        ));
     }
     let close_start = node.range().start + text[node.range()].rfind("</").expect("closing tag");
-    Edit::replacement(tag.end..close_start, escaped)
+    Ok(Edit::replacement(tag.end..close_start, escaped))
 }
 
 #[cfg(test)]
