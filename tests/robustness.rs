@@ -1,44 +1,29 @@
 //! No input makes virt-lint panic: truncated, corrupted and arbitrary texts go through
-//! decoding, parsing, linting and fixing, and either work or give an error.
+//! decoding, parsing, linting and fixing, and either work or give an error. The inputs the
+//! fuzzer (`fuzz/`) found crashing are kept in `tests/regressions/` and replayed here.
+//! (Well-formed mutations that reach the linter are in `tests/mutations.rs`.)
 
+mod common;
+
+use std::sync::OnceLock;
+
+use common::pipeline;
 use proptest::prelude::*;
+use virt_lint::rules::RuleSet;
 
-use virt_lint::document::{Document, decode};
-use virt_lint::rules::{RuleSet, Safety, load_builtin};
-use virt_lint::{engine, fix};
-
-fn rules() -> &'static RuleSet {
-    static RULES: std::sync::OnceLock<RuleSet> = std::sync::OnceLock::new();
-    RULES.get_or_init(|| load_builtin().unwrap())
+fn rule_sets() -> &'static [RuleSet; 2] {
+    static SETS: OnceLock<[RuleSet; 2]> = OnceLock::new();
+    SETS.get_or_init(|| pipeline::rule_sets(&common::root()))
 }
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures")
-            .join(name),
-    )
-    .unwrap()
+    std::fs::read(common::root().join("fixtures").join(name)).unwrap()
 }
 
-/// Run the whole pipeline; a fixed text must parse and be stable.
+/// The whole pipeline with the built-in rules and the every-edit pack; see
+/// `common/pipeline.rs` for the invariants it checks.
 fn pipeline(bytes: Vec<u8>) {
-    let Ok(text) = decode(bytes) else { return };
-    let Ok(doc) = Document::parse(&text) else {
-        return;
-    };
-    if !engine::is_domain(&doc) {
-        return;
-    }
-    let findings = engine::lint(&doc, rules());
-    for f in &findings {
-        assert!(f.range.end <= text.len() && text.is_char_boundary(f.range.start));
-    }
-    if let Ok(fixed) = fix::fix_text(&text, rules(), Safety::Unsafe) {
-        assert!(Document::parse(&fixed.text).is_ok());
-        let again = fix::fix_text(&fixed.text, rules(), Safety::Unsafe).unwrap();
-        assert_eq!(again.text, fixed.text);
-    }
+    pipeline::check_bytes(&bytes, rule_sets());
 }
 
 const FIXTURES: &[&str] = &[
@@ -72,5 +57,42 @@ proptest! {
     #[test]
     fn arbitrary_xmlish_text(text in "(<domain>|</domain>|<features>|</features>|<hyperv/>|<hyperv>|</hyperv>|<stimer state='on'/>|<synic state='on'/>|<clock offset='utc'>|</clock>|<timer name='hpet' present='no'/>|<!-- c -->|\r\n|\n|  |\t|&amp;|<|>|x){0,40}") {
         pipeline(text.into_bytes());
+    }
+}
+
+/// Every input in `tests/regressions/` (crashes found by the fuzzer or the property tests)
+/// goes through the pipeline; each rule pack there (`*.yaml`) is loaded and run over every
+/// input and fixture.
+#[test]
+fn regressions_pass_the_pipeline() {
+    let dir = common::root().join("tests/regressions");
+    let mut inputs: Vec<std::path::PathBuf> = Vec::new();
+    let mut packs: Vec<std::path::PathBuf> = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("yaml") => packs.push(path),
+            Some("md") => {}
+            _ => inputs.push(path),
+        }
+    }
+    inputs.sort();
+    packs.sort();
+    assert!(!inputs.is_empty(), "no regression inputs in {}", dir.display());
+    for path in &inputs {
+        eprintln!("{}", path.display());
+        pipeline(std::fs::read(path).unwrap());
+    }
+    let mut texts: Vec<Vec<u8>> = inputs.iter().map(|p| std::fs::read(p).unwrap()).collect();
+    texts.extend(FIXTURES.iter().map(|f| fixture(f)));
+    for pack in &packs {
+        eprintln!("{}", pack.display());
+        // A pack may fail to load (that is an error for the user, not a crash).
+        let Ok(rules) = virt_lint::rules::load_rule_sets(std::slice::from_ref(pack)) else {
+            continue;
+        };
+        for text in &texts {
+            pipeline::check_bytes(text, std::slice::from_ref(&rules));
+        }
     }
 }
