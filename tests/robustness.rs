@@ -78,7 +78,11 @@ fn regressions_pass_the_pipeline() {
     }
     inputs.sort();
     packs.sort();
-    assert!(!inputs.is_empty(), "no regression inputs in {}", dir.display());
+    assert!(
+        !inputs.is_empty(),
+        "no regression inputs in {}",
+        dir.display()
+    );
     for path in &inputs {
         eprintln!("{}", path.display());
         pipeline(std::fs::read(path).unwrap());
@@ -95,4 +99,25 @@ fn regressions_pass_the_pipeline() {
             pipeline::check_bytes(text, std::slice::from_ref(&rules));
         }
     }
+}
+
+/// A user rule that adds to every element multiplied the file at each fix pass (the run
+/// hung); the fixer now refuses once the file has grown by more than its own length.
+#[test]
+fn fixes_that_keep_growing_the_file_are_refused() {
+    let pack = common::root().join("tests/regressions/exponential-growth.yaml");
+    let rules = virt_lint::rules::load_rule_sets(&[pack]).unwrap();
+    let err = virt_lint::fix::fix_text(
+        pipeline::RICH_DOMAIN,
+        &rules,
+        virt_lint::rules::Safety::Unsafe,
+    )
+    .unwrap_err();
+    assert!(
+        err.message.starts_with("fixes keep growing the file (")
+            && err
+                .message
+                .ends_with("rules: gen/grow-everywhere); nothing was written"),
+        "{err}"
+    );
 }
