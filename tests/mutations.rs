@@ -106,8 +106,20 @@ const ELEMENT_NAMES: &[&str] = &[
 ];
 
 const ATTRIBUTE_NAMES: &[&str] = &[
-    "state", "present", "name", "mode", "offset", "type", "dev", "model", "cache", "arch", "fz",
-    "fz-checked", "id", "action",
+    "state",
+    "present",
+    "name",
+    "mode",
+    "offset",
+    "type",
+    "dev",
+    "model",
+    "cache",
+    "arch",
+    "fz",
+    "fz-checked",
+    "id",
+    "action",
 ];
 
 /// Attribute values as written in the file (already escaped): plain, odd numbers, case
@@ -476,16 +488,20 @@ impl std::fmt::Debug for Mutated {
 }
 
 fn mutated() -> impl Strategy<Value = Mutated> {
-    (base().boxed(), prop::collection::vec(mutation().boxed(), 1..7)).prop_map(|(mut text, mutations)| {
-        let mut applied = Vec::new();
-        for m in mutations {
-            if let Some(next) = apply(&text, &m) {
-                text = next;
-                applied.push(m);
+    (
+        base().boxed(),
+        prop::collection::vec(mutation().boxed(), 1..7),
+    )
+        .prop_map(|(mut text, mutations)| {
+            let mut applied = Vec::new();
+            for m in mutations {
+                if let Some(next) = apply(&text, &m) {
+                    text = next;
+                    applied.push(m);
+                }
             }
-        }
-        Mutated { text, applied }
-    })
+            Mutated { text, applied }
+        })
 }
 
 fn config() -> ProptestConfig {
@@ -590,10 +606,19 @@ fn mutated_cases_reach_the_linter_and_the_fixer() {
          {fixed_builtin} fixed by the built-in rules, {fixed_pack} with the every-edit pack"
     );
     assert!(mutations >= n * 2, "only {mutations} mutations applied");
-    assert!(domains * 100 >= n * 95, "only {domains} of {n} parse as domains");
-    assert!(with_findings * 2 >= n, "only {with_findings} of {n} have findings");
+    assert!(
+        domains * 100 >= n * 95,
+        "only {domains} of {n} parse as domains"
+    );
+    assert!(
+        with_findings * 2 >= n,
+        "only {with_findings} of {n} have findings"
+    );
     assert!(fixed_builtin * 4 >= n, "only {fixed_builtin} of {n} fixed");
-    assert!(fixed_pack * 2 >= n, "only {fixed_pack} of {n} fixed with the pack");
+    assert!(
+        fixed_pack * 2 >= n,
+        "only {fixed_pack} of {n} fixed with the pack"
+    );
     let pack_rules: Vec<&str> = rule_sets()[1]
         .rules
         .iter()
@@ -625,7 +650,10 @@ fn mutations_do_what_they_say() {
     let first = index_where(0);
     let second = || index_where(3);
     let cases = [
-        (Mutation::DropElement(first), "<domain type='kvm'><b>t</b><!--c--></domain>"),
+        (
+            Mutation::DropElement(first),
+            "<domain type='kvm'><b>t</b><!--c--></domain>",
+        ),
         (
             Mutation::DuplicateElement(first),
             "<domain type='kvm'><a x='1'/><a x='1'/><b>t</b><!--c--></domain>",
@@ -642,7 +670,10 @@ fn mutations_do_what_they_say() {
             Mutation::Insert(second(), "<c/>", true),
             "<domain type='kvm'><a x='1'><c/></a><b>t</b><!--c--></domain>",
         ),
-        (Mutation::DropAttribute(first), "<domain><a x='1'/><b>t</b><!--c--></domain>"),
+        (
+            Mutation::DropAttribute(first),
+            "<domain><a x='1'/><b>t</b><!--c--></domain>",
+        ),
         (
             Mutation::SetValue(second(), "&#x6F;n"),
             "<domain type='kvm'><a x='&#x6F;n'/><b>t</b><!--c--></domain>",
@@ -655,7 +686,10 @@ fn mutations_do_what_they_say() {
             Mutation::SetComment(first, "</clock>"),
             "<domain type='kvm'><a x='1'/><b>t</b><!--</clock>--></domain>",
         ),
-        (Mutation::Requote(first), "<domain type=\"kvm\"><a x='1'/><b>t</b><!--c--></domain>"),
+        (
+            Mutation::Requote(first),
+            "<domain type=\"kvm\"><a x='1'/><b>t</b><!--c--></domain>",
+        ),
     ];
     for (m, expected) in cases {
         assert_eq!(apply(text, &m).as_deref(), Some(expected), "{m:?}");

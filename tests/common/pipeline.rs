@@ -18,6 +18,10 @@ use virt_lint::rules::{RuleSet, Safety, load_builtin, load_rule_sets};
 /// The rule pack that uses every edit kind (relative to the repository root).
 pub const EVERY_EDIT_PACK: &str = "tests/fuzz-rules/every-edit.yaml";
 
+/// A domain with something for every kind of selector target: a declaration, comments
+/// before and inside the root, text, attributes, nested features, a clock and devices.
+pub const RICH_DOMAIN: &str = "<?xml version='1.0'?>\n<!-- before -->\n<domain type='kvm'>\n  <name>guest</name>\n  <description>a &amp; b</description>\n  <!-- inside -->\n  <features>\n    <hyperv mode='custom'>\n      <stimer state='on'><direct state='on'/></stimer>\n    </hyperv>\n  </features>\n  <clock offset='utc'>\n    <timer name='hpet' present='no'/>\n  </clock>\n  <devices>\n    <disk type='file' device='disk'>\n      <driver name='qemu'/>\n      <target dev='vda'/>\n      <address type='pci'/>\n    </disk>\n    <input type='tablet' bus='usb'/>\n  </devices>\n</domain>\n";
+
 /// The built-in rules, and the built-in rules plus [`EVERY_EDIT_PACK`]. `root` is the
 /// repository's root folder.
 pub fn rule_sets(root: &Path) -> [RuleSet; 2] {
@@ -26,7 +30,10 @@ pub fn rule_sets(root: &Path) -> [RuleSet; 2] {
     let with_pack = load_rule_sets(&[pack]).unwrap_or_else(|e| {
         panic!(
             "{EVERY_EDIT_PACK} does not load: {}",
-            e.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")
+            e.iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
         )
     });
     [builtin, with_pack]
@@ -124,7 +131,10 @@ pub fn check_text(text: &str, rules: &RuleSet) -> Outcome {
             }
         };
         if once.applied.is_empty() {
-            assert_eq!(once.text, text, "{safety:?}: nothing applied, yet the text changed");
+            assert_eq!(
+                once.text, text,
+                "{safety:?}: nothing applied, yet the text changed"
+            );
             continue;
         }
         outcome.fixed += 1;
@@ -149,7 +159,10 @@ pub fn check_text(text: &str, rules: &RuleSet) -> Outcome {
         let _ = virt_lint::diff::unified("input.xml", text, &once.text);
         let twice = fix::fix_text(&once.text, rules, safety)
             .unwrap_or_else(|e| panic!("{safety:?}: fixing the fixed text was refused: {e}"));
-        assert_eq!(twice.text, once.text, "{safety:?}: fixing is not idempotent");
+        assert_eq!(
+            twice.text, once.text,
+            "{safety:?}: fixing is not idempotent"
+        );
         assert!(
             twice.applied.is_empty(),
             "{safety:?}: second fix applied {:?}",
@@ -194,7 +207,11 @@ fn check_edits(text: &str, edits: &[Edit], rule: &str) {
     let mut from = 0;
     for edit in edits {
         let kept = &text[from..edit.range.start];
-        assert_eq!(&out[pos..pos + kept.len()], kept, "{rule}: a byte outside the edits changed");
+        assert_eq!(
+            &out[pos..pos + kept.len()],
+            kept,
+            "{rule}: a byte outside the edits changed"
+        );
         pos += kept.len();
         assert_eq!(&out[pos..pos + edit.content.len()], edit.content);
         pos += edit.content.len();
