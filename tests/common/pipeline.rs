@@ -9,10 +9,14 @@
 
 use std::path::{Path, PathBuf};
 
-use virt_lint::document::{Document, decode};
-use virt_lint::engine::{self, Finding};
-use virt_lint::fix::{self, edit::Edit};
-use virt_lint::report::{FileFindings, concise, text::TextEmitter};
+use virt_lint::document::Document;
+use virt_lint::engine;
+use virt_lint::fix::{PlannedFinding, edit::Edit};
+use virt_lint::pipeline::{self, FixResult, Options, Outcome};
+use virt_lint::report::machine::{FileReport, RunReport};
+use virt_lint::report::{
+    FileFindings, concise, github, gitlab, json, junit, sarif, text::TextEmitter,
+};
 use virt_lint::rules::{RuleSet, Safety, load_builtin, load_rule_sets};
 
 /// The rule pack that uses every edit kind (relative to the repository root).
@@ -39,10 +43,10 @@ pub fn rule_sets(root: &Path) -> [RuleSet; 2] {
     [builtin, with_pack]
 }
 
-/// What happened to one input, for the tests that check their generators reach the
-/// linter and the fixer.
+/// How far one input got, for the tests that check their generators reach the linter
+/// and the fixer.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Outcome {
+pub struct Reach {
     /// The bytes were UTF-8 and parsed as XML.
     pub parsed: bool,
     /// The root was a `<domain>`.
@@ -58,8 +62,8 @@ pub struct Outcome {
     pub fix_refused: usize,
 }
 
-impl Outcome {
-    pub fn add(&mut self, other: Outcome) {
+impl Reach {
+    pub fn add(&mut self, other: Reach) {
         self.parsed |= other.parsed;
         self.domain |= other.domain;
         self.findings += other.findings;
@@ -71,108 +75,116 @@ impl Outcome {
 }
 
 /// Run `bytes` through the pipeline with each rule set. Panics when an invariant breaks.
-pub fn check_bytes(bytes: &[u8], rule_sets: &[RuleSet]) -> Outcome {
-    let Ok(text) = decode(bytes.to_vec()) else {
-        return Outcome::default();
+pub fn check_bytes(bytes: &[u8], rule_sets: &[RuleSet]) -> Reach {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        // Still through the library, which must report it, not panic.
+        for rules in rule_sets {
+            let outcome = pipeline::check_bytes(bytes, rules, Options::fix(Safety::Unsafe));
+            assert!(matches!(outcome, Outcome::Invalid(_)), "{outcome:?}");
+        }
+        return Reach::default();
     };
-    let mut total = Outcome::default();
+    let mut total = Reach::default();
     for rules in rule_sets {
-        total.add(check_text(&text, rules));
+        total.add(check_text(text, rules));
     }
     total
 }
 
-/// Run `text` through the pipeline with `rules`. Panics when an invariant breaks:
+/// Run `text` through the library pipeline (as the command line does) with `rules`, safe
+/// then unsafe fixes. Panics when an invariant breaks:
 ///
 /// * findings point inside the text, at character boundaries;
-/// * the text and concise reports render;
+/// * every report format renders;
 /// * every planned fix (and alternative) has sorted, non-overlapping edits inside the
 ///   text, at character boundaries, and applying them keeps every byte outside them;
 /// * a fix that is accepted gives a document that parses and is still a domain, whose
-///   reported findings are those of a fresh lint, and fixing it again changes nothing.
-pub fn check_text(text: &str, rules: &RuleSet) -> Outcome {
-    let mut outcome = Outcome::default();
-    let Ok(doc) = Document::parse(text) else {
-        return outcome;
-    };
-    outcome.parsed = true;
-    if !engine::is_domain(&doc) {
-        return outcome;
-    }
-    outcome.domain = true;
-    let findings = engine::lint(&doc, rules);
-    outcome.findings = findings.len();
-    for finding in &findings {
-        check_range(text, &finding.range, &finding.rule_id);
-        assert!(finding.position.line >= 1 && finding.position.column >= 1);
-        for planned in finding.fix.iter().chain(&finding.alternatives) {
-            match &planned.edits {
-                Ok(edits) => {
-                    outcome.planned += 1;
-                    check_edits(text, edits, &finding.rule_id);
-                }
-                Err(reason) => {
-                    outcome.plan_refused += 1;
-                    assert!(!reason.is_empty(), "{}: empty refusal", finding.rule_id);
+///   remaining findings are those of a fresh lint, and fixing it again changes nothing.
+pub fn check_text(text: &str, rules: &RuleSet) -> Reach {
+    let mut reach = Reach::default();
+    for safety in [Safety::Safe, Safety::Unsafe] {
+        let linted = match pipeline::check_text(text, rules, Options::fix(safety)) {
+            Outcome::Invalid(invalid) => {
+                assert!(!invalid.message.is_empty());
+                return reach;
+            }
+            Outcome::Skipped { reason } => {
+                assert!(!reason.is_empty());
+                reach.parsed = true;
+                return reach;
+            }
+            Outcome::Linted(linted) => linted,
+        };
+        reach.parsed = true;
+        reach.domain = true;
+        if safety == Safety::Safe {
+            reach.findings = linted.findings.len();
+            for finding in &linted.findings {
+                check_range(text, &finding.range, &finding.rule_id);
+                assert!(finding.position.line >= 1 && finding.position.column >= 1);
+                for planned in finding.fix.iter().chain(&finding.alternatives) {
+                    match &planned.edits {
+                        Ok(edits) => {
+                            reach.planned += 1;
+                            check_edits(text, edits, &finding.rule_id);
+                        }
+                        Err(reason) => {
+                            reach.plan_refused += 1;
+                            assert!(!reason.is_empty(), "{}: empty refusal", finding.rule_id);
+                        }
+                    }
                 }
             }
+            render_reports(text, &linted.findings, rules, true);
         }
-    }
-    render_reports(text, &findings);
-    drop(doc);
-
-    for safety in [Safety::Safe, Safety::Unsafe] {
-        let once = match fix::fix_linted(text, &findings, rules, safety) {
-            Ok(once) => once,
-            Err(e) => {
+        let fixed = match &linted.fix {
+            FixResult::NotFixed => continue,
+            FixResult::Refused(e) => {
                 assert!(!e.message.is_empty());
-                outcome.fix_refused += 1;
+                reach.fix_refused += 1;
                 continue;
             }
+            FixResult::Fixed(fixed) => fixed,
         };
-        if once.applied.is_empty() {
-            assert_eq!(
-                once.text, text,
-                "{safety:?}: nothing applied, yet the text changed"
-            );
-            continue;
-        }
-        outcome.fixed += 1;
-        let fixed_doc = Document::parse(&once.text).unwrap_or_else(|e| {
+        assert!(
+            !fixed.applied.is_empty(),
+            "{safety:?}: fixed without applying a fix"
+        );
+        reach.fixed += 1;
+        let fixed_doc = Document::parse(&fixed.text).unwrap_or_else(|e| {
             panic!(
                 "{safety:?}: fixed text does not parse ({e}):\n{}",
-                once.text
+                fixed.text
             )
         });
         assert!(
             engine::is_domain(&fixed_doc),
             "{safety:?}: the fix turned the document into something else:\n{}",
-            once.text
+            fixed.text
         );
-        let fresh = engine::lint(&fixed_doc, rules);
-        assert_eq!(
-            ids(&fresh),
-            ids(&once.findings),
-            "{safety:?}: findings returned by the fixer differ from a fresh lint"
-        );
-        render_reports(&once.text, &once.findings);
-        let _ = virt_lint::diff::unified("input.xml", text, &once.text);
-        let twice = fix::fix_text(&once.text, rules, safety)
-            .unwrap_or_else(|e| panic!("{safety:?}: fixing the fixed text was refused: {e}"));
-        assert_eq!(
-            twice.text, once.text,
-            "{safety:?}: fixing is not idempotent"
-        );
-        assert!(
-            twice.applied.is_empty(),
-            "{safety:?}: second fix applied {:?}",
-            twice.applied
-        );
+        drop(fixed_doc);
+        render_reports(&fixed.text, &fixed.findings, rules, false);
+        let _ = virt_lint::diff::unified("input.xml", text, &fixed.text);
+        match pipeline::check_text(&fixed.text, rules, Options::fix(safety)) {
+            Outcome::Linted(again) => {
+                assert_eq!(
+                    ids(&again.findings),
+                    ids(&fixed.findings),
+                    "{safety:?}: the fixer's remaining findings differ from a fresh lint"
+                );
+                assert!(
+                    matches!(again.fix, FixResult::NotFixed),
+                    "{safety:?}: fixing is not idempotent: {:?}",
+                    again.fix
+                );
+            }
+            other => panic!("{safety:?}: the fixed text does not lint: {other:?}"),
+        }
     }
-    outcome
+    reach
 }
 
-fn ids(findings: &[Finding]) -> Vec<(&str, usize)> {
+fn ids(findings: &[PlannedFinding]) -> Vec<(&str, usize)> {
     findings
         .iter()
         .map(|f| (f.rule_id.as_str(), f.range.start))
@@ -202,7 +214,8 @@ fn check_edits(text: &str, edits: &[Edit], rule: &str) {
         );
         last = edit.range.end;
     }
-    let out = fix::edit::apply(text, edits);
+    let out = virt_lint::fix::edit::apply(text, edits)
+        .unwrap_or_else(|e| panic!("{rule}: planned edits do not apply: {e}"));
     let mut pos = 0;
     let mut from = 0;
     for edit in edits {
@@ -220,7 +233,10 @@ fn check_edits(text: &str, edits: &[Edit], rule: &str) {
     assert_eq!(&out[pos..], &text[from..], "{rule}: the tail changed");
 }
 
-fn render_reports(text: &str, findings: &[Finding]) {
+/// The output formats over these findings (into memory); the machine formats only with
+/// `machine`. SARIF (which describes every rule of the run, ten times the cost of a lint)
+/// is left to [`render_sarif`].
+fn render_reports(text: &str, findings: &[PlannedFinding], rules: &RuleSet, machine: bool) {
     let file = FileFindings {
         name: "input.xml",
         text,
@@ -230,5 +246,40 @@ fn render_reports(text: &str, findings: &[Finding]) {
     TextEmitter::new(false)
         .emit(&mut sink, &file)
         .expect("writing to memory");
-    concise::emit(&mut sink, &file).expect("writing to memory");
+    TextEmitter::new(true)
+        .emit(&mut sink, &file)
+        .expect("writing to memory");
+    concise::emit(&mut sink, &file, false).expect("writing to memory");
+    if !machine || findings.is_empty() {
+        return;
+    }
+    let run = RunReport {
+        files: vec![FileReport {
+            name: "input.xml",
+            text,
+            findings,
+            rules,
+        }],
+        errors: Vec::new(),
+    };
+    json::emit(&mut sink, &run).expect("writing to memory");
+    github::emit(&mut sink, &run).expect("writing to memory");
+    gitlab::emit(&mut sink, &run).expect("writing to memory");
+    junit::emit(&mut sink, &run).expect("writing to memory");
+}
+
+/// SARIF over the findings of `text` (planned, as for the other formats).
+pub fn render_sarif(text: &str, rules: &RuleSet) {
+    if let Outcome::Linted(linted) = pipeline::check_text(text, rules, Options::PLAN) {
+        let run = RunReport {
+            files: vec![FileReport {
+                name: "input.xml",
+                text,
+                findings: &linted.findings,
+                rules,
+            }],
+            errors: Vec::new(),
+        };
+        sarif::emit(&mut Vec::new(), &run).expect("writing to memory");
+    }
 }
