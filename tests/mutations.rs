@@ -411,11 +411,7 @@ fn apply(text: &str, m: &Mutation) -> Option<String> {
                 let r = e.range();
                 let close = format!("</{}>", &text[r.start + 1..name_end(text, r.start)]);
                 let tag = start_tag_range(e);
-                let written = &text[tag.clone()];
-                if !written.ends_with("/>") {
-                    return None;
-                }
-                let open = written[..written.len() - 2].trim_end();
+                let open = text[tag.clone()].strip_suffix("/>")?.trim_end();
                 splice(text, tag, &format!("{open}>{new}{close}"))
             }
         }
@@ -459,9 +455,9 @@ fn insert_into(text: &str, start: usize, snippet: &str, last: bool) -> Option<St
         .find(|n| n.is_element() && n.range().start == start)?;
     let tag = start_tag_range(e);
     let written = &text[tag.clone()];
-    if written.ends_with("/>") {
+    if let Some(open) = written.strip_suffix("/>") {
         let name = &text[start + 1..name_end(text, start)];
-        let open = written[..written.len() - 2].trim_end();
+        let open = open.trim_end();
         return Some(splice(text, tag, &format!("{open}>{snippet}</{name}>")));
     }
     let at = if last {
