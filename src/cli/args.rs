@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::rules::{Safety, Severity};
+use crate::rules::{Safety, Severity, Version};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -25,10 +25,14 @@ pub struct Args {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// List every rule: id, severity, fix, summary.
+    /// List every rule: id, severity, fix, summary (or the Markdown reference).
     Rules {
         #[command(flatten)]
         rules: RuleArgs,
+        /// `text`: one line per rule; `markdown`: the full reference, grouped by rule
+        /// group and tag (as in docs/rules.md).
+        #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
+        format: RulesFormat,
     },
     /// Explain one rule: why it matters, its fix and examples.
     Rule {
@@ -79,6 +83,11 @@ pub struct SettingsArgs {
     /// pattern without `/` matches a file or folder name anywhere).
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+    /// Check the definitions for this libvirt release (X.Y or X.Y.Z): rules run only
+    /// where they apply to it, and a fix never adds an element it lacks [default: the
+    /// config file's `libvirt-version`, else the newest release the rules know].
+    #[arg(long, value_name = "X.Y", value_parser = parse_version)]
+    pub libvirt_version: Option<Version>,
     /// Use this config file for every input instead of looking for `.virt-lint.yaml`.
     #[arg(long, value_name = "PATH", conflicts_with = "isolated")]
     pub config: Option<PathBuf>,
@@ -211,6 +220,11 @@ impl CheckArgs {
     }
 }
 
+/// `--libvirt-version`: `9`, `9.0` or `9.0.1`.
+fn parse_version(text: &str) -> Result<Version, String> {
+    Version::parse(text).ok_or_else(|| "expected a libvirt version like 9.0 or 10.2.0".to_string())
+}
+
 /// What a run does with fixes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -245,6 +259,16 @@ impl Format {
     pub fn is_machine(self) -> bool {
         !matches!(self, Format::Text | Format::Concise)
     }
+}
+
+/// Output format of `virt-lint rules`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RulesFormat {
+    /// One line per rule: id, severity, fix, summary.
+    Text,
+    /// The rules reference in Markdown: indexes by group and tag, then each rule's
+    /// explanation, fixes, references and examples.
+    Markdown,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

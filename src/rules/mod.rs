@@ -60,7 +60,7 @@ impl Safety {
 }
 
 /// A libvirt version, `major.minor.micro` (missing parts are 0).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Version {
     pub major: u32,
     pub minor: u32,
@@ -93,16 +93,59 @@ impl fmt::Display for Version {
     }
 }
 
+/// The libvirt release whose schema and formatter output the built-in placement tables
+/// were derived from: the newest libvirt virt-lint knows when no rule names a newer one.
+pub const KNOWN_LIBVIRT: Version = Version {
+    major: 11,
+    minor: 3,
+    micro: 0,
+};
+
+/// The libvirt releases a rule applies to (`libvirt: {since: 9.0, before: 10.2}`):
+/// `since` included, `before` not. Both open by default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct VersionWindow {
+    pub since: Option<Version>,
+    pub before: Option<Version>,
+}
+
+impl VersionWindow {
+    pub fn contains(&self, version: Version) -> bool {
+        self.since.is_none_or(|s| s <= version) && self.before.is_none_or(|b| version < b)
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.since.is_none() && self.before.is_none()
+    }
+}
+
+impl fmt::Display for VersionWindow {
+    /// `libvirt 9.0.0 and later`, `libvirt before 10.2.0`, `libvirt 9.0.0 to 10.2.0
+    /// (before 10.2.0)`, `every libvirt`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.since, self.before) {
+            (None, None) => f.write_str("every libvirt"),
+            (Some(s), None) => write!(f, "libvirt {s} and later"),
+            (None, Some(b)) => write!(f, "libvirt before {b}"),
+            (Some(s), Some(b)) => write!(f, "libvirt {s} and later, before {b}"),
+        }
+    }
+}
+
 impl FixSpec {
     /// The newest `since:` among the fix's edits: the oldest libvirt the fix suits.
     pub fn since(&self) -> Option<Version> {
-        self.edits
-            .iter()
-            .filter_map(|e| match e {
-                EditSpec::Ensure { since, .. } => *since,
-                _ => None,
-            })
-            .max()
+        self.edits.iter().filter_map(EditSpec::since).max()
+    }
+}
+
+impl EditSpec {
+    /// The `since:` of an edit: the libvirt release that introduced what it writes.
+    pub fn since(&self) -> Option<Version> {
+        match self {
+            EditSpec::Ensure { since, .. } => *since,
+            _ => None,
+        }
     }
 }
 
@@ -129,6 +172,9 @@ pub struct Rule {
     /// `false` for opinionated rules written with `default: off`: they run only when
     /// selected ([`RuleSet::select`]).
     pub default_enabled: bool,
+    /// The libvirt releases the rule applies to (`libvirt:`); outside them it does not run
+    /// ([`RuleSet::libvirt_version`]).
+    pub libvirt: VersionWindow,
     pub summary: String,
     pub explanation: String,
     pub references: Vec<String>,
@@ -159,11 +205,12 @@ pub struct FixSpec {
 #[derive(Debug, Clone)]
 pub enum EditSpec {
     /// Make sure the element path exists (creating what is missing, as last children) and
-    /// carries `attributes`. Never changes an attribute the file sets to `off` or `no`.
+    /// carries `attributes` (templates, rendered at the rule's context). Never changes an
+    /// attribute the file sets to `off` or `no`.
     Ensure {
         path: Vec<SimpleStep>,
         source: String,
-        attributes: Vec<(String, String)>,
+        attributes: Vec<(String, Template)>,
         /// Extra attributes for path elements the fix has to create, by element name
         /// (`<clock>` needs an `offset`).
         when_created: Vec<(String, Vec<(String, String)>)>,
@@ -175,12 +222,58 @@ pub enum EditSpec {
     Set {
         element: Selector,
         attribute: String,
-        value: String,
+        value: EditValue,
     },
     /// Remove every selected element or attribute.
     Remove(Selector),
     /// Replace the text content of every selected element.
-    ReplaceText { selector: Selector, text: String },
+    ReplaceText { selector: Selector, text: EditValue },
+    /// Give every element `element` selects the attributes `names` of the first element
+    /// `from` selects (relative to each target): set where the source has the attribute,
+    /// removed where it does not. All of the source's attributes when `names` is empty.
+    CopyAttributes {
+        element: Selector,
+        from: Selector,
+        names: Vec<String>,
+    },
+}
+
+/// A value an edit writes: a template (`{expression}` holes, rendered at the element the
+/// edit changes), and/or a table rewriting the current value (`map:`). With a table, a
+/// current value it lists becomes its entry; any other value becomes the template, or
+/// stays when there is none.
+#[derive(Debug, Clone)]
+pub struct EditValue {
+    pub template: Option<Template>,
+    pub map: Vec<(String, String)>,
+}
+
+impl EditValue {
+    /// The new value for an element at `ctx` whose current value is `current`; `None`
+    /// leaves it as it is.
+    pub fn resolve(&self, ctx: roxmltree::Node<'_, '_>, current: Option<&str>) -> Option<String> {
+        if let Some(current) = current
+            && let Some((_, to)) = self.map.iter().find(|(from, _)| from == current)
+        {
+            return Some(to.clone());
+        }
+        self.template.as_ref().map(|t| t.render(ctx))
+    }
+}
+
+impl From<&str> for Template {
+    fn from(text: &str) -> Self {
+        Template::literal(text)
+    }
+}
+
+impl From<&str> for EditValue {
+    fn from(text: &str) -> Self {
+        EditValue {
+            template: Some(Template::literal(text)),
+            map: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -216,7 +309,33 @@ pub enum MessagePart {
     Every(Expression),
 }
 
+/// A value with `{expression}` holes: the same language as messages.
+pub type Template = Message;
+
 impl Message {
+    /// A template without holes.
+    pub fn literal(text: &str) -> Message {
+        Message {
+            parts: if text.is_empty() {
+                Vec::new()
+            } else {
+                vec![MessagePart::Text(text.to_string())]
+            },
+        }
+    }
+
+    /// The text, when the template has no holes.
+    pub fn literal_text(&self) -> Option<String> {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                MessagePart::Text(t) => out.push_str(t),
+                _ => return None,
+            }
+        }
+        Some(out)
+    }
+
     pub fn render(&self, ctx: roxmltree::Node<'_, '_>) -> String {
         let mut out = String::new();
         for part in &self.parts {
@@ -230,13 +349,18 @@ impl Message {
     }
 }
 
-/// Every rule of a run, with the definitions they share, and which of them run.
+/// Every rule of a run, with the definitions they share, which of them run, and the
+/// libvirt release the definitions are checked for.
 #[derive(Debug, Clone, Default)]
 pub struct RuleSet {
     pub rules: Vec<Rule>,
     pub definitions: Definitions,
     /// Parallel to `rules`: whether the rule runs. Starts as each rule's `default`.
     enabled: Vec<bool>,
+    /// `--libvirt-version`, when given.
+    libvirt: Option<Version>,
+    /// [`RuleSet::newest_known`], worked out on first use.
+    newest: std::sync::OnceLock<Version>,
 }
 
 impl RuleSet {
@@ -247,6 +371,8 @@ impl RuleSet {
             rules,
             definitions,
             enabled,
+            libvirt: None,
+            newest: std::sync::OnceLock::new(),
         }
     }
 
@@ -254,16 +380,66 @@ impl RuleSet {
         self.rules.iter().find(|r| r.id == id)
     }
 
-    /// The rules that run, with their index in `rules`.
+    /// Check the definitions for this libvirt release (`--libvirt-version`): rules run
+    /// only inside their `libvirt:` window, and a fix that would write an element newer
+    /// than it is refused. `None`: the newest release the rules know.
+    pub fn set_libvirt_version(&mut self, version: Option<Version>) {
+        self.libvirt = version;
+    }
+
+    /// The libvirt release the definitions are checked for: `--libvirt-version`, or
+    /// [`RuleSet::newest_known`].
+    pub fn libvirt_version(&self) -> Version {
+        self.libvirt.unwrap_or_else(|| self.newest_known())
+    }
+
+    /// Whether the release was given (`--libvirt-version`) rather than defaulted.
+    pub fn libvirt_version_given(&self) -> bool {
+        self.libvirt.is_some()
+    }
+
+    /// Every libvirt release the rules name (`libvirt:` windows and `since:` of edits),
+    /// and [`KNOWN_LIBVIRT`].
+    pub fn known_versions(&self) -> Vec<Version> {
+        let mut out = vec![KNOWN_LIBVIRT];
+        for rule in &self.rules {
+            out.extend(rule.libvirt.since);
+            out.extend(rule.libvirt.before);
+            for fix in rule.fix.iter().chain(&rule.alternatives) {
+                out.extend(fix.edits.iter().filter_map(EditSpec::since));
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// The newest libvirt release the rules know: the default `--libvirt-version`.
+    /// (Worked out once: rules added later do not change it.)
+    pub fn newest_known(&self) -> Version {
+        *self.newest.get_or_init(|| {
+            self.known_versions()
+                .last()
+                .copied()
+                .unwrap_or(KNOWN_LIBVIRT)
+        })
+    }
+
+    /// The rules that run, with their index in `rules`: selected, and applying to
+    /// [`RuleSet::libvirt_version`].
     pub fn enabled(&self) -> impl Iterator<Item = (usize, &Rule)> {
-        self.rules
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| self.enabled.get(*i).copied().unwrap_or(false))
+        let version = self.libvirt_version();
+        self.rules.iter().enumerate().filter(move |(i, rule)| {
+            self.enabled.get(*i).copied().unwrap_or(false) && rule.libvirt.contains(version)
+        })
     }
 
     pub fn is_enabled(&self, index: usize) -> bool {
         self.enabled.get(index).copied().unwrap_or(false)
+            && self
+                .rules
+                .get(index)
+                .is_some_and(|r| r.libvirt.contains(self.libvirt_version()))
     }
 
     /// Choose the rules that run: `choose` sees each rule (and whether it runs now) and
@@ -276,12 +452,23 @@ impl RuleSet {
     }
 
     /// A set holding only the rule at `index`, enabled whatever its default (for running
-    /// a rule's examples).
+    /// a rule's examples), checked for the newest libvirt release the rules know that
+    /// lies in the rule's `libvirt:` window.
     pub fn only(&self, index: usize) -> RuleSet {
+        let rule = &self.rules[index];
+        let mut candidates = self.known_versions();
+        candidates.extend(rule.libvirt.since);
+        let version = candidates
+            .into_iter()
+            .filter(|v| rule.libvirt.contains(*v))
+            .max()
+            .unwrap_or_default();
         RuleSet {
-            rules: vec![self.rules[index].clone()],
+            rules: vec![rule.clone()],
             definitions: self.definitions.clone(),
             enabled: vec![true],
+            libvirt: Some(version),
+            newest: std::sync::OnceLock::new(),
         }
     }
 }
