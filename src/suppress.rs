@@ -22,6 +22,8 @@ use crate::select::{RuleInfo, Selector};
 
 pub const INVALID: &str = "virt-lint/invalid-suppression";
 pub const UNUSED: &str = "virt-lint/unused-suppression";
+/// The origin of [`meta_rules`] (they have no rule file).
+pub const META_ORIGIN: &str = "src/suppress.rs";
 
 /// How suppressions are treated in a run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -82,7 +84,7 @@ pub fn meta_rules() -> Vec<Rule> {
         alternatives: Vec::new(),
         examples: Vec::new(),
         origin: Origin {
-            file: "<built-in>".to_string(),
+            file: META_ORIGIN.to_string(),
             line: 0,
         },
         repo: None,

@@ -127,7 +127,9 @@ pub fn explain(id: &str, args: &RuleArgs) -> u8 {
             }
         }
     }
-    if rules::load::builtin_files().contains(&rule.origin.file.as_str()) {
+    if rule.origin.file == crate::suppress::META_ORIGIN {
+        out.push_str("\nBuilt into virt-lint: it reports on `virt-lint:` suppression comments.\n");
+    } else if rules::load::builtin_files().contains(&rule.origin.file.as_str()) {
         out.push_str("\nBuilt-in rule (embedded in the virt-lint binary).\n");
     } else {
         out.push_str(&format!("\nDefined in {}.\n", rule.origin));
@@ -137,7 +139,7 @@ pub fn explain(id: &str, args: &RuleArgs) -> u8 {
 }
 
 pub fn test(paths: &[PathBuf]) -> u8 {
-    let rules = match rules::load_rule_sets(paths) {
+    let rules = match rules::load_documented(paths) {
         Ok(r) => r,
         Err(errors) => {
             print_rule_errors(&errors);

@@ -163,12 +163,22 @@ pub fn plan(
                 element,
                 attribute,
                 value,
+                since,
             } => {
                 for item in element.select(ctx) {
                     if let Item::Node(node) = item
                         && node.is_element()
                         && let Some(value) = value.resolve(node, node.attribute(attribute.as_str()))
                     {
+                        if node.attribute(attribute.as_str()).is_none()
+                            && let Some(needed) = since
+                            && *needed > libvirt
+                        {
+                            return Err(format!(
+                                "it would add the attribute {attribute} to <{}>, which needs libvirt {needed} or later; the target is libvirt {libvirt} (--libvirt-version)",
+                                node.tag_name().name()
+                            ));
+                        }
                         planner.set_attribute(node, attribute, &value);
                     }
                 }
@@ -984,6 +994,36 @@ mod tests {
     }
 
     #[test]
+    fn an_attribute_newer_than_the_libvirt_version_is_not_added() {
+        let v = |s| Version::parse(s).unwrap();
+        let (element, attribute) = Selector::parse("features/hyperv/@mode", &Namespaces::builtin())
+            .unwrap()
+            .split_attribute()
+            .unwrap();
+        let set = EditSpec::Set {
+            element,
+            attribute,
+            value: "custom".into(),
+            since: Some(v("8.0")),
+        };
+        let bare = "<domain><features><hyperv/></features></domain>";
+        assert_eq!(
+            run_for(v("7.10"), bare, vec![set.clone()]).unwrap_err(),
+            "it would add the attribute mode to <hyperv>, which needs libvirt 8.0.0 or later; the target is libvirt 7.10.0 (--libvirt-version)"
+        );
+        assert_eq!(
+            run_for(v("8.0"), bare, vec![set.clone()]).unwrap(),
+            "<domain><features><hyperv mode='custom'/></features></domain>"
+        );
+        // Changing an attribute the file already has adds nothing new.
+        let has = "<domain><features><hyperv mode='passthrough'/></features></domain>";
+        assert_eq!(
+            run_for(v("7.10"), has, vec![set]).unwrap(),
+            "<domain><features><hyperv mode='custom'/></features></domain>"
+        );
+    }
+
+    #[test]
     fn appends_after_last_sibling_with_its_indentation() {
         let input = "<domain>\n  <features>\n    <hyperv mode='custom'>\n      <relaxed state='on'/>\n    </hyperv>\n  </features>\n</domain>\n";
         let out = run(
@@ -1440,6 +1480,7 @@ mod tests {
                     element: set.0,
                     attribute: set.1,
                     value: "yes".into(),
+                    since: None,
                 },
                 EditSpec::Remove(Selector::parse("vcpu/@cpuset", &ns).unwrap()),
                 EditSpec::Remove(Selector::parse("description", &ns).unwrap()),

@@ -5,17 +5,20 @@
 
 pub mod load;
 mod raw;
+pub mod repo;
 
 use std::fmt;
 
 use crate::condition::{Condition, Definitions};
 use crate::selector::{Expression, Selector, SimpleStep};
 
-pub use load::{RuleError, load_builtin, load_rule_sets};
+pub use load::{RuleError, load_builtin, load_documented, load_rule_sets};
 pub use raw::REQUIRED_RULE_KEYS;
 
 /// How serious a finding is. Ordered: `Info < Warning < Error`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -41,7 +44,9 @@ impl fmt::Display for Severity {
 
 /// Whether a fix may be applied without asking. Ordered: `Unsafe < Safe`, so a fix
 /// applies when `fix.safety >= wanted`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Safety {
     /// Changes something the guest sees: needs `--unsafe-fixes`.
@@ -60,7 +65,19 @@ impl Safety {
 }
 
 /// A libvirt version, `major.minor.micro` (missing parts are 0).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct Version {
     pub major: u32,
     pub minor: u32,
@@ -103,7 +120,7 @@ pub const KNOWN_LIBVIRT: Version = Version {
 
 /// The libvirt releases a rule applies to (`libvirt: {since: 9.0, before: 10.2}`):
 /// `since` included, `before` not. Both open by default.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct VersionWindow {
     pub since: Option<Version>,
     pub before: Option<Version>,
@@ -143,14 +160,14 @@ impl EditSpec {
     /// The `since:` of an edit: the libvirt release that introduced what it writes.
     pub fn since(&self) -> Option<Version> {
         match self {
-            EditSpec::Ensure { since, .. } => *since,
+            EditSpec::Ensure { since, .. } | EditSpec::Set { since, .. } => *since,
             _ => None,
         }
     }
 }
 
 /// Where a rule (or one of its parts) was written.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Origin {
     pub file: String,
     pub line: usize,
@@ -162,7 +179,7 @@ impl fmt::Display for Origin {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Rule {
     pub id: String,
     pub severity: Severity,
@@ -176,6 +193,9 @@ pub struct Rule {
     /// ([`RuleSet::libvirt_version`]).
     pub libvirt: VersionWindow,
     pub summary: String,
+    /// Not in the compiled built-in set ([`crate::builtin`]): only `rule`, `rules`,
+    /// `test-rules` and the documentation formats read it, from the documented set.
+    #[serde(skip)]
     pub explanation: String,
     pub references: Vec<String>,
     /// Evaluate the rule once per selected element instead of once per document.
@@ -187,14 +207,16 @@ pub struct Rule {
     pub message: Message,
     pub fix: Option<FixSpec>,
     pub alternatives: Vec<FixSpec>,
+    /// Not in the compiled built-in set, like `explanation`.
+    #[serde(skip)]
     pub examples: Vec<Example>,
     pub origin: Origin,
     /// For a repository rule (`scope: repo`): its cross-document check. The per-file
     /// engine skips such rules; [`crate::repo`] evaluates them over a whole run.
-    pub repo: Option<crate::repo::RepoCheck>,
+    pub repo: Option<repo::RepoCheck>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct FixSpec {
     pub title: String,
     pub safety: Safety,
@@ -202,7 +224,7 @@ pub struct FixSpec {
 }
 
 /// One edit of a fix, as written in the rule file; `fix::plan` turns it into byte splices.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum EditSpec {
     /// Make sure the element path exists (creating what is missing, as last children) and
     /// carries `attributes` (templates, rendered at the rule's context). Never changes an
@@ -223,6 +245,9 @@ pub enum EditSpec {
         element: Selector,
         attribute: String,
         value: EditValue,
+        /// The libvirt version that introduced the attribute (`since:`): a fix that would
+        /// add it (not change it) for an older libvirt is refused.
+        since: Option<Version>,
     },
     /// Remove every selected element or attribute.
     Remove(Selector),
@@ -242,7 +267,7 @@ pub enum EditSpec {
 /// edit changes), and/or a table rewriting the current value (`map:`). With a table, a
 /// current value it lists becomes its entry; any other value becomes the template, or
 /// stays when there is none.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct EditValue {
     pub template: Option<Template>,
     pub map: Vec<(String, String)>,
@@ -295,12 +320,12 @@ pub struct Example {
 /// of each expression at the rule's context (the `for-each` element, a `unique`
 /// duplicate, or `<domain>`); a hole ending in `...` renders every value, joined with
 /// `, `.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Message {
     pub parts: Vec<MessagePart>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum MessagePart {
     Text(String),
     /// `{expr}`: the first value.
@@ -351,7 +376,7 @@ impl Message {
 
 /// Every rule of a run, with the definitions they share, which of them run, and the
 /// libvirt release the definitions are checked for.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct RuleSet {
     pub rules: Vec<Rule>,
     pub definitions: Definitions,
@@ -359,7 +384,8 @@ pub struct RuleSet {
     enabled: Vec<bool>,
     /// `--libvirt-version`, when given.
     libvirt: Option<Version>,
-    /// [`RuleSet::newest_known`], worked out on first use.
+    /// [`RuleSet::newest_known`], worked out on first use (not stored when compiled).
+    #[serde(skip)]
     newest: std::sync::OnceLock<Version>,
 }
 

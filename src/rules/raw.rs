@@ -1016,7 +1016,7 @@ pub(super) const EDIT_KINDS: &[&str] = &[
 const EDIT_COMPANIONS: &[(&str, &[&str])] = &[
     ("attributes", &["ensure"]),
     ("when-created", &["ensure"]),
-    ("since", &["ensure"]),
+    ("since", &["ensure", "set"]),
     ("to", &["set"]),
     ("with", &["replace-text"]),
     ("map", &["set", "replace-text"]),
