@@ -327,8 +327,8 @@ fn meta_finding(
     })
 }
 
-/// Each directive comment with the start tag of what it applies to, for checking that a
-/// fix neither removed nor moved one.
+/// Each directive comment with the element it applies to, for checking that a fix neither
+/// removed nor moved one.
 pub fn anchors(doc: &Document<'_>) -> Vec<(String, Option<String>)> {
     let mut out = Vec::new();
     for node in doc.tree.descendants().filter(|n| n.is_comment()) {
@@ -336,10 +336,20 @@ pub fn anchors(doc: &Document<'_>) -> Vec<(String, Option<String>)> {
         if !text.trim_start().starts_with("virt-lint") {
             continue;
         }
-        let target = node
-            .next_siblings()
-            .find(|n| n.is_element())
-            .map(|e| doc.text[crate::document::start_tag_range(e)].to_string());
+        // The element by its path of names (and `name` attributes), not its whole start
+        // tag: a fix may change the element's other attributes without moving the comment.
+        let target = node.next_siblings().find(|n| n.is_element()).map(|e| {
+            let mut steps: Vec<String> = e
+                .ancestors()
+                .filter(|n| n.is_element())
+                .map(|n| match n.attribute("name") {
+                    Some(v) => format!("{}[@name='{v}']", n.tag_name().name()),
+                    None => n.tag_name().name().to_string(),
+                })
+                .collect();
+            steps.reverse();
+            steps.join("/")
+        });
         out.push((text.to_string(), target));
     }
     out
