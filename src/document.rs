@@ -70,6 +70,21 @@ impl fmt::Display for Position {
 pub struct ParseError {
     pub message: String,
     pub position: Option<Position>,
+    pub kind: ParseErrorKind,
+}
+
+/// What kind of problem a [`ParseError`] is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseErrorKind {
+    /// Not UTF-8.
+    Encoding,
+    /// Nothing but whitespace.
+    Empty,
+    /// Not well-formed XML.
+    Malformed,
+    /// The text has a `<!DOCTYPE>`, which is refused; `root` is the name of its root
+    /// element (as written, prefix included) when it could be found.
+    Doctype { root: Option<String> },
 }
 
 impl fmt::Display for ParseError {
@@ -80,20 +95,27 @@ impl fmt::Display for ParseError {
 
 /// Decode bytes read from a file as UTF-8, reporting where the first invalid byte is.
 pub fn decode(bytes: Vec<u8>) -> Result<String, ParseError> {
-    String::from_utf8(bytes).map_err(|e| {
-        let valid = e.utf8_error().valid_up_to();
-        let bytes = e.as_bytes();
-        // Everything before `valid` is UTF-8, so the index can place the bad byte.
-        let prefix = std::str::from_utf8(&bytes[..valid]).unwrap_or_default();
-        let position = LineIndex::new(prefix).position(prefix, valid);
-        ParseError {
-            message: format!(
-                "invalid UTF-8: byte 0x{:02X} at offset {valid} is not valid UTF-8 (libvirt XML must be UTF-8)",
-                bytes[valid]
-            ),
-            position: Some(position),
-        }
-    })
+    String::from_utf8(bytes).map_err(|e| invalid_utf8(e.as_bytes(), e.utf8_error()))
+}
+
+/// [`decode`] without taking ownership.
+pub fn decode_str(bytes: &[u8]) -> Result<&str, ParseError> {
+    std::str::from_utf8(bytes).map_err(|e| invalid_utf8(bytes, e))
+}
+
+fn invalid_utf8(bytes: &[u8], error: std::str::Utf8Error) -> ParseError {
+    let valid = error.valid_up_to();
+    // Everything before `valid` is UTF-8, so the index can place the bad byte.
+    let prefix = std::str::from_utf8(&bytes[..valid]).unwrap_or_default();
+    let position = LineIndex::new(prefix).position(prefix, valid);
+    ParseError {
+        message: format!(
+            "invalid UTF-8: byte 0x{:02X} at offset {valid} is not valid UTF-8 (libvirt XML must be UTF-8)",
+            bytes.get(valid).copied().unwrap_or_default()
+        ),
+        position: Some(position),
+        kind: ParseErrorKind::Encoding,
+    }
 }
 
 /// A parsed XML text.
@@ -112,6 +134,7 @@ impl<'a> Document<'a> {
             return Err(ParseError {
                 message: "the file is empty".into(),
                 position: None,
+                kind: ParseErrorKind::Empty,
             });
         }
         let options = roxmltree::ParsingOptions {
@@ -120,20 +143,25 @@ impl<'a> Document<'a> {
         };
         match roxmltree::Document::parse_with_options(text, options) {
             Ok(tree) => Ok(Document { text, tree, lines }),
+            Err(roxmltree::Error::DtdDetected) => {
+                let doctype = find_doctype(text);
+                Err(ParseError {
+                    message: "a DTD (<!DOCTYPE ...>) is not allowed: libvirt XML has none, and entity expansion is refused".to_string(),
+                    position: Some(lines.position(text, doctype.as_ref().map_or(0, |d| d.start))),
+                    kind: ParseErrorKind::Doctype {
+                        root: doctype.and_then(|d| d.root),
+                    },
+                })
+            }
             Err(err) => {
                 let pos = err.pos();
-                let message = match err {
-                    roxmltree::Error::DtdDetected => {
-                        "a DTD (<!DOCTYPE ...>) is not allowed: libvirt XML has none, and entity expansion is refused".to_string()
-                    }
-                    other => format!("malformed XML: {}", strip_position(&other.to_string())),
-                };
                 Err(ParseError {
-                    message,
+                    message: format!("malformed XML: {}", strip_position(&err.to_string())),
                     position: Some(Position {
                         line: pos.row as usize,
                         column: pos.col as usize,
                     }),
+                    kind: ParseErrorKind::Malformed,
                 })
             }
         }
@@ -145,6 +173,67 @@ impl<'a> Document<'a> {
 
     pub fn position(&self, offset: usize) -> Position {
         self.lines.position(self.text, offset)
+    }
+}
+
+/// Where a text's `<!DOCTYPE` is, and the name of the root element after it.
+struct Doctype {
+    start: usize,
+    root: Option<String>,
+}
+
+/// Find the `<!DOCTYPE ...>` declaration of a prolog and the root element's name after it,
+/// without expanding anything: quoted strings, comments and processing instructions are
+/// skipped, so a `>` or `]` inside them does not end the declaration early.
+fn find_doctype(text: &str) -> Option<Doctype> {
+    let start = text.find("<!DOCTYPE")?;
+    let bytes = text.as_bytes();
+    let mut i = start + "<!DOCTYPE".len();
+    let mut depth = 0usize; // inside the internal subset `[...]`
+    let mut end = None;
+    while i < bytes.len() {
+        match bytes[i] {
+            q @ (b'"' | b'\'') => {
+                i = text[i + 1..]
+                    .find(q as char)
+                    .map_or(bytes.len(), |j| i + 1 + j);
+            }
+            b'<' if text[i..].starts_with("<!--") => {
+                i = text[i..].find("-->").map_or(bytes.len(), |j| i + j + 2);
+            }
+            b'<' if text[i..].starts_with("<?") => {
+                i = text[i..].find("?>").map_or(bytes.len(), |j| i + j + 1);
+            }
+            b'[' => depth += 1,
+            b']' => depth = depth.saturating_sub(1),
+            b'>' if depth == 0 => {
+                end = Some(i + 1);
+                break;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let root = end.and_then(|end| root_name_after(&text[end..]));
+    Some(Doctype { start, root })
+}
+
+/// The name of the first element of `rest`, skipping whitespace, comments and processing
+/// instructions.
+fn root_name_after(mut rest: &str) -> Option<String> {
+    loop {
+        rest = rest.trim_start();
+        if let Some(after) = rest.strip_prefix("<!--") {
+            rest = &after[after.find("-->")? + 3..];
+        } else if let Some(after) = rest.strip_prefix("<?") {
+            rest = &after[after.find("?>")? + 2..];
+        } else {
+            let name = rest.strip_prefix('<')?;
+            let end = name
+                .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
+                .unwrap_or(name.len());
+            return (end > 0).then(|| name[..end].to_string());
+        }
     }
 }
 
@@ -221,9 +310,41 @@ mod tests {
             .unwrap();
         assert!(err.message.contains("DTD"));
         assert_eq!(
+            err.kind,
+            ParseErrorKind::Doctype {
+                root: Some("d".into())
+            }
+        );
+        assert_eq!(
             Document::parse(" \n").err().unwrap().message,
             "the file is empty"
         );
+    }
+
+    #[test]
+    fn doctype_position_and_root_name() {
+        let text = "<?xml version='1.0'?>\n<!-- a > b -->\n<!DOCTYPE busconfig PUBLIC \"-//x//DTD >//EN\"\n \"http://x/b.dtd\" [\n  <!ENTITY a ']>'>\n  <!-- ]> -->\n]>\n<?pi >?>\n<!-- c --> <busconfig a='1'/>\n";
+        let err = Document::parse(text).err().unwrap();
+        assert_eq!(err.position, Some(Position { line: 3, column: 1 }));
+        assert_eq!(
+            err.kind,
+            ParseErrorKind::Doctype {
+                root: Some("busconfig".into())
+            }
+        );
+        let err = Document::parse("<!DOCTYPE domain>\n<domain/>")
+            .err()
+            .unwrap();
+        assert_eq!(
+            err.kind,
+            ParseErrorKind::Doctype {
+                root: Some("domain".into())
+            }
+        );
+        // Unterminated: the root is unknown, the position still found.
+        let err = Document::parse("\n<!DOCTYPE x [ <!ENTITY").err().unwrap();
+        assert_eq!(err.kind, ParseErrorKind::Doctype { root: None });
+        assert_eq!(err.position, Some(Position { line: 2, column: 1 }));
     }
 
     #[test]

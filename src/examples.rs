@@ -2,9 +2,7 @@
 //! a `passes` example must not, and a `fixed` text must be what the rule's fix produces.
 //! `cargo test` runs them for the built-in rules; `virt-lint test-rules` for a user's.
 
-use crate::document::Document;
-use crate::engine;
-use crate::fix;
+use crate::pipeline::{self, FixResult, Options, Outcome};
 use crate::rules::{ExampleKind, Rule, RuleSet, Safety};
 
 /// The verdict on one example.
@@ -42,14 +40,21 @@ pub fn run(rules: &RuleSet, select: impl Fn(&Rule) -> bool) -> Vec<ExampleResult
 }
 
 fn check(alone: &RuleSet, kind: ExampleKind, xml: &str, fixed: Option<&str>) -> Result<(), String> {
-    let doc = Document::parse(xml).map_err(|e| match e.position {
-        Some(p) => format!("the example is not well-formed XML ({p}: {})", e.message),
-        None => format!("the example is not usable XML ({})", e.message),
-    })?;
-    if !engine::is_domain(&doc) {
-        return Err("the example's root element is not <domain>".into());
-    }
-    let findings = engine::lint(&doc, alone);
+    let options = match fixed {
+        Some(_) => Options::fix(Safety::Unsafe),
+        None => Options::LINT,
+    };
+    let linted = match pipeline::check_text(xml, alone, options) {
+        Outcome::Linted(linted) => linted,
+        Outcome::Skipped { .. } => return Err("the example's root element is not <domain>".into()),
+        Outcome::Invalid(e) => {
+            return Err(match e.position {
+                Some(p) => format!("the example is not well-formed XML ({p}: {})", e.message),
+                None => format!("the example is not usable XML ({})", e.message),
+            });
+        }
+    };
+    let findings = &linted.findings;
     match kind {
         ExampleKind::Fires if findings.is_empty() => {
             return Err("expected the rule to fire; it did not".into());
@@ -68,12 +73,14 @@ fn check(alone: &RuleSet, kind: ExampleKind, xml: &str, fixed: Option<&str>) -> 
         _ => {}
     }
     if let Some(expected) = fixed {
-        let result =
-            fix::fix_text(xml, alone, Safety::Unsafe).map_err(|e| format!("fixing failed: {e}"))?;
-        if result.text != expected {
+        let result = match &linted.fix {
+            FixResult::Refused(e) => return Err(format!("fixing failed: {e}")),
+            _ => linted.final_text(),
+        };
+        if result != expected {
             return Err(format!(
                 "the fix produced a different text:\n{}",
-                crate::diff::unified("expected", expected, &result.text)
+                crate::diff::unified("expected", expected, result)
             ));
         }
     }

@@ -1,6 +1,8 @@
 //! Finding the inputs of a run: files, folders (walked for `*.xml`, honouring
 //! `.gitignore`), glob patterns the shell left unexpanded, and `-` for standard input.
 
+use std::borrow::Cow;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use globset::{GlobBuilder, GlobMatcher};
@@ -10,6 +12,48 @@ use globset::{GlobBuilder, GlobMatcher};
 pub enum Input {
     Stdin,
     File(PathBuf),
+    /// A document that is not a file, e.g. a live domain named `qemu:///system/win10`:
+    /// linted and diffed under `name`, never written.
+    Document {
+        name: String,
+        bytes: Vec<u8>,
+    },
+}
+
+impl Input {
+    /// The name shown in reports (`stdin_name` for standard input).
+    pub fn name(&self, stdin_name: &str) -> String {
+        match self {
+            Input::Stdin => stdin_name.to_string(),
+            Input::File(path) => path.display().to_string(),
+            Input::Document { name, .. } => name.clone(),
+        }
+    }
+
+    /// The input's bytes.
+    pub fn read(&self) -> io::Result<Cow<'_, [u8]>> {
+        match self {
+            Input::Stdin => {
+                let mut buf = Vec::new();
+                io::stdin().lock().read_to_end(&mut buf)?;
+                Ok(Cow::Owned(buf))
+            }
+            Input::File(path) => std::fs::read(path).map(Cow::Owned),
+            Input::Document { bytes, .. } => Ok(Cow::Borrowed(bytes)),
+        }
+    }
+
+    /// Replace a file's contents atomically. Standard input and in-memory documents
+    /// cannot be written back.
+    pub fn write(&self, contents: &[u8]) -> io::Result<()> {
+        match self {
+            Input::File(path) => crate::write::atomic_write(path, contents),
+            Input::Stdin | Input::Document { .. } => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "this input is not a file and cannot be written in place",
+            )),
+        }
+    }
 }
 
 /// An argument that names nothing usable.

@@ -9,9 +9,8 @@ mod common;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 
-use virt_lint::document::{Document, decode};
+use virt_lint::pipeline::{self, FixResult, Options, Outcome};
 use virt_lint::rules::{Safety, load_builtin};
-use virt_lint::{engine, fix};
 
 #[test]
 fn corpus_lints_and_fixes_cleanly() {
@@ -44,28 +43,31 @@ fn corpus_lints_and_fixes_cleanly() {
         let bytes = std::fs::read(&path).unwrap();
         let outcome = catch_unwind(AssertUnwindSafe(
             || -> Result<Option<(usize, Option<String>)>, String> {
-                let Ok(text) = decode(bytes) else {
-                    return Ok(None);
+                let linted =
+                    match pipeline::check_bytes(&bytes, &rules, Options::fix(Safety::Unsafe)) {
+                        Outcome::Linted(linted) => linted,
+                        Outcome::Skipped { .. } | Outcome::Invalid(_) => return Ok(None),
+                    };
+                let changed = match linted.fix {
+                    FixResult::Refused(e) => return Err(e.message),
+                    FixResult::NotFixed => None,
+                    FixResult::Fixed(fixed) => Some(fixed.text),
                 };
-                let Ok(doc) = Document::parse(&text) else {
-                    return Ok(None);
-                };
-                if !engine::is_domain(&doc) {
-                    return Ok(None);
-                }
-                let found = engine::lint(&doc, &rules).len();
-                let result = fix::fix_text(&text, &rules, Safety::Unsafe).map_err(|e| e.message)?;
-                let changed = (result.text != text).then_some(result.text);
                 if let Some(new) = &changed {
-                    Document::parse(new)
-                        .map_err(|e| format!("fixed output does not parse: {e}"))?;
-                    let again =
-                        fix::fix_text(new, &rules, Safety::Unsafe).map_err(|e| e.message)?;
-                    if &again.text != new {
-                        return Err("fixing twice changed the text again".into());
+                    match pipeline::check_text(new, &rules, Options::fix(Safety::Unsafe)) {
+                        Outcome::Linted(again) => match again.fix {
+                            FixResult::NotFixed => {}
+                            FixResult::Fixed(_) => {
+                                return Err("fixing twice changed the text again".into());
+                            }
+                            FixResult::Refused(e) => {
+                                return Err(format!("fixing the fixed text failed: {e}"));
+                            }
+                        },
+                        other => return Err(format!("fixed output does not lint: {other:?}")),
                     }
                 }
-                Ok(Some((found, changed)))
+                Ok(Some((linted.findings.len(), changed)))
             },
         ));
         match outcome {

@@ -963,14 +963,15 @@ fn comment_mimicking_an_end_tag_stays_in_place() {
 }
 
 /// `<stimer>` without a `state`, with `<direct state='on'/>` inline: the attribute goes
-/// into the start tag (before the child), and a `<clock>` is created for hypervclock.
+/// into the start tag (before the child), vpindex and synic go before it (libvirt's
+/// order), and a `<clock>` is created for hypervclock.
 #[test]
 fn stimer_without_state_gets_it_and_its_dependencies() {
     let input = "<domain type='kvm'>\n  <features>\n    <hyperv>\n      <stimer><direct state='on'/></stimer>\n    </hyperv>\n  </features>\n</domain>";
     let fixed = fix(input, Safety::Safe).unwrap();
     assert_eq!(
         fixed.text,
-        "<domain type='kvm'>\n  <features>\n    <hyperv>\n      <stimer state='on'><direct state='on'/></stimer>\n      <vpindex state='on'/>\n      <synic state='on'/>\n    </hyperv>\n  </features>\n  <clock offset='utc'>\n    <timer name='hypervclock' present='yes'/>\n  </clock>\n</domain>"
+        "<domain type='kvm'>\n  <features>\n    <hyperv>\n      <vpindex state='on'/>\n      <synic state='on'/>\n      <stimer state='on'><direct state='on'/></stimer>\n    </hyperv>\n  </features>\n  <clock offset='utc'>\n    <timer name='hypervclock' present='yes'/>\n  </clock>\n</domain>"
     );
     assert_eq!(fixed.applied, ["hyperv/stimer-direct-requires-stimer"]);
     assert_eq!(fix(&fixed.text, Safety::Unsafe).unwrap().text, fixed.text);

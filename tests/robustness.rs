@@ -3,9 +3,8 @@
 
 use proptest::prelude::*;
 
-use virt_lint::document::{Document, decode};
+use virt_lint::pipeline::{self, FixResult, Options, Outcome};
 use virt_lint::rules::{RuleSet, Safety, load_builtin};
-use virt_lint::{engine, fix};
 
 fn rules() -> &'static RuleSet {
     static RULES: std::sync::OnceLock<RuleSet> = std::sync::OnceLock::new();
@@ -23,21 +22,24 @@ fn fixture(name: &str) -> Vec<u8> {
 
 /// Run the whole pipeline; a fixed text must parse and be stable.
 fn pipeline(bytes: Vec<u8>) {
-    let Ok(text) = decode(bytes) else { return };
-    let Ok(doc) = Document::parse(&text) else {
+    let Outcome::Linted(linted) =
+        pipeline::check_bytes(&bytes, rules(), Options::fix(Safety::Unsafe))
+    else {
         return;
     };
-    if !engine::is_domain(&doc) {
-        return;
-    }
-    let findings = engine::lint(&doc, rules());
-    for f in &findings {
+    let text = &linted.text;
+    for f in &linted.findings {
         assert!(f.range.end <= text.len() && text.is_char_boundary(f.range.start));
     }
-    if let Ok(fixed) = fix::fix_text(&text, rules(), Safety::Unsafe) {
-        assert!(Document::parse(&fixed.text).is_ok());
-        let again = fix::fix_text(&fixed.text, rules(), Safety::Unsafe).unwrap();
-        assert_eq!(again.text, fixed.text);
+    if let FixResult::Fixed(fixed) = &linted.fix {
+        match pipeline::check_text(&fixed.text, rules(), Options::fix(Safety::Unsafe)) {
+            Outcome::Linted(again) => assert!(
+                matches!(again.fix, FixResult::NotFixed),
+                "fixing twice changed the text again: {:?}",
+                again.fix
+            ),
+            other => panic!("the fixed text does not lint: {other:?}"),
+        }
     }
 }
 

@@ -2,7 +2,10 @@
 //! repeat (at most [`MAX_PASSES`]); then verify the result before anyone writes it.
 
 pub mod edit;
+pub mod placement;
+mod placement_table;
 pub mod plan;
+pub mod validate;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -139,8 +142,9 @@ pub fn fix_linted(
     })
 }
 
-/// The checks before anything is written: no comment lost, every fixed finding gone.
-/// (That the result parses was checked at each pass.)
+/// The checks before anything is written: no comment lost, no second instance of an
+/// element libvirt allows once, every fixed finding gone. (That the result parses was
+/// checked at each pass.)
 fn verify(
     before: &str,
     after: &str,
@@ -148,8 +152,13 @@ fn verify(
     findings_after: &[Finding],
     applied: &[String],
 ) -> Result<(), FixError> {
-    let comments = |text: &str| -> Vec<String> {
-        let doc = roxmltree::Document::parse(text).expect("parsed before");
+    fn parse(text: &str) -> Result<roxmltree::Document<'_>, FixError> {
+        roxmltree::Document::parse(text).map_err(|e| FixError {
+            message: format!("the fixed text does not parse ({e}); nothing was written"),
+        })
+    }
+    let (old, new) = (parse(before)?, parse(after)?);
+    let comments = |doc: &roxmltree::Document| -> Vec<String> {
         let mut list: Vec<String> = doc
             .descendants()
             .filter(|n| n.is_comment())
@@ -158,8 +167,8 @@ fn verify(
         list.sort();
         list
     };
-    let mut remaining = comments(after);
-    for comment in &comments(before) {
+    let mut remaining = comments(&new);
+    for comment in &comments(&old) {
         match remaining.iter().position(|c| c == comment) {
             Some(i) => {
                 remaining.remove(i);
@@ -171,6 +180,23 @@ fn verify(
                     ),
                 });
             }
+        }
+    }
+    let surplus_before = surplus(&old);
+    for ((parent, child), count) in surplus(&new) {
+        if count
+            > surplus_before
+                .get(&(parent.clone(), child))
+                .copied()
+                .unwrap_or(0)
+        {
+            let parent_name = parent.rsplit('/').next().unwrap_or(&parent);
+            return Err(FixError {
+                message: format!(
+                    "the fixes of {} would add a second <{child}> to <{parent_name}>, where libvirt allows one; nothing was written",
+                    dedup(applied).join(", ")
+                ),
+            });
         }
     }
     for rule in dedup(applied) {
@@ -186,6 +212,32 @@ fn verify(
     Ok(())
 }
 
+/// Per (parent path, child name) that libvirt allows once under that parent: how many
+/// instances beyond the first the document holds, summed over all such parents.
+fn surplus(doc: &roxmltree::Document<'_>) -> HashMap<(String, &'static str), usize> {
+    let mut out = HashMap::new();
+    for element in doc.descendants().filter(|n| n.is_element()) {
+        let Some(table) = placement::table_of(element) else {
+            continue;
+        };
+        for child in table.children.iter().filter(|c| c.once) {
+            let count = element
+                .children()
+                .filter(|c| {
+                    c.is_element()
+                        && c.tag_name().namespace().is_none()
+                        && c.tag_name().name() == child.name
+                })
+                .count();
+            if count > 1 {
+                let path = placement::path_of(element).unwrap_or_default();
+                *out.entry((path, child.name)).or_insert(0) += count - 1;
+            }
+        }
+    }
+    out
+}
+
 fn dedup(list: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for item in list {
@@ -194,4 +246,46 @@ fn dedup(list: &[String]) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verification_rejects_a_second_single_element() {
+        let before = "<domain><features><hyperv/></features><devices><disk/></devices></domain>";
+        let applied = ["r".to_string()];
+        let err = verify(
+            before,
+            "<domain><features><hyperv/><hyperv mode='custom'/></features><devices><disk/></devices></domain>",
+            &[],
+            &[],
+            &applied,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.message,
+            "the fixes of r would add a second <hyperv> to <features>, where libvirt allows one; nothing was written"
+        );
+        let err = verify(
+            before,
+            "<domain><features><hyperv/></features><devices><disk/></devices><devices/></domain>",
+            &[],
+            &[],
+            &applied,
+        )
+        .unwrap_err();
+        assert!(
+            err.message.contains("second <devices> to <domain>"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn verification_accepts_repeatable_elements_and_duplicates_already_there() {
+        let before = "<domain><os/><os/><devices><disk/></devices></domain>";
+        let after = "<domain><os/><os/><devices><disk/><disk/></devices></domain>";
+        assert_eq!(verify(before, after, &[], &[], &[]), Ok(()));
+    }
 }

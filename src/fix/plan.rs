@@ -1,11 +1,12 @@
 //! Turning a rule's fix (ensure / set / remove / replace-text) into byte splices on the
 //! original text, in the file's own style: indentation, quote character, line ending.
+//! A new element goes where libvirt writes it, and an element libvirt allows once under
+//! its parent is updated, never created a second time (both from [`placement`]).
 
-use std::collections::HashMap;
-
-use roxmltree::{Node, NodeId};
+use roxmltree::Node;
 
 use super::edit::{Edit, escape_attribute, escape_text};
+use super::placement::{self, Parent};
 use crate::document::start_tag_range;
 use crate::rules::{EditSpec, FixSpec};
 use crate::selector::{Item, SimpleStep};
@@ -23,26 +24,35 @@ struct NewElement {
     children: Vec<NewElement>,
 }
 
+impl NewElement {
+    fn attribute(&self, name: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 /// Where an ensure path currently stands: an element of the file, or one the fix creates
-/// (by its parent in the file and the index path through created elements).
+/// (by its parent in the file, the index path through created elements, and its element
+/// path from `<domain>` when it has one).
 #[derive(Debug, Clone)]
-enum Cursor {
-    Existing(NodeId),
-    Created(NodeId, Vec<usize>),
+enum Cursor<'a, 'i> {
+    Existing(Node<'a, 'i>),
+    Created(Node<'a, 'i>, Vec<usize>, Option<String>),
 }
 
 #[derive(Default)]
-struct Planner {
-    /// New last children per existing parent, in creation order.
-    children: Vec<(NodeId, Vec<NewElement>)>,
+struct Planner<'a, 'i> {
+    /// New children per existing parent, in creation order.
+    children: Vec<(Node<'a, 'i>, Vec<NewElement>)>,
     /// Attribute values to set (or add) on existing elements.
-    attributes: Vec<(NodeId, String, String)>,
+    attributes: Vec<(Node<'a, 'i>, String, String)>,
     edits: Vec<Edit>,
 }
 
 /// The splices for `fix` applied at `ctx`, or why no fix is offered.
 pub fn plan(fix: &FixSpec, ctx: Node<'_, '_>, style: &Style) -> Result<Vec<Edit>, String> {
-    let doc = ctx.document();
     let mut planner = Planner::default();
     for edit in &fix.edits {
         match edit {
@@ -61,65 +71,77 @@ pub fn plan(fix: &FixSpec, ctx: Node<'_, '_>, style: &Style) -> Result<Vec<Edit>
                     if let Item::Node(node) = item
                         && node.is_element()
                     {
-                        planner.set_attribute(node.id(), attribute, value);
+                        planner.set_attribute(node, attribute, value);
                     }
                 }
             }
             EditSpec::Remove(selector) => {
                 for item in selector.select(ctx) {
-                    planner.edits.push(removal(item));
+                    planner.edits.push(removal(item)?);
                 }
             }
             EditSpec::ReplaceText { selector, text } => {
                 for item in selector.select(ctx) {
-                    if let Item::Node(node) = item {
-                        planner.edits.push(text_replacement(node, text));
-                    }
+                    planner.edits.push(text_replacement(item, text)?);
                 }
             }
         }
     }
-    let edits = planner.finish(doc, style)?;
+    let edits = planner.finish(ctx.document().input_text(), style)?;
     if edits.is_empty() {
         return Err("its edits would change nothing in this file".into());
     }
     Ok(edits)
 }
 
-impl Planner {
+impl<'a, 'i> Planner<'a, 'i> {
     fn ensure(
         &mut self,
-        ctx: Node<'_, '_>,
+        ctx: Node<'a, 'i>,
         path: &[SimpleStep],
         source: &str,
         attributes: &[(String, String)],
         when_created: &[(String, Vec<(String, String)>)],
     ) -> Result<(), String> {
-        let doc = ctx.document();
-        let mut cursor = Cursor::Existing(ctx.id());
+        let mut cursor = Cursor::Existing(ctx);
         for step in path {
             cursor = match cursor {
-                Cursor::Existing(id) => {
-                    let node = doc.get_node(id).expect("node of this document");
+                Cursor::Existing(node) => {
                     if let Some(child) = node.children().find(|c| step_matches(step, *c)) {
-                        Cursor::Existing(child.id())
+                        Cursor::Existing(child)
+                    } else if let Some(single) = self.single_existing(node, step, source)? {
+                        Cursor::Existing(single)
                     } else {
-                        let list = self.children_of(id);
-                        let index = find_or_create(list, step, when_created);
-                        Cursor::Created(id, vec![index])
+                        let table = placement::table_of(node);
+                        let parent = node.tag_name().name();
+                        let list = self.children_of(node);
+                        let index =
+                            find_or_create(list, step, when_created, table, parent, source)?;
+                        let path = placement::path_of(node).map(|p| format!("{p}/{}", step.name));
+                        Cursor::Created(node, vec![index], path)
                     }
                 }
-                Cursor::Created(id, mut indices) => {
-                    let element = self.created_mut(id, &indices);
-                    let index = find_or_create(&mut element.children, step, when_created);
+                Cursor::Created(node, mut indices, path) => {
+                    let element = self.created_mut(node, &indices)?;
+                    let table = path
+                        .as_deref()
+                        .and_then(|p| placement::table(p, element.attribute("type")));
+                    let parent = element.name.clone();
+                    let index = find_or_create(
+                        &mut element.children,
+                        step,
+                        when_created,
+                        table,
+                        &parent,
+                        source,
+                    )?;
                     indices.push(index);
-                    Cursor::Created(id, indices)
+                    Cursor::Created(node, indices, path.map(|p| format!("{p}/{}", step.name)))
                 }
             };
         }
         match cursor {
-            Cursor::Existing(id) => {
-                let node = doc.get_node(id).expect("node of this document");
+            Cursor::Existing(node) => {
                 for (name, value) in attributes {
                     match node.attribute(name.as_str()) {
                         Some(current) if current == value => {}
@@ -128,12 +150,12 @@ impl Planner {
                                 "`{source}` is explicitly {name}='{current}'; change it by hand if that is not intended"
                             ));
                         }
-                        _ => self.set_attribute(id, name, value),
+                        _ => self.set_attribute(node, name, value),
                     }
                 }
             }
-            Cursor::Created(id, indices) => {
-                let element = self.created_mut(id, &indices);
+            Cursor::Created(node, indices, _) => {
+                let element = self.created_mut(node, &indices)?;
                 for (name, value) in attributes {
                     match element.attributes.iter_mut().find(|(n, _)| n == name) {
                         Some(slot) => slot.1.clone_from(value),
@@ -145,45 +167,85 @@ impl Planner {
         Ok(())
     }
 
-    fn children_of(&mut self, parent: NodeId) -> &mut Vec<NewElement> {
-        let index = match self.children.iter().position(|(id, _)| *id == parent) {
+    /// When no child of `node` matches `step` but the file has a `<step.name>` that libvirt
+    /// allows only once there, the step means that element: the attributes the step's
+    /// predicates ask for are added to it, and a predicate it contradicts refuses the fix.
+    fn single_existing(
+        &mut self,
+        node: Node<'a, 'i>,
+        step: &SimpleStep,
+        source: &str,
+    ) -> Result<Option<Node<'a, 'i>>, String> {
+        if !placement::table_of(node).is_some_and(|t| t.once(&step.name)) {
+            return Ok(None);
+        }
+        let Some(existing) = node.children().find(|c| {
+            c.is_element() && c.tag_name().namespace().is_none() && c.tag_name().name() == step.name
+        }) else {
+            return Ok(None);
+        };
+        for (name, value) in &step.attributes {
+            match existing.attribute(name.as_str()) {
+                Some(current) if current == value => {}
+                Some(current) => {
+                    return Err(single_conflict(
+                        source,
+                        &step.name,
+                        name,
+                        value,
+                        current,
+                        node.tag_name().name(),
+                    ));
+                }
+                None => self.set_attribute(existing, name, value),
+            }
+        }
+        Ok(Some(existing))
+    }
+
+    fn children_of(&mut self, parent: Node<'a, 'i>) -> &mut Vec<NewElement> {
+        let index = match self.children.iter().position(|(p, _)| *p == parent) {
             Some(i) => i,
             None => {
                 self.children.push((parent, Vec::new()));
                 self.children.len() - 1
             }
         };
+        // In bounds: `index` was just found in, or pushed to, this list.
         &mut self.children[index].1
     }
 
-    fn created_mut(&mut self, parent: NodeId, indices: &[usize]) -> &mut NewElement {
-        let list = self.children_of(parent);
-        let mut element = &mut list[indices[0]];
-        for &i in &indices[1..] {
-            element = &mut element.children[i];
+    fn created_mut(
+        &mut self,
+        parent: Node<'a, 'i>,
+        indices: &[usize],
+    ) -> Result<&mut NewElement, String> {
+        let lost = || "internal error: an element the fix creates went missing".to_string();
+        let (first, rest) = indices.split_first().ok_or_else(lost)?;
+        let mut element = self.children_of(parent).get_mut(*first).ok_or_else(lost)?;
+        for &i in rest {
+            element = element.children.get_mut(i).ok_or_else(lost)?;
         }
-        element
+        Ok(element)
     }
 
-    fn set_attribute(&mut self, id: NodeId, name: &str, value: &str) {
+    fn set_attribute(&mut self, node: Node<'a, 'i>, name: &str, value: &str) {
         match self
             .attributes
             .iter_mut()
-            .find(|(i, n, _)| *i == id && n == name)
+            .find(|(n, a, _)| *n == node && a == name)
         {
             Some(slot) => slot.2 = value.to_string(),
             None => self
                 .attributes
-                .push((id, name.to_string(), value.to_string())),
+                .push((node, name.to_string(), value.to_string())),
         }
     }
 
-    fn finish(mut self, doc: &roxmltree::Document<'_>, style: &Style) -> Result<Vec<Edit>, String> {
-        let text = doc.input_text();
+    fn finish(mut self, text: &str, style: &Style) -> Result<Vec<Edit>, String> {
         // Attribute changes, grouped per element so that additions land in one insertion.
-        let mut additions: HashMap<NodeId, String> = HashMap::new();
-        for (id, name, value) in &self.attributes {
-            let node = doc.get_node(*id).expect("node of this document");
+        let mut additions: Vec<(Node, String)> = Vec::new();
+        for (node, name, value) in &self.attributes {
             if let Some(attr) = node
                 .attributes()
                 .find(|a| a.name() == name && a.namespace().is_none())
@@ -197,22 +259,24 @@ impl Planner {
                     escape_attribute(value, quote),
                 ));
             } else {
-                let quote = element_quote(text, node).unwrap_or(style.quote);
+                let quote = element_quote(text, *node).unwrap_or(style.quote);
                 let q = quote.to_string();
-                additions
-                    .entry(*id)
-                    .or_default()
-                    .push_str(&format!(" {name}={q}{}{q}", escape_attribute(value, quote)));
+                let added = format!(" {name}={q}{}{q}", escape_attribute(value, quote));
+                match additions.iter_mut().find(|(n, _)| n == node) {
+                    Some((_, all)) => all.push_str(&added),
+                    None => additions.push((*node, added)),
+                }
             }
         }
-        for (id, new_children) in &self.children {
-            let parent = doc.get_node(*id).expect("node of this document");
-            let added = additions.remove(id).unwrap_or_default();
+        for (parent, new_children) in &mut self.children {
+            let at = additions.iter().position(|(n, _)| n == parent);
+            let added = at.map(|i| additions.remove(i).1).unwrap_or_default();
+            let path = placement::path_of(*parent);
+            order_created(new_children, placement::table_of(*parent), path.as_deref());
             self.edits
-                .extend(insert_children(text, parent, new_children, style, &added));
+                .extend(insert_children(text, *parent, new_children, style, &added));
         }
-        for (id, added) in additions {
-            let node = doc.get_node(id).expect("node of this document");
+        for (node, added) in additions {
             self.edits
                 .push(Edit::insertion(attributes_end(node), added));
         }
@@ -227,6 +291,34 @@ impl Planner {
     }
 }
 
+fn single_conflict(
+    source: &str,
+    element: &str,
+    name: &str,
+    wanted: &str,
+    current: &str,
+    parent: &str,
+) -> String {
+    format!(
+        "`{source}` needs <{element} {name}='{wanted}'>, but the <{element}> here has {name}='{current}' and libvirt allows one <{element}> in <{parent}>; change it by hand if that is intended"
+    )
+}
+
+/// Sort elements a fix creates (and, recursively, their children) into libvirt's order;
+/// those the table does not rank keep their creation order, after the ranked ones.
+fn order_created(list: &mut [NewElement], table: Option<&Parent>, path: Option<&str>) {
+    if let Some(table) = table {
+        list.sort_by_key(|e| table.rank(&e.name).unwrap_or(usize::MAX));
+    }
+    for element in list {
+        let child_path = path.map(|p| format!("{p}/{}", element.name));
+        let child_table = child_path
+            .as_deref()
+            .and_then(|p| placement::table(p, element.attribute("type")));
+        order_created(&mut element.children, child_table, child_path.as_deref());
+    }
+}
+
 fn step_matches(step: &SimpleStep, node: Node<'_, '_>) -> bool {
     node.is_element()
         && node.tag_name().namespace().is_none()
@@ -237,19 +329,41 @@ fn step_matches(step: &SimpleStep, node: Node<'_, '_>) -> bool {
             .all(|(name, value)| node.attribute(name.as_str()) == Some(value.as_str()))
 }
 
+/// The index in `list` of the created element `step` means: one that matches it, or one
+/// libvirt allows once under this parent (given the step's attributes), or a new one.
 fn find_or_create(
     list: &mut Vec<NewElement>,
     step: &SimpleStep,
     when_created: &[(String, Vec<(String, String)>)],
-) -> usize {
+    table: Option<&Parent>,
+    parent: &str,
+    source: &str,
+) -> Result<usize, String> {
     if let Some(i) = list.iter().position(|e| {
         e.name == step.name
             && step
                 .attributes
                 .iter()
-                .all(|(n, v)| e.attributes.iter().any(|(en, ev)| en == n && ev == v))
+                .all(|(n, v)| e.attribute(n) == Some(v.as_str()))
     }) {
-        return i;
+        return Ok(i);
+    }
+    if table.is_some_and(|t| t.once(&step.name))
+        && let Some(i) = list.iter().position(|e| e.name == step.name)
+        && let Some(element) = list.get_mut(i)
+    {
+        for (name, value) in &step.attributes {
+            match element.attribute(name) {
+                Some(current) if current == value => {}
+                Some(current) => {
+                    return Err(single_conflict(
+                        source, &step.name, name, value, current, parent,
+                    ));
+                }
+                None => element.attributes.push((name.clone(), value.clone())),
+            }
+        }
+        return Ok(i);
     }
     let mut attributes = step.attributes.clone();
     for (element, extra) in when_created {
@@ -266,7 +380,7 @@ fn find_or_create(
         attributes,
         children: Vec::new(),
     });
-    list.len() - 1
+    Ok(list.len() - 1)
 }
 
 /// Offset just after an element's qualified name in its start tag.
@@ -349,63 +463,39 @@ fn render(element: &NewElement, indent: &str, inline: bool, style: &Style, out: 
 }
 
 /// The order libvirt writes the children of `<domain>` in (`virsh dumpxml`). The schema
-/// accepts any order (an interleave); a created element goes after the last existing
-/// sibling that precedes it here, so that a fixed file reads like libvirt's own output.
-const DOMAIN_CHILD_ORDER: &[&str] = &[
-    "name",
-    "uuid",
-    "genid",
-    "title",
-    "description",
-    "metadata",
-    "maxMemory",
-    "memory",
-    "currentMemory",
-    "blkiotune",
-    "memtune",
-    "memoryBacking",
-    "vcpu",
-    "vcpus",
-    "iothreads",
-    "iothreadids",
-    "defaultiothread",
-    "cputune",
-    "numatune",
-    "resource",
-    "sysinfo",
-    "bootloader",
-    "bootloader_args",
-    "os",
-    "idmap",
-    "features",
-    "cpu",
-    "clock",
-    "on_poweroff",
-    "on_reboot",
-    "on_crash",
-    "on_lockfailure",
-    "pm",
-    "perf",
-    "devices",
-    "seclabel",
-    "keywrap",
-    "launchSecurity",
-    "throttlegroups",
-];
+/// Where a new child goes among its parent's existing children.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Place<'a, 'i> {
+    After(Node<'a, 'i>),
+    Before(Node<'a, 'i>),
+    End,
+}
 
-/// The sibling a new child of `parent` goes after, when that is not simply the end.
-fn canonical_anchor<'a, 'i>(parent: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
-    if !parent.parent().is_some_and(|p| p.is_root()) || parent.tag_name().name() != "domain" {
-        return None;
+/// Libvirt's place for a new `<name>` in `parent`: after the last existing child that
+/// libvirt writes before it (or at the same rank), else before the first one it writes
+/// after it, else at the end. Children the table does not rank do not count.
+fn place<'a, 'i>(parent: Node<'a, 'i>, table: Option<&Parent>, name: &str) -> Place<'a, 'i> {
+    let Some((table, wanted)) = table.and_then(|t| Some((t, t.rank(name)?))) else {
+        return Place::End;
+    };
+    let ranked: Vec<(Node, usize)> = parent
+        .children()
+        .filter(|c| c.is_element() && c.tag_name().namespace().is_none())
+        .filter_map(|c| Some((c, table.rank(c.tag_name().name())?)))
+        .collect();
+    if let Some((after, _)) = ranked.iter().rev().find(|(_, r)| *r <= wanted) {
+        // Appending after the last element is the general case (it also keeps trailing
+        // comments before the new element).
+        return if parent.children().rfind(|c| c.is_element()) == Some(*after) {
+            Place::End
+        } else {
+            Place::After(*after)
+        };
     }
-    let rank = |n: &str| DOMAIN_CHILD_ORDER.iter().position(|o| *o == n);
-    let wanted = rank(name)?;
-    let elements: Vec<Node> = parent.children().filter(|c| c.is_element()).collect();
-    let anchor = elements.iter().rev().find(|c| {
-        c.tag_name().namespace().is_none() && rank(c.tag_name().name()).is_some_and(|r| r < wanted)
-    })?;
-    // Appending after the last element is the general case (it also keeps trailing comments).
-    (Some(anchor) != elements.last()).then_some(*anchor)
+    match ranked.iter().find(|(_, r)| *r > wanted) {
+        Some((before, _)) => Place::Before(*before),
+        None => Place::End,
+    }
 }
 
 /// Render `children` as lines (or inline) at `indent`.
@@ -421,7 +511,8 @@ fn render_block(children: &[&NewElement], indent: &str, inline: bool, style: &St
     block
 }
 
-/// The edits that add `children` to `parent` (and `added_attributes` to its start tag).
+/// The edits that add `children` (in libvirt's order already) to `parent`, and
+/// `added_attributes` to its start tag.
 fn insert_children(
     text: &str,
     parent: Node<'_, '_>,
@@ -457,68 +548,103 @@ fn insert_children(
     if !added_attributes.is_empty() {
         edits.push(Edit::insertion(attributes_end(parent), added_attributes));
     }
-    // Children that go after a particular sibling, grouped by it, then those for the end.
-    let mut placed: Vec<(Node, Vec<&NewElement>)> = Vec::new();
-    let mut at_end: Vec<&NewElement> = Vec::new();
+    // Children grouped by where they go, in order.
+    let table = placement::table_of(parent);
+    let mut groups: Vec<(Place, Vec<&NewElement>)> = Vec::new();
     for child in children {
-        match canonical_anchor(parent, &child.name) {
-            Some(anchor) => match placed.iter_mut().find(|(a, _)| *a == anchor) {
-                Some((_, group)) => group.push(child),
-                None => placed.push((anchor, vec![child])),
-            },
-            None => at_end.push(child),
+        let at = place(parent, table, &child.name);
+        match groups.iter_mut().find(|(p, _)| *p == at) {
+            Some((_, group)) => group.push(child),
+            None => groups.push((at, vec![child])),
         }
     }
-    for (anchor, mut group) in placed {
-        group.sort_by_key(|c| DOMAIN_CHILD_ORDER.iter().position(|o| *o == c.name));
-        let start = anchor.range().start;
-        let (indent, inline) = if starts_line(text, start) {
-            (line_indent(text, start).to_string(), false)
-        } else {
-            (String::new(), true)
-        };
-        // After the anchor, or at the end of its line when something follows it there.
-        let end = anchor.range().end;
-        let line_end = text[end..]
-            .find(['\r', '\n'])
-            .map_or(text.len(), |i| end + i);
-        let at = if inline || text[end..line_end].trim().is_empty() {
-            end
-        } else {
-            line_end
-        };
-        edits.push(Edit::insertion(
-            at,
-            render_block(&group, &indent, inline, style),
-        ));
-    }
-    if !at_end.is_empty() {
-        let block = render_block(&at_end, &indent, inline, style);
-        let close_start =
-            parent.range().start + text[parent.range()].rfind("</").expect("closing tag");
-        // The last child worth keeping in place: anything but whitespace-only text.
-        let anchor = parent
-            .children()
-            .rfind(|c| !(c.is_text() && c.text().is_some_and(|t| t.trim().is_empty())));
-        edits.push(match anchor {
-            // Only a comment or text inside: the new lines go after it, and the end tag
-            // moves to a line of its own if it shared the comment's.
-            Some(anchor)
-                if last_element.is_none()
-                    && !text[anchor.range().end..close_start].contains('\n') =>
-            {
-                Edit::insertion(anchor.range().end, format!("{block}{eol}{parent_indent}"))
-            }
-            Some(anchor) => Edit::insertion(anchor.range().end, block),
-            None => Edit::replacement(tag.end..close_start, format!("{block}{eol}{parent_indent}")),
-        });
+    for (at, group) in groups {
+        match at {
+            Place::After(anchor) => edits.push(insert_after(text, anchor, &group, style)),
+            Place::Before(anchor) => edits.push(insert_before(text, anchor, &group, style)),
+            Place::End => edits.push(insert_at_end(
+                text,
+                parent,
+                &group,
+                style,
+                (&indent, inline),
+                last_element.is_some(),
+            )),
+        }
     }
     edits
 }
 
+/// Lines (or inline elements) after `anchor`, or at the end of its line when something
+/// follows it there.
+fn insert_after(text: &str, anchor: Node<'_, '_>, group: &[&NewElement], style: &Style) -> Edit {
+    let start = anchor.range().start;
+    let (indent, inline) = if starts_line(text, start) {
+        (line_indent(text, start).to_string(), false)
+    } else {
+        (String::new(), true)
+    };
+    let end = anchor.range().end;
+    let line_end = text[end..]
+        .find(['\r', '\n'])
+        .map_or(text.len(), |i| end + i);
+    let at = if inline || text[end..line_end].trim().is_empty() {
+        end
+    } else {
+        line_end
+    };
+    Edit::insertion(at, render_block(group, &indent, inline, style))
+}
+
+/// Lines before `anchor`'s line at its indentation, or inline elements right before it.
+fn insert_before(text: &str, anchor: Node<'_, '_>, group: &[&NewElement], style: &Style) -> Edit {
+    let start = anchor.range().start;
+    if !starts_line(text, start) {
+        return Edit::insertion(start, render_block(group, "", true, style));
+    }
+    let indent = line_indent(text, start);
+    let mut block = String::new();
+    for child in group {
+        block.push_str(indent);
+        render(child, indent, false, style, &mut block);
+        block.push_str(style.line_ending);
+    }
+    Edit::insertion(line_start(text, start), block)
+}
+
+/// After the parent's last child worth keeping in place (anything but whitespace-only
+/// text), before its end tag.
+fn insert_at_end(
+    text: &str,
+    parent: Node<'_, '_>,
+    group: &[&NewElement],
+    style: &Style,
+    (indent, inline): (&str, bool),
+    has_element: bool,
+) -> Edit {
+    let eol = style.line_ending;
+    let parent_indent = line_indent(text, parent.range().start);
+    let tag = start_tag_range(parent);
+    let block = render_block(group, indent, inline, style);
+    // Not self-closing (the caller checked), so the parent's text ends with its end tag.
+    let close_start = parent.range().start + text[parent.range()].rfind("</").unwrap_or(0);
+    let anchor = parent
+        .children()
+        .rfind(|c| !(c.is_text() && c.text().is_some_and(|t| t.trim().is_empty())));
+    match anchor {
+        // Only a comment or text inside: the new lines go after it, and the end tag
+        // moves to a line of its own if it shared the comment's.
+        Some(anchor) if !has_element && !text[anchor.range().end..close_start].contains('\n') => {
+            Edit::insertion(anchor.range().end, format!("{block}{eol}{parent_indent}"))
+        }
+        Some(anchor) => Edit::insertion(anchor.range().end, block),
+        None => Edit::replacement(tag.end..close_start, format!("{block}{eol}{parent_indent}")),
+    }
+}
+
 /// Delete an element (with its line when it stands alone on it) or an attribute (with the
-/// whitespace before it).
-fn removal(item: Item<'_, '_>) -> Edit {
+/// whitespace before it). The root element cannot go: a document needs one.
+fn removal(item: Item<'_, '_>) -> Result<Edit, String> {
     let text = item.element().document().input_text();
     match item {
         Item::Attribute { element, attribute } => {
@@ -528,7 +654,14 @@ fn removal(item: Item<'_, '_>) -> Edit {
                 .take_while(|a| a.range().start < range.start)
                 .last()
                 .map_or_else(|| name_end(element), |a| a.range().end);
-            Edit::deletion(before..range.end)
+            Ok(Edit::deletion(before..range.end))
+        }
+        Item::Node(node) if node.is_root() || node.parent().is_some_and(|p| p.is_root()) => {
+            Err(if node.is_element() || node.is_root() {
+                "it would remove the document's root element".to_string()
+            } else {
+                "it would remove a node outside the root element".to_string()
+            })
         }
         Item::Node(node) => {
             let range = node.range();
@@ -538,32 +671,51 @@ fn removal(item: Item<'_, '_>) -> Edit {
             let alone_before = text[line_start..range.start]
                 .chars()
                 .all(|c| c == ' ' || c == '\t');
-            match line_end {
+            Ok(match line_end {
                 Some(end) if alone_before && text[range.end..end].trim().is_empty() => {
                     Edit::deletion(line_start..end)
                 }
                 _ => Edit::deletion(range),
-            }
+            })
         }
     }
 }
 
-fn text_replacement(node: Node<'_, '_>, new_text: &str) -> Edit {
-    let text = node.document().input_text();
+/// Replace the text content of an element (or a text node).
+fn text_replacement(item: Item<'_, '_>, new_text: &str) -> Result<Edit, String> {
+    let Item::Node(node) = item else {
+        return Err("`replace-text` selected an attribute; use `set` for attributes".into());
+    };
     let escaped = escape_text(new_text);
     if node.is_text() {
-        return Edit::replacement(node.range(), escaped);
+        return Ok(Edit::replacement(node.range(), escaped));
     }
+    if !node.is_element() {
+        return Err(if node.is_root() {
+            "`replace-text` selected the document itself, not an element".into()
+        } else {
+            "`replace-text` selected a comment or processing instruction, not an element".into()
+        });
+    }
+    if node.parent().is_some_and(|p| p.is_root()) {
+        return Err("`replace-text` would replace everything inside the root element".into());
+    }
+    let text = node.document().input_text();
     let tag = start_tag_range(node);
     if is_self_closing(text, node) {
         let name = qualified_name(text, node);
-        return Edit::replacement(
+        return Ok(Edit::replacement(
             attributes_end(node)..tag.end,
             format!(">{escaped}</{name}>"),
-        );
+        ));
     }
-    let close_start = node.range().start + text[node.range()].rfind("</").expect("closing tag");
-    Edit::replacement(tag.end..close_start, escaped)
+    match text[node.range()].rfind("</") {
+        Some(close) => Ok(Edit::replacement(
+            tag.end..node.range().start + close,
+            escaped,
+        )),
+        None => Err("the element's end tag was not found".into()),
+    }
 }
 
 #[cfg(test)]
@@ -805,6 +957,174 @@ mod tests {
             out.unwrap(),
             "<domain>\n  <features>\n    <acpi/>\n    <!-- keep -->\n    <hyperv/>\n  </features>\n</domain>"
         );
+    }
+
+    #[test]
+    fn a_device_kind_goes_before_the_first_later_kind() {
+        let input = "<domain>\n  <devices>\n    <disk type='file'/>\n    <interface type='network'/>\n  </devices>\n</domain>\n";
+        let out = run(input, vec![ensure("devices/emulator", &[])]);
+        assert_eq!(
+            out.unwrap(),
+            "<domain>\n  <devices>\n    <emulator/>\n    <disk type='file'/>\n    <interface type='network'/>\n  </devices>\n</domain>\n"
+        );
+    }
+
+    #[test]
+    fn a_feature_goes_between_its_neighbours_inline_too() {
+        let input = "<domain><features><acpi/><hyperv><relaxed state='on'/></hyperv><vmport state='off'/></features></domain>";
+        let out = run(input, vec![ensure("features/pae", &[])]);
+        assert_eq!(
+            out.unwrap(),
+            "<domain><features><acpi/><pae/><hyperv><relaxed state='on'/></hyperv><vmport state='off'/></features></domain>"
+        );
+    }
+
+    #[test]
+    fn hyperv_enlightenments_follow_libvirt_order() {
+        let input = "<domain>\n  <features>\n    <hyperv>\n      <relaxed state='on'/>\n      <spinlocks state='on' retries='8191'/>\n      <stimer state='on'/>\n    </hyperv>\n  </features>\n</domain>\n";
+        let out = run(
+            input,
+            vec![
+                ensure("features/hyperv/synic", &[("state", "on")]),
+                ensure("features/hyperv/vpindex", &[("state", "on")]),
+                ensure("features/hyperv/vapic", &[("state", "on")]),
+            ],
+        );
+        assert_eq!(
+            out.unwrap(),
+            "<domain>\n  <features>\n    <hyperv>\n      <relaxed state='on'/>\n      <vapic state='on'/>\n      <spinlocks state='on' retries='8191'/>\n      <vpindex state='on'/>\n      <synic state='on'/>\n      <stimer state='on'/>\n    </hyperv>\n  </features>\n</domain>\n"
+        );
+    }
+
+    #[test]
+    fn created_children_are_written_in_libvirt_order() {
+        let input = "<domain>\n  <name>w</name>\n</domain>";
+        let out = run(
+            input,
+            vec![
+                ensure("features/hyperv/stimer", &[("state", "on")]),
+                ensure("features/hyperv/synic", &[("state", "on")]),
+                ensure("features/hyperv/vpindex", &[("state", "on")]),
+                ensure("features/acpi", &[]),
+            ],
+        );
+        assert_eq!(
+            out.unwrap(),
+            "<domain>\n  <name>w</name>\n  <features>\n    <acpi/>\n    <hyperv>\n      <vpindex state='on'/>\n      <synic state='on'/>\n      <stimer state='on'/>\n    </hyperv>\n  </features>\n</domain>"
+        );
+    }
+
+    #[test]
+    fn cpu_os_and_disk_children_go_where_libvirt_writes_them() {
+        let input = "<domain>\n  <os>\n    <type>hvm</type>\n    <boot dev='hd'/>\n  </os>\n  <cpu mode='custom'>\n    <model>qemu64</model>\n    <feature policy='require' name='x2apic'/>\n  </cpu>\n  <devices>\n    <disk type='file' device='disk'>\n      <source file='/d.img'/>\n      <target dev='vda' bus='virtio'/>\n    </disk>\n  </devices>\n</domain>\n";
+        let out = run(
+            input,
+            vec![
+                ensure("os/bootmenu", &[("enable", "yes")]),
+                ensure("cpu/topology", &[("sockets", "1")]),
+                ensure("devices/disk/driver", &[("name", "qemu")]),
+            ],
+        );
+        assert_eq!(
+            out.unwrap(),
+            "<domain>\n  <os>\n    <type>hvm</type>\n    <boot dev='hd'/>\n    <bootmenu enable='yes'/>\n  </os>\n  <cpu mode='custom'>\n    <model>qemu64</model>\n    <topology sockets='1'/>\n    <feature policy='require' name='x2apic'/>\n  </cpu>\n  <devices>\n    <disk type='file' device='disk'>\n      <driver name='qemu'/>\n      <source file='/d.img'/>\n      <target dev='vda' bus='virtio'/>\n    </disk>\n  </devices>\n</domain>\n"
+        );
+    }
+
+    #[test]
+    fn interface_children_follow_the_order_of_their_type() {
+        let input = "<domain>\n  <devices>\n    <interface type='network'>\n      <mac address='52:54:00:00:00:01'/>\n      <source network='default'/>\n      <address type='pci' slot='3'/>\n    </interface>\n  </devices>\n</domain>\n";
+        let out = run(
+            input,
+            vec![ensure("devices/interface/model", &[("type", "virtio")])],
+        );
+        assert_eq!(
+            out.unwrap(),
+            "<domain>\n  <devices>\n    <interface type='network'>\n      <mac address='52:54:00:00:00:01'/>\n      <source network='default'/>\n      <model type='virtio'/>\n      <address type='pci' slot='3'/>\n    </interface>\n  </devices>\n</domain>\n"
+        );
+    }
+
+    #[test]
+    fn a_single_element_takes_the_attributes_a_path_predicate_asks_for() {
+        let input = "<domain>\n  <features>\n    <hyperv>\n      <relaxed state='on'/>\n    </hyperv>\n  </features>\n</domain>\n";
+        let out = run(
+            input,
+            vec![ensure(
+                "features/hyperv[@mode='custom']/vpindex",
+                &[("state", "on")],
+            )],
+        );
+        assert_eq!(
+            out.unwrap(),
+            "<domain>\n  <features>\n    <hyperv mode='custom'>\n      <relaxed state='on'/>\n      <vpindex state='on'/>\n    </hyperv>\n  </features>\n</domain>\n"
+        );
+    }
+
+    #[test]
+    fn a_single_element_with_another_value_refuses_the_fix() {
+        let input = "<domain>\n  <features>\n    <hyperv mode='passthrough'/>\n  </features>\n  <clock offset='localtime'/>\n</domain>\n";
+        let err = run(
+            input,
+            vec![ensure(
+                "features/hyperv[@mode='custom']/vpindex",
+                &[("state", "on")],
+            )],
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            "`features/hyperv[@mode='custom']/vpindex` needs <hyperv mode='custom'>, but the <hyperv> here has mode='passthrough' and libvirt allows one <hyperv> in <features>; change it by hand if that is intended"
+        );
+        let err = run(
+            input,
+            vec![ensure(
+                "clock[@offset='utc']/timer[@name='hpet']",
+                &[("present", "no")],
+            )],
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("the <clock> here has offset='localtime'"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn repeatable_elements_are_still_created() {
+        let input = "<domain>\n  <clock offset='utc'>\n    <timer name='rtc' tickpolicy='catchup'/>\n  </clock>\n</domain>\n";
+        let out = run(
+            input,
+            vec![ensure("clock/timer[@name='hpet']", &[("present", "no")])],
+        );
+        assert_eq!(
+            out.unwrap(),
+            "<domain>\n  <clock offset='utc'>\n    <timer name='rtc' tickpolicy='catchup'/>\n    <timer name='hpet' present='no'/>\n  </clock>\n</domain>\n"
+        );
+    }
+
+    #[test]
+    fn created_single_elements_merge_across_edits() {
+        let input = "<domain>\n  <name>w</name>\n</domain>";
+        let out = run(
+            input,
+            vec![
+                ensure("features/hyperv/vpindex", &[("state", "on")]),
+                ensure("features/hyperv[@mode='custom']/synic", &[("state", "on")]),
+            ],
+        );
+        assert_eq!(
+            out.unwrap(),
+            "<domain>\n  <name>w</name>\n  <features>\n    <hyperv mode='custom'>\n      <vpindex state='on'/>\n      <synic state='on'/>\n    </hyperv>\n  </features>\n</domain>"
+        );
+        let err = run(
+            input,
+            vec![
+                ensure("features/hyperv[@mode='passthrough']", &[]),
+                ensure("features/hyperv[@mode='custom']/synic", &[("state", "on")]),
+            ],
+        )
+        .unwrap_err();
+        assert!(err.contains("has mode='passthrough'"), "{err}");
     }
 
     #[test]

@@ -432,6 +432,7 @@ fn compile(sources: &[(String, String)]) -> (RuleSet, Vec<RuleError>) {
         ));
     }
 
+    // Cannot panic: a constant pattern, compiled by every test run.
     let id_pattern = Regex::new(RULE_ID_PATTERN).expect("valid pattern");
     let mut rules: Vec<Rule> = Vec::new();
     for (ctx, raw) in &parsed {
@@ -581,6 +582,7 @@ fn compile_condition(
             )
         });
     }
+    // Cannot panic: this function returns early unless `value` is set.
     let selector = ctx.selector(c.value.as_ref().expect("checked above"))?;
     if test_count != 1 {
         return Err(ctx.error(
@@ -606,6 +608,7 @@ fn compile_condition(
         ]
         .into_iter()
         .find_map(|(op, v)| v.map(|v| (op, v)))
+        // Cannot panic: `test_count == 1` and the other three tests are absent.
         .expect("one test present");
         ValueTest::Compare(op, bound)
     };
@@ -655,6 +658,15 @@ fn compile_rule(
         .iter()
         .map(|f| compile_fix(ctx, f))
         .collect::<Result<Vec<_>, _>>()?;
+    let raw_fixes = r.fix.iter().chain(&r.alternatives);
+    for (spec, raw_fix) in fix.iter().chain(&alternatives).zip(raw_fixes) {
+        crate::fix::validate::check_fix(spec, for_each.is_some()).map_err(|(i, message)| {
+            match raw_fix.value.edits.get(i) {
+                Some(edit) => ctx.error(edit, message),
+                None => ctx.error(raw_fix, message),
+            }
+        })?;
+    }
     let mut examples = Vec::new();
     for ex in &r.examples {
         let e = &ex.value;
@@ -859,6 +871,7 @@ fn compile_edit(ctx: &FileCtx, raw: &Spanned<RawEdit>) -> Result<EditSpec, RuleE
     if let Some(src) = &e.remove {
         return Ok(EditSpec::Remove(ctx.selector(src)?));
     }
+    // Cannot panic: exactly one kind is present (checked first) and the others returned.
     let src = e.replace_text.as_ref().expect("one kind present");
     let text = e
         .with

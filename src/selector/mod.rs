@@ -241,6 +241,50 @@ impl Selector {
     }
 }
 
+/// What kind of node a selector's last step picks, for checks made when a rule is loaded
+/// (see [`Selector::targets`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Targets {
+    /// The context itself: `.` (or `self::node()` steps only).
+    Context,
+    /// The document root: `/`.
+    DocumentRoot,
+    Elements,
+    Attributes,
+    Text,
+    Comments,
+    /// Any kind of node (`node()`, `..`).
+    AnyNode,
+}
+
+impl Selector {
+    /// What the selector's last step can select.
+    pub fn targets(&self) -> Targets {
+        let only_self = self.path.steps.iter().all(|s| {
+            s.axis == Axis::SelfNode && s.test == NodeTest::Node && s.predicates.is_empty()
+        });
+        if only_self {
+            return if self.path.absolute {
+                Targets::DocumentRoot
+            } else {
+                Targets::Context
+            };
+        }
+        match self.path.steps.last() {
+            None => Targets::Context,
+            Some(step) if step.axis == Axis::Attribute => Targets::Attributes,
+            Some(step) => match step.test {
+                NodeTest::Text => Targets::Text,
+                NodeTest::Comment => Targets::Comments,
+                NodeTest::Node => Targets::AnyNode,
+                NodeTest::Name { .. } | NodeTest::AnyName | NodeTest::NamespaceAny(_) => {
+                    Targets::Elements
+                }
+            },
+        }
+    }
+}
+
 /// Adds the `@a='v'` tests of `e` to `out`; `None` if `e` is anything else.
 fn collect_attribute_tests(e: &Expr, out: &mut Vec<(String, String)>) -> Option<()> {
     match e {
