@@ -1,14 +1,12 @@
-//! The linter proper: every enabled rule over one parsed document, yielding findings
-//! (with their planned fixes) in a deterministic order.
+//! The linter proper: every enabled rule over one parsed document, yielding findings in a
+//! deterministic order. The engine plans no fixes: that happens on demand, in
+//! [`crate::fix::plan`], for the callers that show or apply them.
 
 use std::ops::Range;
 
 use crate::document::{Document, Position, start_tag_range};
-use crate::fix::edit::Edit;
-use crate::fix::plan;
-use crate::rules::{FixSpec, Rule, RuleSet, Safety, Severity};
+use crate::rules::{Rule, RuleSet, Severity};
 use crate::selector::Item;
-use crate::style::Style;
 
 /// One rule firing at one place.
 #[derive(Debug, Clone)]
@@ -21,33 +19,19 @@ pub struct Finding {
     /// What the finding points at (an element's start tag, an attribute, a text node).
     pub range: Range<usize>,
     pub position: Position,
-    /// The rule's fix, planned for this place; `None` when the rule has no fix.
-    pub fix: Option<PlannedFix>,
-    pub alternatives: Vec<PlannedFix>,
+    /// The node the rule was evaluated at (its `for-each` element, or `<domain>`): the
+    /// rule's fix is planned relative to it. Only meaningful for the document linted.
+    pub context: roxmltree::NodeId,
+    /// Labelled secondary places ("first defined here"), in document order.
+    pub related: Vec<Related>,
 }
 
-/// A fix made concrete for one finding: edits, or the reason none is offered.
-#[derive(Debug, Clone)]
-pub struct PlannedFix {
-    pub title: String,
-    pub safety: Safety,
-    pub edits: Result<Vec<Edit>, String>,
-}
-
-impl PlannedFix {
-    /// The edits, if the fix exists here and `allowed` permits its safety class.
-    pub fn applicable(&self, allowed: Safety) -> Option<&[Edit]> {
-        match &self.edits {
-            Ok(edits) if self.safety >= allowed => Some(edits),
-            _ => None,
-        }
-    }
-}
-
-impl Finding {
-    pub fn fix_edits(&self, allowed: Safety) -> Option<&[Edit]> {
-        self.fix.as_ref().and_then(|f| f.applicable(allowed))
-    }
+/// A secondary place of a finding, with what it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Related {
+    pub label: String,
+    pub range: Range<usize>,
+    pub position: Position,
 }
 
 /// Whether the document is a libvirt domain (the only kind virt-lint lints).
@@ -56,12 +40,12 @@ pub fn is_domain(doc: &Document<'_>) -> bool {
     root.tag_name().name() == "domain" && root.tag_name().namespace().is_none()
 }
 
-/// Run every rule of `rules` over `doc`. Findings come sorted by position, then rule id.
+/// Run every enabled rule of `rules` over `doc`. Findings come sorted by position, then
+/// rule id.
 pub fn lint(doc: &Document<'_>, rules: &RuleSet) -> Vec<Finding> {
     let root = doc.root();
     let mut findings = Vec::new();
-    let mut style: Option<Style> = None;
-    for (index, rule) in rules.rules.iter().enumerate() {
+    for (index, rule) in rules.enabled() {
         let contexts: Vec<roxmltree::Node> = match &rule.for_each {
             Some(selector) => selector
                 .select(root)
@@ -77,35 +61,28 @@ pub fn lint(doc: &Document<'_>, rules: &RuleSet) -> Vec<Finding> {
             if !rule.when.eval(ctx, &rules.definitions) {
                 continue;
             }
-            let style = style.get_or_insert_with(|| Style::detect(doc.text, &doc.tree));
-            findings.push(finding(doc, index, rule, ctx, style));
+            findings.push(finding(doc, index, rule, ctx));
         }
     }
     findings.sort_by(|a, b| (a.range.start, &a.rule_id).cmp(&(b.range.start, &b.rule_id)));
     findings
 }
 
-fn finding(
-    doc: &Document<'_>,
-    index: usize,
-    rule: &Rule,
-    ctx: roxmltree::Node<'_, '_>,
-    style: &Style,
-) -> Finding {
+/// The range a finding shows for `item`: an element's start tag, otherwise the item.
+pub fn item_range(item: Item<'_, '_>) -> Range<usize> {
+    match item {
+        Item::Node(n) if n.is_element() => start_tag_range(n),
+        other => other.range(),
+    }
+}
+
+fn finding(doc: &Document<'_>, index: usize, rule: &Rule, ctx: roxmltree::Node<'_, '_>) -> Finding {
     let target = rule
         .report_at
         .iter()
         .find_map(|s| s.select(ctx).into_iter().next())
         .unwrap_or(Item::Node(ctx));
-    let range = match target {
-        Item::Node(n) if n.is_element() => start_tag_range(n),
-        other => other.range(),
-    };
-    let planned = |spec: &FixSpec| PlannedFix {
-        title: spec.title.clone(),
-        safety: spec.safety,
-        edits: plan::plan(spec, ctx, style),
-    };
+    let range = item_range(target);
     Finding {
         rule: index,
         rule_id: rule.id.clone(),
@@ -113,7 +90,47 @@ fn finding(
         message: rule.message.render(ctx),
         position: doc.position(range.start),
         range,
-        fix: rule.fix.as_ref().map(planned),
-        alternatives: rule.alternatives.iter().map(planned).collect(),
+        context: ctx.id(),
+        related: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fix::plan_findings;
+    use crate::rules::load_builtin;
+
+    const HPET_OFF: &str = "<domain type='kvm'>\n  <features>\n    <hyperv>\n      <relaxed state='on'/>\n    </hyperv>\n  </features>\n  <clock offset='localtime'>\n    <timer name='hpet' present='no'/>\n    <timer name='hypervclock' present='yes'/>\n  </clock>\n</domain>\n";
+
+    #[test]
+    fn lint_plans_nothing_and_fixes_are_planned_on_demand() {
+        let rules = load_builtin().unwrap();
+        let doc = Document::parse(HPET_OFF).unwrap();
+        let findings = lint(&doc, &rules);
+        let ids: Vec<&str> = findings.iter().map(|f| f.rule_id.as_str()).collect();
+        assert_eq!(ids, ["windows/hpet-disabled-without-stimer"]);
+        let f = &findings[0];
+        assert_eq!(f.context, doc.root().id());
+        assert_eq!(
+            &HPET_OFF[f.range.clone()],
+            "<timer name='hpet' present='no'/>"
+        );
+        assert!(f.related.is_empty());
+        let planned = plan_findings(&doc, &rules, findings);
+        let fix = planned[0].fix.as_ref().unwrap();
+        assert_eq!(fix.edits.as_ref().unwrap().len(), 1);
+        assert_eq!(planned[0].alternatives.len(), 1);
+        assert_eq!(planned[0].rule_id, "windows/hpet-disabled-without-stimer");
+    }
+
+    #[test]
+    fn only_enabled_rules_run() {
+        let mut rules = load_builtin().unwrap();
+        let doc = Document::parse(HPET_OFF).unwrap();
+        rules.select(|rule, _| rule.id.starts_with("hyperv/"));
+        assert!(lint(&doc, &rules).is_empty());
+        rules.select(|_, _| true);
+        assert_eq!(lint(&doc, &rules).len(), 1);
     }
 }

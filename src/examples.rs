@@ -1,7 +1,11 @@
 //! Running the examples a rule carries: a `fires` example must produce the rule's finding,
 //! a `passes` example must not, and a `fixed` text must be what the rule's fix produces.
+//! Whether or not it has a `fixed` text, each fix of a firing example (and each
+//! alternative) must be offered, give a well-formed domain and remove its finding; a
+//! `fixed` text equal to the example declares that the fix is refused there.
 //! `cargo test` runs them for the built-in rules; `virt-lint test-rules` for a user's.
 
+use crate::fix::{PlannedFinding, edit};
 use crate::pipeline::{self, FixResult, Options, Outcome};
 use crate::rules::{ExampleKind, Rule, RuleSet, Safety};
 
@@ -21,11 +25,8 @@ pub struct ExampleResult {
 /// Run every example of the rules `select` accepts, each against its rule alone.
 pub fn run(rules: &RuleSet, select: impl Fn(&Rule) -> bool) -> Vec<ExampleResult> {
     let mut results = Vec::new();
-    for rule in rules.rules.iter().filter(|r| select(r)) {
-        let alone = RuleSet {
-            rules: vec![rule.clone()],
-            definitions: rules.definitions.clone(),
-        };
+    for (index, rule) in rules.rules.iter().enumerate().filter(|(_, r)| select(r)) {
+        let alone = rules.only(index);
         for (i, example) in rule.examples.iter().enumerate() {
             results.push(ExampleResult {
                 rule_id: rule.id.clone(),
@@ -40,9 +41,10 @@ pub fn run(rules: &RuleSet, select: impl Fn(&Rule) -> bool) -> Vec<ExampleResult
 }
 
 fn check(alone: &RuleSet, kind: ExampleKind, xml: &str, fixed: Option<&str>) -> Result<(), String> {
-    let options = match fixed {
-        Some(_) => Options::fix(Safety::Unsafe),
-        None => Options::LINT,
+    let options = match (kind, fixed) {
+        (_, Some(_)) => Options::fix(Safety::Unsafe),
+        (ExampleKind::Fires, None) => Options::PLAN,
+        (ExampleKind::Passes, None) => Options::LINT,
     };
     let linted = match pipeline::check_text(xml, alone, options) {
         Outcome::Linted(linted) => linted,
@@ -72,6 +74,11 @@ fn check(alone: &RuleSet, kind: ExampleKind, xml: &str, fixed: Option<&str>) -> 
         }
         _ => {}
     }
+    if kind == ExampleKind::Fires {
+        // A `fixed:` text equal to the example declares that the fix is refused here.
+        let refusal_expected = fixed == Some(xml);
+        check_each_fix(xml, alone, findings, refusal_expected)?;
+    }
     if let Some(expected) = fixed {
         let result = match &linted.fix {
             FixResult::Refused(e) => return Err(format!("fixing failed: {e}")),
@@ -85,4 +92,65 @@ fn check(alone: &RuleSet, kind: ExampleKind, xml: &str, fixed: Option<&str>) -> 
         }
     }
     Ok(())
+}
+
+/// Every fix of a firing example, the main one and each alternative, applied alone to
+/// each finding: it must be offered (unless `refusal_expected`), give a well-formed
+/// domain, and remove its finding.
+fn check_each_fix(
+    xml: &str,
+    alone: &RuleSet,
+    findings: &[PlannedFinding],
+    refusal_expected: bool,
+) -> Result<(), String> {
+    for finding in findings {
+        let fixes = finding
+            .fix
+            .iter()
+            .map(|f| ("fix", f))
+            .chain(finding.alternatives.iter().map(|f| ("alternative fix", f)));
+        for (what, fix) in fixes {
+            let name = format!("the {what} \"{}\" (at {})", fix.title, finding.position);
+            let edits = match &fix.edits {
+                Ok(edits) => edits,
+                Err(_) if refusal_expected => continue,
+                Err(reason) => {
+                    return Err(format!(
+                        "{name} is not offered: {reason} (if that is intended, give the \
+                         example a `fixed:` text equal to it)"
+                    ));
+                }
+            };
+            let fixed = edit::apply(xml, edits);
+            let after = match pipeline::check_text(&fixed, alone, Options::LINT) {
+                Outcome::Linted(after) => after,
+                Outcome::Skipped { reason } => {
+                    return Err(format!("{name} leaves no libvirt domain ({reason})"));
+                }
+                Outcome::Invalid(e) => {
+                    let at = e.position.map(|p| format!("{p}: ")).unwrap_or_default();
+                    return Err(format!(
+                        "{name} gives malformed XML ({at}{}):\n{}",
+                        e.message,
+                        indent(&fixed)
+                    ));
+                }
+            };
+            if after.findings.len() >= findings.len() {
+                return Err(format!(
+                    "{name} does not remove its finding; the fixed text:\n{}",
+                    indent(&fixed)
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `text` indented by four spaces, without a trailing newline.
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }

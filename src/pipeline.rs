@@ -6,23 +6,43 @@
 //! caller's business: this module does no I/O.
 
 use crate::document::{self, Document, ParseErrorKind, Position};
-use crate::engine::{self, Finding};
-use crate::fix::{self, FixError, Fixed};
+use crate::engine;
+use crate::fix::{self, FixError, Fixed, PlannedFinding as Finding};
 use crate::rules::{RuleSet, Safety};
 
 /// What to do with a document beyond linting it.
+///
+/// The engine finds; it plans no fixes. Planning (turning a rule's fix into byte edits for
+/// one finding) happens here only when asked: for fixing, and for callers that show or
+/// count fixes (the text report's help, the summary's "fixes available").
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Options {
     /// Fix with the fixes this safety class allows (`Safe`: safe fixes only; `Unsafe`:
-    /// all). `None` lints only, and no fix is planned or applied.
+    /// all). `None` applies nothing.
     pub fix: Option<Safety>,
+    /// Plan the fixes of the findings (implied by `fix`). Without it, each finding's
+    /// `fix` is `None` and its `alternatives` empty: not planned, not "no fix".
+    pub plan: bool,
 }
 
 impl Options {
-    pub const LINT: Options = Options { fix: None };
+    /// Lint only: no fix planned or applied.
+    pub const LINT: Options = Options {
+        fix: None,
+        plan: false,
+    };
+    /// Lint, and plan each finding's fixes (to show or count them), applying none.
+    pub const PLAN: Options = Options {
+        fix: None,
+        plan: true,
+    };
 
+    /// Lint and fix with the fixes `allowed` permits.
     pub fn fix(allowed: Safety) -> Options {
-        Options { fix: Some(allowed) }
+        Options {
+            fix: Some(allowed),
+            plan: true,
+        }
     }
 }
 
@@ -42,8 +62,10 @@ pub enum Outcome {
 pub struct Linted {
     /// The decoded text, as read.
     pub text: String,
-    /// The findings of `text`.
+    /// The findings of `text`, with their fixes when `planned`.
     pub findings: Vec<Finding>,
+    /// Whether the findings' fixes were planned ([`Options::plan`]).
+    pub planned: bool,
     /// What fixing did (always [`FixResult::NotFixed`] when fixing was not asked).
     pub fix: FixResult,
 }
@@ -127,7 +149,13 @@ pub fn check_text(text: &str, rules: &RuleSet, options: Options) -> Outcome {
             reason: not_a_domain(&doc),
         };
     }
-    let findings = engine::lint(&doc, rules);
+    let found = engine::lint(&doc, rules);
+    let planned = options.plan || options.fix.is_some();
+    let findings = if planned {
+        fix::plan_findings(&doc, rules, found)
+    } else {
+        found.into_iter().map(unplanned).collect()
+    };
     drop(doc);
     let fix = match options.fix {
         Some(allowed) => fix_linted(text, &findings, rules, allowed),
@@ -136,8 +164,18 @@ pub fn check_text(text: &str, rules: &RuleSet, options: Options) -> Outcome {
     Outcome::Linted(Linted {
         text: text.to_string(),
         findings,
+        planned,
         fix,
     })
+}
+
+/// A finding whose fixes were not planned.
+fn unplanned(finding: engine::Finding) -> Finding {
+    Finding {
+        finding,
+        fix: None,
+        alternatives: Vec::new(),
+    }
 }
 
 fn fix_linted(text: &str, findings: &[Finding], rules: &RuleSet, allowed: Safety) -> FixResult {
@@ -174,6 +212,18 @@ mod tests {
             panic!("not linted");
         };
         assert!(!linted.findings.is_empty());
+        assert!(!linted.planned);
+        assert!(
+            linted
+                .findings
+                .iter()
+                .all(|f| f.fix.is_none() && f.alternatives.is_empty())
+        );
+        let Outcome::Linted(planned) = check_text(HPET_OFF, &rules, Options::PLAN) else {
+            panic!("not linted");
+        };
+        assert!(planned.planned && planned.findings.iter().any(|f| f.fix.is_some()));
+        assert!(matches!(planned.fix, FixResult::NotFixed));
         assert!(matches!(linted.fix, FixResult::NotFixed));
         assert_eq!(linted.final_text(), HPET_OFF);
     }

@@ -679,7 +679,7 @@ fn comments(text: &str) -> Vec<String> {
 /// Rule ids of the findings in `text` whose fix applies at `safety`.
 fn fixable(text: &str, safety: Safety) -> Vec<String> {
     let doc = Document::parse(text).expect("parses");
-    engine::lint(&doc, rules())
+    virt_lint::fix::plan_findings(&doc, rules(), engine::lint(&doc, rules()))
         .iter()
         .filter(|f| f.fix_edits(safety).is_some())
         .map(|f| f.rule_id.clone())
@@ -918,7 +918,7 @@ proptest! {
     #[test]
     fn clean_documents_are_untouched(case in case()) {
         let doc = Document::parse(&case.text).unwrap();
-        let findings = engine::lint(&doc, rules());
+        let findings = virt_lint::fix::plan_findings(&doc, rules(), engine::lint(&doc, rules()));
         for safety in SAFETIES {
             if findings.iter().any(|f| f.fix_edits(safety).is_some()) {
                 continue;
@@ -1037,7 +1037,8 @@ fn stimer_without_state_gets_it_and_its_dependencies() {
 fn explicit_off_leaves_the_file_untouched() {
     let input = "<domain type='kvm'>\n  <features>\n    <hyperv>\n      <synic state='on'/>\n      <vpindex state='off'/>\n      <stimer state='on'/>\n    </hyperv>\n  </features>\n  <clock offset='utc'>\n    <timer name='hypervclock' present='no'/>\n  </clock>\n</domain>\n";
     let doc = Document::parse(input).unwrap();
-    let findings = engine::lint(&doc, seed_rules());
+    let findings =
+        virt_lint::fix::plan_findings(&doc, seed_rules(), engine::lint(&doc, seed_rules()));
     let ids: Vec<&str> = findings.iter().map(|f| f.rule_id.as_str()).collect();
     for id in [
         "hyperv/synic-requires-vpindex",

@@ -102,7 +102,7 @@ fn the_same_edits_are_fine_where_they_make_sense() {
 /// fixer leaves the text as it was.
 fn refused(rules: &RuleSet, xml: &str, reason: &str) {
     let doc = Document::parse(xml).unwrap();
-    let findings = engine::lint(&doc, rules);
+    let findings = fix::plan_findings(&doc, rules, engine::lint(&doc, rules));
     assert_eq!(findings.len(), 1, "{xml}");
     let planned = findings[0].fix.as_ref().unwrap();
     assert_eq!(planned.edits.as_ref().unwrap_err(), reason, "{xml}");

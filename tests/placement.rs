@@ -4,11 +4,18 @@
 //! libvirt's schema) allow once. Also: the committed table is what
 //! scripts/placement/derive.py makes of that corpus today.
 //!
+//! End to end: a rule pack whose fixes insert elements into many parents fixes a guest
+//! (golden diff), and libvirt itself (`virsh` with the test driver) writes the fixed
+//! definition back with every parent's children in the same order.
+//!
 //! The corpus is VIRT_LINT_CORPUS, else ../shared/corpus next to the repository; without
-//! it the tests skip with a printed reason, unless VIRT_LINT_REQUIRE_TOOLS is set.
+//! it (or without virsh) the tests skip with a printed reason, unless
+//! VIRT_LINT_REQUIRE_TOOLS is set.
+
+mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use virt_lint::fix::placement;
 
@@ -163,4 +170,111 @@ fn the_committed_table_is_what_the_script_derives() {
         String::from_utf8_lossy(&out.stdout) == committed,
         "src/fix/placement_table.rs is out of date: run `python3 scripts/placement/derive.py > src/fix/placement_table.rs`"
     );
+}
+
+const GUEST: &str = "fixtures/placement/guest.xml";
+const RULES: &str = "tests/rule-files/placement.yaml";
+
+#[test]
+fn inserted_elements_golden_diff() {
+    let r = common::run(&["--rules", RULES, "--unsafe-fixes", "--diff", GUEST]);
+    common::golden("placement/guest.diff", &r.transcript());
+    assert_eq!(r.code, 1);
+}
+
+/// The element of `other` at the same place as `node`: same names down the path, and the
+/// same index among same-named siblings at each step.
+fn counterpart<'a, 'i>(
+    node: roxmltree::Node<'_, '_>,
+    other: roxmltree::Node<'a, 'i>,
+) -> Option<roxmltree::Node<'a, 'i>> {
+    let mut steps = Vec::new();
+    let mut current = node;
+    while let Some(parent) = current.parent().filter(|p| p.is_element()) {
+        let name = current.tag_name().name();
+        let index = parent
+            .children()
+            .filter(|c| c.has_tag_name(name))
+            .position(|c| c == current)?;
+        steps.push((name, index));
+        current = parent;
+    }
+    let mut found = other;
+    for (name, index) in steps.into_iter().rev() {
+        found = found
+            .children()
+            .filter(|c| c.has_tag_name(name))
+            .nth(index)?;
+    }
+    Some(found)
+}
+
+fn element_names<'a>(node: roxmltree::Node<'a, '_>) -> Vec<&'a str> {
+    node.children()
+        .filter(|c| c.is_element())
+        .map(|c| c.tag_name().name())
+        .collect()
+}
+
+#[test]
+fn libvirt_writes_the_fixed_guest_back_in_the_same_order() {
+    if !common::have_tool("virsh") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("guest.xml");
+    std::fs::copy(common::root().join(GUEST), &file).unwrap();
+    let rules = common::root().join(RULES);
+    let r = common::run_in(
+        dir.path(),
+        &[
+            "--rules",
+            rules.to_str().unwrap(),
+            "--unsafe-fixes",
+            "--fix",
+            "guest.xml",
+        ],
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.transcript());
+    let fixed = std::fs::read_to_string(&file).unwrap();
+    let out = Command::new("virsh")
+        .args(["-q", "-c", "test:///default"])
+        .arg(format!(
+            "define {}; dumpxml placement-guest",
+            file.display()
+        ))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "virsh: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dumped = String::from_utf8(out.stdout).unwrap();
+    let ours = roxmltree::Document::parse(&fixed).unwrap();
+    let theirs = roxmltree::Document::parse(&dumped).unwrap();
+    let mut compared = 0;
+    for node in ours.descendants().filter(|n| n.is_element()) {
+        let Some(other) = counterpart(node, theirs.root_element()) else {
+            continue;
+        };
+        // Elements only one side has (libvirt adds defaults) do not count.
+        let (mine, libvirts) = (element_names(node), element_names(other));
+        let shared = |list: &[&str], with: &[&str]| -> Vec<String> {
+            list.iter()
+                .filter(|n| with.contains(n))
+                .map(|n| n.to_string())
+                .collect()
+        };
+        assert_eq!(
+            shared(&mine, &libvirts),
+            shared(&libvirts, &mine),
+            "children of <{}> in another order than libvirt's:\n{fixed}\n--- virsh dumpxml:\n{dumped}",
+            node.tag_name().name()
+        );
+        compared += 1;
+    }
+    assert!(compared > 10, "only {compared} elements compared");
 }

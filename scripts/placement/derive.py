@@ -92,6 +92,11 @@ def precedences(seqs):
     return before
 
 
+def conflict_count(seqs):
+    before = precedences(seqs)
+    return sum(1 for (a, b) in before if (b, a) in before)
+
+
 def has_conflict(seqs):
     before = precedences(seqs)
     return any((b, a) in before for (a, b) in before)
@@ -145,7 +150,9 @@ def order(path, seqs, hint, weaker):
     out = []
     while len(out) < len(names):
         ready = [n for n in names if n not in out and preds[n] <= set(out)]
-        ready.sort(key=lambda n: (mean[n], names.index(n)))
+        # Names the hint does not list are what a formatter writes after its own children
+        # (device info: <boot>, <alias>, <address>): they wait while a hinted name is ready.
+        ready.sort(key=lambda n: (bool(hint) and n not in hint, mean[n], names.index(n)))
         out.append(ready[0])
     return out
 
@@ -314,22 +321,33 @@ def main():
     tables = []  # (key, path, ordered names or None)
     for path in sorted(sequences):
         seqs = sequences[path]
-        if has_conflict(seqs):
-            by_type = collections.defaultdict(list)
-            for seq in seqs:
-                by_type[seq[0]].append(seq)
-            if None in by_type or any(has_conflict(s) for s in by_type.values()):
-                print(f"warning: {path}: children in no fixed order; left unordered", file=sys.stderr)
-                tables.append((path, path, None))
-                continue
-            # The untyped key keeps the cardinality, for interfaces of any other type.
+        hint = hints.get(path, [])
+        weak = [layer.get(path, []) for layer in weaker]
+        if not has_conflict(seqs):
+            tables.append((path, path, order(path, seqs, hint, weak)))
+            continue
+        # Set apart, one `type` at a time, the parent types whose order differs (the one
+        # leaving the fewest conflicting pairs first); they get tables of their own, and
+        # the untyped table holds the order every other type shares.
+        apart, rest = [], list(seqs)
+        while has_conflict(rest):
+            types = sorted({t for t, _ in rest if t is not None})
+            if not types:
+                break
+            t = min(types, key=lambda t: (conflict_count([q for q in rest if q[0] != t]), t))
+            apart.append(t)
+            rest = [q for q in rest if q[0] != t]
+        typed = [[q for q in seqs if q[0] == t] for t in apart]
+        if has_conflict(rest) or any(has_conflict(g) for g in typed):
+            print(f"warning: {path}: children in no fixed order; left unordered", file=sys.stderr)
             tables.append((path, path, None))
-            for t in sorted(by_type):
-                same_type = [[s for s in layer.get(path, []) if s[0] == t] for layer in weaker]
-                tables.append((f"{path}[@type='{t}']", path, order(path, by_type[t], hints.get(path, []), same_type)))
-        else:
-            weak = [layer.get(path, []) for layer in weaker]
-            tables.append((path, path, order(path, seqs, hints.get(path, []), weak)))
+            continue
+        rest_weak = [[q for q in layer if q[0] not in apart] for layer in weak]
+        tables.append((path, path, order(path, rest, hint, rest_weak)))
+        for t, group in zip(apart, typed):
+            same_type = [[q for q in layer if q[0] == t] for layer in weak]
+            key = f"{path}[@type='{t}']"
+            tables.append((key, path, order(key, group, hints.get(key, []), same_type)))
 
     out = []
     w = out.append

@@ -55,7 +55,8 @@ pub struct RuleArgs {
 #[derive(clap::Args, Debug)]
 pub struct CheckArgs {
     /// Files, folders (searched for *.xml) or glob patterns; `-` reads standard input.
-    #[arg(value_name = "PATH", default_value = ".")]
+    /// Default: the current folder (standard input with --stdin-filename).
+    #[arg(value_name = "PATH")]
     pub paths: Vec<String>,
     #[command(flatten)]
     pub rules: RuleArgs,
@@ -71,7 +72,7 @@ pub struct CheckArgs {
     /// Exit 0 even when findings remain (errors still exit 2).
     #[arg(long)]
     pub exit_zero: bool,
-    /// The name to show for standard input.
+    /// Read standard input, shown under this name (other paths are then ignored).
     #[arg(long, value_name = "NAME")]
     pub stdin_filename: Option<String>,
     /// Apply safe fixes in place (with `-`: print the fixed document on standard output).
@@ -89,6 +90,24 @@ pub struct CheckArgs {
 }
 
 impl CheckArgs {
+    /// The paths to lint: `-` alone with `--stdin-filename` (as in ruff), the current
+    /// folder when none is given; with the paths that `--stdin-filename` makes ignored.
+    pub fn inputs(&self) -> (Vec<String>, Vec<&str>) {
+        if self.stdin_filename.is_some() {
+            let ignored = self
+                .paths
+                .iter()
+                .map(String::as_str)
+                .filter(|p| *p != "-")
+                .collect();
+            return (vec!["-".to_string()], ignored);
+        }
+        if self.paths.is_empty() {
+            return (vec![".".to_string()], Vec::new());
+        }
+        (self.paths.clone(), Vec::new())
+    }
+
     /// What the run does with fixes.
     pub fn mode(&self) -> Mode {
         if self.fix {

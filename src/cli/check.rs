@@ -14,11 +14,11 @@ use super::{
     CheckArgs, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, Format, Mode, load_rules, use_color,
 };
 use crate::document::{LineIndex, Position};
-use crate::engine::Finding;
+use crate::fix::PlannedFinding as Finding;
 use crate::inputs::{self, Input, InputError};
 use crate::pipeline::{self, FixResult, Options, Outcome};
 use crate::report::text::TextEmitter;
-use crate::report::{FileFindings, Summary, concise, plural};
+use crate::report::{FileFindings, Summary, concise};
 use crate::rules::{RuleSet, Safety, Severity};
 
 /// `virt-lint [PATH...]`.
@@ -27,15 +27,24 @@ pub fn run(args: &CheckArgs) -> u8 {
         Ok(r) => r,
         Err(code) => return code,
     };
-    let (inputs, input_errors) = inputs::discover(&args.paths);
-    run_inputs(args, &rules, &inputs, &input_errors)
+    let (paths, ignored) = args.inputs();
+    for path in ignored {
+        eprintln!("warning: ignoring {path}: --stdin-filename reads standard input");
+    }
+    let found = inputs::discover(&paths);
+    for note in &found.notes {
+        eprintln!("note: {}: {}", note.path, note.message);
+    }
+    run_inputs(args, &rules, &paths, &found.inputs, &found.errors)
 }
 
 /// The run over inputs already found (files, standard input, in-memory documents such as
-/// live domains), with the arguments that named nothing usable.
+/// live domains) from `paths` (as the user wrote them, for messages), with the problems
+/// found while looking for them.
 pub fn run_inputs(
     args: &CheckArgs,
     rules: &RuleSet,
+    paths: &[String],
     inputs: &[Input],
     input_errors: &[InputError],
 ) -> u8 {
@@ -53,34 +62,22 @@ pub fn run_inputs(
     for result in &results {
         reporter.file(result);
     }
-    reporter.finish(&results)
+    reporter.finish(paths)
 }
 
 /// One input after the pipeline (and, with `--fix`, the write).
 pub struct FileResult {
     /// The name shown for the input.
     pub name: String,
-    /// Standard input (whose fixed document goes to standard output).
-    pub stdin: bool,
+    /// Headers for its patch with `--diff` (see [`crate::diff::headers`]).
+    pub diff_path: String,
     /// The pipeline's outcome, or why the input could not be read.
     pub outcome: Result<Outcome, String>,
     /// With `--fix`: why the fixed text could not be written (the input is unchanged).
     pub write_error: Option<String>,
-}
-
-impl FileResult {
-    /// The linted domain, unless its fix was refused or could not be written (then the
-    /// input is reported as an error).
-    fn linted(&self) -> Option<&pipeline::Linted> {
-        match &self.outcome {
-            Ok(Outcome::Linted(l))
-                if self.write_error.is_none() && !matches!(l.fix, FixResult::Refused(_)) =>
-            {
-                Some(l)
-            }
-            _ => None,
-        }
-    }
+    /// With `--fix -`: the complete document for standard output — the fixed text, or
+    /// the input exactly as read when it was not fixed (whatever the reason).
+    pub echo: Option<Vec<u8>>,
 }
 
 fn process(
@@ -91,48 +88,65 @@ fn process(
     allowed: Safety,
 ) -> FileResult {
     let name = input.name(stdin_name);
-    let stdin = *input == Input::Stdin;
+    let diff_path = match input {
+        Input::File(path) => crate::diff::patch_path(path),
+        _ => crate::diff::patch_path(std::path::Path::new(&name)),
+    };
+    let mut result = FileResult {
+        name,
+        diff_path,
+        outcome: Err(String::new()),
+        write_error: None,
+        echo: None,
+    };
     let bytes = match input.read() {
         Ok(b) => b,
         Err(e) => {
-            return FileResult {
-                name,
-                stdin,
-                outcome: Err(format!("cannot read: {e}")),
-                write_error: None,
-            };
+            result.outcome = Err(format!("cannot read: {e}"));
+            return result;
         }
     };
+    // Human output shows (text help) or counts (the summary) each finding's fixes.
     let options = match mode {
-        Mode::Check => Options::LINT,
+        Mode::Check => Options::PLAN,
         Mode::Fix | Mode::Diff => Options::fix(allowed),
     };
     let outcome = pipeline::check_bytes(&bytes, rules, options);
-    let mut write_error = None;
-    if mode == Mode::Fix
-        && !stdin
-        && let Outcome::Linted(linted) = &outcome
-        && let Some(fixed) = linted.fixed()
-        && let Err(e) = input.write(fixed.text.as_bytes())
-    {
-        write_error = Some(format!("cannot write the fixed file: {e}; it is unchanged"));
+    let fixed = match &outcome {
+        Outcome::Linted(linted) => linted.fixed(),
+        _ => None,
+    };
+    if mode == Mode::Fix {
+        if *input == Input::Stdin {
+            result.echo = Some(match fixed {
+                Some(fixed) => fixed.text.clone().into_bytes(),
+                None => bytes.into_owned(),
+            });
+        } else if let Some(fixed) = fixed
+            && let Err(e) = input.write(fixed.text.as_bytes())
+        {
+            result.write_error = Some(format!("cannot write the fixed file: {e}; it is unchanged"));
+        }
     }
-    FileResult {
-        name,
-        stdin,
-        outcome: Ok(outcome),
-        write_error,
-    }
+    result.outcome = Ok(outcome);
+    result
 }
 
 /// Prints results in input order and keeps what the summary and exit code need.
+///
+/// Standard output carries the payload: findings and the summary normally; with `--diff`
+/// the patches only, and with `--fix -` the fixed document only. Everything else (errors,
+/// notes, and in those two modes the findings and the summary) goes to stderr.
 struct Reporter<'a> {
     args: &'a CheckArgs,
     mode: Mode,
     allowed: Safety,
-    /// Findings and the summary: stdout, or stderr when stdout carries a fixed document.
+    /// Findings and the summary: stdout, or stderr when stdout carries a payload.
     out: Box<dyn Write>,
     text: TextEmitter,
+    /// Colour for `out` in the concise format, and for patches on stdout.
+    out_color: bool,
+    diff_color: bool,
     errors: TextEmitter,
     summary: Summary,
     any_diff: bool,
@@ -143,8 +157,7 @@ struct Reporter<'a> {
 impl<'a> Reporter<'a> {
     fn new(args: &'a CheckArgs, has_stdin: bool) -> Self {
         let mode = args.mode();
-        // With `--fix -` standard output carries the document; findings go to stderr.
-        let to_stderr = mode == Mode::Fix && has_stdin;
+        let to_stderr = mode == Mode::Diff || (mode == Mode::Fix && has_stdin);
         let out: Box<dyn Write> = if to_stderr {
             Box::new(io::stderr())
         } else {
@@ -155,12 +168,15 @@ impl<'a> Reporter<'a> {
         } else {
             io::stdout().is_terminal()
         };
+        let out_color = use_color(args.color, out_is_terminal);
         Reporter {
             args,
             mode,
             allowed: args.allowed(),
             out,
-            text: TextEmitter::new(use_color(args.color, out_is_terminal)),
+            text: TextEmitter::new(out_color),
+            out_color,
+            diff_color: use_color(args.color, io::stdout().is_terminal()),
             errors: TextEmitter::new(use_color(args.color, io::stderr().is_terminal())),
             summary: Summary::default(),
             any_diff: false,
@@ -182,13 +198,12 @@ impl<'a> Reporter<'a> {
         };
         let _ = match self.args.format {
             Format::Text => self.text.emit(&mut *self.out, &file),
-            Format::Concise => concise::emit(&mut *self.out, &file),
+            Format::Concise => concise::emit(&mut *self.out, &file, self.out_color),
         };
         self.summary.add_findings(findings, self.allowed);
     }
 
     fn error(&mut self, name: &str, message: &str, position: Option<Position>, text: Option<&str>) {
-        self.summary.failed += 1;
         print_file_error(
             &self.errors,
             self.args.format,
@@ -200,10 +215,18 @@ impl<'a> Reporter<'a> {
     }
 
     fn file(&mut self, result: &FileResult) {
+        if let Some(document) = &result.echo {
+            let mut stdout = io::stdout().lock();
+            let _ = stdout.write_all(document);
+            let _ = stdout.flush();
+        }
         let name = result.name.as_str();
         let outcome = match &result.outcome {
             Ok(outcome) => outcome,
-            Err(message) => return self.error(name, message, None, None),
+            Err(message) => {
+                self.summary.failed += 1;
+                return self.error(name, message, None, None);
+            }
         };
         let linted = match outcome {
             Outcome::Skipped { reason } => {
@@ -212,6 +235,7 @@ impl<'a> Reporter<'a> {
                 return;
             }
             Outcome::Invalid(invalid) => {
+                self.summary.failed += 1;
                 return self.error(
                     name,
                     &invalid.message,
@@ -221,6 +245,7 @@ impl<'a> Reporter<'a> {
             }
             Outcome::Linted(linted) => linted,
         };
+        self.summary.files_checked += 1;
         // A fix that was refused or could not be written: an error, and the findings of
         // the text as it stays.
         let failure = match (&linted.fix, &result.write_error) {
@@ -229,104 +254,101 @@ impl<'a> Reporter<'a> {
             _ => None,
         };
         if let Some(message) = failure {
+            self.summary.unfixed += 1;
             self.error(name, message, None, None);
-            if !linted.findings.is_empty() {
-                self.findings(name, &linted.text, &linted.findings);
-            }
+            self.findings(name, &linted.text, &linted.findings);
             return;
         }
-        self.summary.files_checked += 1;
         if let Some(fixed) = linted.fixed() {
             self.any_changed = true;
             self.summary.fixed += fixed.applied.len();
             self.summary.files_fixed += 1;
-        }
-        if self.mode == Mode::Diff {
-            if let Some(fixed) = linted.fixed() {
+            if self.mode == Mode::Diff {
                 self.any_diff = true;
-                let _ = self
-                    .out
-                    .write_all(crate::diff::unified(name, &linted.text, &fixed.text).as_bytes());
+                let patch = crate::diff::unified(&result.diff_path, &linted.text, &fixed.text);
+                let patch = if self.diff_color {
+                    crate::diff::colorize(&patch)
+                } else {
+                    patch
+                };
+                let _ = io::stdout().lock().write_all(patch.as_bytes());
             }
-            return;
-        }
-        if self.mode == Mode::Fix && result.stdin {
-            let _ = io::stdout()
-                .lock()
-                .write_all(linted.final_text().as_bytes());
         }
         let remaining = linted.remaining();
         self.worst = self.worst.max(remaining.iter().map(|f| f.severity).max());
+        if self.mode == Mode::Diff {
+            // The patch is the payload; what remains is named in the summary.
+            self.summary.add_findings(remaining, self.allowed);
+            let allowed = self.allowed;
+            self.summary.unfixable.extend(
+                remaining
+                    .iter()
+                    .filter(|f| f.fix_edits(allowed).is_none())
+                    .map(|f| {
+                        let hint = match &f.fix {
+                            _ if f.fix_edits(Safety::Unsafe).is_some() => {
+                                " (unsafe fix not included)".to_string()
+                            }
+                            Some(fix) => match &fix.edits {
+                                Err(reason) => format!(" (no fix: {reason})"),
+                                Ok(_) => String::new(),
+                            },
+                            None => String::new(),
+                        };
+                        format!(
+                            "{name}:{}: {}[{}] {}{hint}",
+                            f.position, f.severity, f.rule_id, f.message
+                        )
+                    }),
+            );
+            return;
+        }
         self.findings(name, linted.final_text(), remaining);
     }
 
     /// Print the closing summary; return the exit code.
-    fn finish(mut self, results: &[FileResult]) -> u8 {
-        if self.mode == Mode::Diff {
-            self.diff_summary(results);
-        } else {
-            let _ = self.out.write_all(
-                self.summary
-                    .render(self.mode == Mode::Fix, self.args.unsafe_fixes)
-                    .as_bytes(),
+    fn finish(mut self, paths: &[String]) -> u8 {
+        let text = match self.mode {
+            Mode::Diff => self.summary.render_diff(self.args.unsafe_fixes),
+            mode => self
+                .summary
+                .render(mode == Mode::Fix, self.args.unsafe_fixes),
+        };
+        let _ = self.out.write_all(text.as_bytes());
+        let _ = self.out.flush();
+        if self.summary.files_checked == 0 && self.summary.failed == 0 {
+            let shown: Vec<&str> = paths
+                .iter()
+                .map(|p| {
+                    if p == "-" {
+                        "standard input"
+                    } else {
+                        p.as_str()
+                    }
+                })
+                .collect();
+            eprintln!(
+                "warning: no libvirt domain XML found in {}",
+                shown.join(", ")
             );
         }
-        let _ = self.out.flush();
-        if self.summary.failed > 0 {
+        if self.summary.failed > 0 || self.summary.unfixed > 0 {
             return EXIT_ERROR;
         }
-        match self.mode {
-            Mode::Diff => {
-                return if self.any_diff {
-                    EXIT_FINDINGS
-                } else {
-                    EXIT_CLEAN
-                };
-            }
-            Mode::Fix if self.args.exit_non_zero_on_fix && self.any_changed => {
-                return EXIT_FINDINGS;
-            }
-            _ => {}
+        if self.mode == Mode::Diff {
+            // As `ruff --diff` and `diff` itself: 1 exactly when there is a patch.
+            return if self.any_diff {
+                EXIT_FINDINGS
+            } else {
+                EXIT_CLEAN
+            };
+        }
+        if self.mode == Mode::Fix && self.args.exit_non_zero_on_fix && self.any_changed {
+            return EXIT_FINDINGS;
         }
         match self.worst {
             Some(s) if !self.args.exit_zero && s >= self.args.fail_on.threshold() => EXIT_FINDINGS,
             _ => EXIT_CLEAN,
-        }
-    }
-
-    /// `--diff` keeps standard output for the patch: its summary goes to stderr.
-    fn diff_summary(&self, results: &[FileResult]) {
-        if self.summary.fixed > 0 {
-            eprintln!(
-                "Would fix {} in {}.",
-                plural(self.summary.fixed, "finding", "findings"),
-                plural(self.summary.files_fixed, "file", "files")
-            );
-        } else {
-            eprintln!("No fixes to apply.");
-        }
-        if self.args.unsafe_fixes {
-            return;
-        }
-        // Say what --unsafe-fixes would add, so that nothing is held back silently.
-        let hidden: usize = results
-            .iter()
-            .filter_map(FileResult::linted)
-            .map(|linted| {
-                linted
-                    .remaining()
-                    .iter()
-                    .filter(|f| {
-                        f.fix_edits(Safety::Safe).is_none() && f.fix_edits(Safety::Unsafe).is_some()
-                    })
-                    .count()
-            })
-            .sum();
-        if hidden > 0 {
-            eprintln!(
-                "({} can be included with `--unsafe-fixes`.)",
-                plural(hidden, "hidden unsafe fix", "hidden unsafe fixes")
-            );
         }
     }
 }

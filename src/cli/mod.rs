@@ -9,6 +9,7 @@ pub mod check;
 pub mod rules_cmd;
 
 use std::io::{self, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -71,8 +72,39 @@ pub(crate) fn print_rule_errors(errors: &[RuleError]) {
     );
 }
 
+/// The `--rules` (or `test-rules`) folders that hold no rule file: a warning each, since
+/// a mistyped folder would otherwise silently check nothing.
+pub(crate) fn empty_rule_folders(paths: &[PathBuf]) -> Vec<String> {
+    paths
+        .iter()
+        .filter(|p| p.is_dir())
+        .filter(|p| {
+            !ignore::WalkBuilder::new(p)
+                .standard_filters(false)
+                .build()
+                .flatten()
+                .any(|e| {
+                    e.file_type().is_some_and(|t| t.is_file())
+                        && matches!(
+                            e.path().extension().and_then(|x| x.to_str()),
+                            Some("yaml" | "yml")
+                        )
+                })
+        })
+        .map(|p| {
+            format!(
+                "warning: {}: no rule file (*.yaml, *.yml) in this folder",
+                p.display()
+            )
+        })
+        .collect()
+}
+
 /// The built-in rules plus `--rules`; rule-file errors are printed (exit 2).
 pub(crate) fn load_rules(args: &RuleArgs) -> Result<RuleSet, u8> {
+    for warning in empty_rule_folders(&args.rules) {
+        eprintln!("{warning}");
+    }
     rules::load_rule_sets(&args.rules).map_err(|errors| {
         print_rule_errors(&errors);
         EXIT_ERROR

@@ -4,7 +4,10 @@
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-use super::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, RuleArgs, load_rules, print_rule_errors};
+use super::{
+    EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, RuleArgs, empty_rule_folders, load_rules,
+    print_rule_errors,
+};
 use crate::examples;
 use crate::rules::{self, ExampleKind, Safety};
 
@@ -110,7 +113,11 @@ pub fn explain(id: &str, args: &RuleArgs) -> u8 {
             }
         }
     }
-    out.push_str(&format!("\nDefined in {}.\n", rule.origin));
+    if rules::load::builtin_files().contains(&rule.origin.file.as_str()) {
+        out.push_str("\nBuilt-in rule (embedded in the virt-lint binary).\n");
+    } else {
+        out.push_str(&format!("\nDefined in {}.\n", rule.origin));
+    }
     let _ = io::stdout().lock().write_all(out.as_bytes());
     EXIT_CLEAN
 }
@@ -131,6 +138,17 @@ pub fn test(paths: &[PathBuf]) -> u8 {
         .filter(|r| !builtin.contains(&r.origin.file.as_str()))
         .collect::<Vec<_>>();
     let mut out = io::stdout().lock();
+    for warning in empty_rule_folders(paths) {
+        let _ = writeln!(out, "{warning}");
+    }
+    if tested_rules.is_empty() {
+        let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        let _ = writeln!(
+            out,
+            "warning: no rule found in {}; nothing was tested",
+            shown.join(", ")
+        );
+    }
     for rule in &tested_rules {
         if rule.examples.is_empty() {
             let _ = writeln!(

@@ -39,22 +39,32 @@ impl Edit {
     }
 }
 
-/// Apply non-overlapping edits to `text`. Edits are sorted here; the caller guarantees
-/// that no two overlap.
-pub fn apply(text: &str, edits: &[Edit]) -> String {
+/// Apply non-overlapping edits to `text`. Edits are sorted here; the planner and
+/// [`select_fixes`](super::select_fixes) guarantee that no two overlap and that every range
+/// lies on character boundaries of `text`. Should that ever not hold, the edits are
+/// refused rather than the program panicking.
+pub fn apply(text: &str, edits: &[Edit]) -> Result<String, String> {
     let mut sorted: Vec<&Edit> = edits.iter().collect();
     sorted.sort_by_key(|e| (e.range.start, e.range.end));
     let mut out =
         String::with_capacity(text.len() + edits.iter().map(|e| e.content.len()).sum::<usize>());
     let mut last = 0;
     for edit in sorted {
-        debug_assert!(edit.range.start >= last, "overlapping edits");
-        out.push_str(&text[last..edit.range.start]);
+        let kept = text
+            .get(last..edit.range.start)
+            .filter(|_| edit.range.start <= edit.range.end && text.is_char_boundary(edit.range.end))
+            .ok_or_else(|| {
+                format!(
+                    "internal error: edits overlap or split a character at byte {}",
+                    edit.range.start
+                )
+            })?;
+        out.push_str(kept);
         out.push_str(&edit.content);
         last = edit.range.end;
     }
-    out.push_str(&text[last..]);
-    out
+    out.push_str(text.get(last..).unwrap_or_default());
+    Ok(out)
 }
 
 /// Escape text for an attribute value quoted with `quote`.
@@ -94,10 +104,22 @@ mod tests {
         ];
         // deletion 9..13 removes "<b/>", the insertion at 12 would overlap it: test the two
         // that do not overlap.
-        assert_eq!(apply(text, &edits[..2]), "<a x='2'><b/><c/></a>");
+        assert_eq!(apply(text, &edits[..2]).unwrap(), "<a x='2'><b/><c/></a>");
         assert!(edits[0].conflicts_with(&edits[2]));
         assert!(!edits[1].conflicts_with(&edits[0]));
         assert!(Edit::insertion(3, "a").conflicts_with(&Edit::insertion(3, "b")));
+    }
+
+    #[test]
+    fn overlapping_or_misplaced_edits_are_refused_not_panicked_on() {
+        let text = "<a>é</a>";
+        assert!(apply(text, &[Edit::deletion(1..3), Edit::deletion(2..4)]).is_err());
+        assert!(apply(text, &[Edit::insertion(4, "x")]).is_err());
+        assert!(apply(text, &[Edit::insertion(99, "x")]).is_err());
+        assert_eq!(
+            apply(text, &[Edit::insertion(3, "x")]).unwrap(),
+            "<a>xé</a>"
+        );
     }
 
     #[test]

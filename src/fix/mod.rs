@@ -11,10 +11,11 @@ use std::collections::HashMap;
 use std::fmt;
 
 use crate::document::Document;
-use crate::engine::{self, Finding};
+use crate::engine;
 use crate::rules::{RuleSet, Safety};
 
 use edit::Edit;
+pub use plan::{PlannedFinding, PlannedFix, plan_findings};
 
 /// ESLint's cap: enough for dependency chains, small enough to stop a runaway quickly.
 pub const MAX_PASSES: usize = 10;
@@ -27,8 +28,8 @@ pub struct Fixed {
     pub applied: Vec<String>,
     /// How many fix passes ran.
     pub passes: usize,
-    /// The findings of the fixed text (what remains).
-    pub findings: Vec<Finding>,
+    /// The findings of the fixed text (what remains), with their fixes planned.
+    pub findings: Vec<PlannedFinding>,
 }
 
 /// Why a text's fixes were not accepted. The file must then stay untouched.
@@ -45,7 +46,7 @@ impl fmt::Display for FixError {
 
 /// Pick the fixes of one pass: in position order, skipping any fix whose edits conflict
 /// with one already taken (it gets its turn in the next pass).
-pub fn select_fixes(findings: &[Finding], allowed: Safety) -> (Vec<Edit>, Vec<String>) {
+pub fn select_fixes(findings: &[PlannedFinding], allowed: Safety) -> (Vec<Edit>, Vec<String>) {
     let mut taken: Vec<Edit> = Vec::new();
     let mut rules = Vec::new();
     for finding in findings {
@@ -69,14 +70,15 @@ pub fn fix_text(text: &str, rules: &RuleSet, allowed: Safety) -> Result<Fixed, F
     let original = Document::parse(text).map_err(|e| FixError {
         message: e.to_string(),
     })?;
-    let findings = engine::lint(&original, rules);
+    let findings = plan_findings(&original, rules, engine::lint(&original, rules));
     fix_linted(text, &findings, rules, allowed)
 }
 
-/// [`fix_text`] for a text already linted: `original_findings` are `rules`' findings on it.
+/// [`fix_text`] for a text already linted: `original_findings` are `rules`' findings on it,
+/// with their fixes planned ([`plan_findings`]).
 pub fn fix_linted(
     text: &str,
-    original_findings: &[Finding],
+    original_findings: &[PlannedFinding],
     rules: &RuleSet,
     allowed: Safety,
 ) -> Result<Fixed, FixError> {
@@ -102,7 +104,9 @@ pub fn fix_linted(
             });
         }
         passes += 1;
-        let next = edit::apply(&current, &edits);
+        let next = edit::apply(&current, &edits).map_err(|message| FixError {
+            message: format!("{message}; nothing was written"),
+        })?;
         rules_per_pass.push(pass_rules.clone());
         if let Some(&first) = seen.get(&next) {
             let involved: Vec<String> = rules_per_pass[first..].concat();
@@ -120,7 +124,7 @@ pub fn fix_linted(
                 dedup(&pass_rules).join(", ")
             ),
         })?;
-        findings = engine::lint(&doc, rules);
+        findings = plan_findings(&doc, rules, engine::lint(&doc, rules));
         applied.extend(pass_rules);
         drop(doc);
         current = next;
@@ -148,8 +152,8 @@ pub fn fix_linted(
 fn verify(
     before: &str,
     after: &str,
-    findings_before: &[Finding],
-    findings_after: &[Finding],
+    findings_before: &[PlannedFinding],
+    findings_after: &[PlannedFinding],
     applied: &[String],
 ) -> Result<(), FixError> {
     fn parse(text: &str) -> Result<roxmltree::Document<'_>, FixError> {
@@ -200,7 +204,7 @@ fn verify(
         }
     }
     for rule in dedup(applied) {
-        let count = |list: &[Finding]| list.iter().filter(|f| f.rule_id == rule).count();
+        let count = |list: &[PlannedFinding]| list.iter().filter(|f| f.rule_id == rule).count();
         // A rule may only start firing after another rule's fix (and then be fixed in a
         // later pass): what matters is that its findings did not survive or multiply.
         let after = count(findings_after);

@@ -2,10 +2,10 @@
 //! libvirt release that introduced an element: lookups into the generated
 //! [`placement_table`](super::placement_table) (see scripts/placement/README.md).
 //!
-//! A parent is named by its element path from `<domain>` (`domain/devices/disk`). The few
-//! parents whose child order depends on their `type` attribute have one table per type
-//! (`domain/devices/interface[@type='hostdev']`) and an untyped one that carries only
-//! cardinality.
+//! A parent is named by its element path from `<domain>` (`domain/devices/disk`). Where a
+//! `type` orders its children differently (`<interface type='hostdev'>` writes `<driver>`
+//! before `<source>`), that type has a table of its own
+//! (`domain/devices/interface[@type='hostdev']`) and the untyped table serves every other.
 
 use roxmltree::Node;
 
@@ -131,9 +131,11 @@ mod tests {
         let hostdev = table("domain/devices/interface", Some("hostdev")).unwrap();
         assert_eq!(hostdev.key, "domain/devices/interface[@type='hostdev']");
         assert!(hostdev.rank("driver") < hostdev.rank("source"));
-        let other = table("domain/devices/interface", Some("no-such-type")).unwrap();
+        let other = table("domain/devices/interface", Some("direct")).unwrap();
         assert_eq!(other.key, "domain/devices/interface");
-        assert!(other.once("mac") && other.rank("mac").is_none());
+        assert!(other.once("mac"));
+        assert!(other.rank("source") < other.rank("model"));
+        assert!(other.rank("model") < other.rank("driver"));
         assert!(table("domain/no-such-element", None).is_none());
     }
 

@@ -7,8 +7,9 @@ use roxmltree::Node;
 
 use super::edit::{Edit, escape_attribute, escape_text};
 use super::placement::{self, Parent};
-use crate::document::start_tag_range;
-use crate::rules::{EditSpec, FixSpec};
+use crate::document::{Document, start_tag_range};
+use crate::engine::Finding;
+use crate::rules::{EditSpec, FixSpec, RuleSet, Safety};
 use crate::selector::{Item, SimpleStep};
 use crate::style::{Style, attribute_quote};
 
@@ -51,6 +52,82 @@ struct Planner<'a, 'i> {
     edits: Vec<Edit>,
 }
 
+/// A fix made concrete for one finding: edits, or the reason none is offered.
+#[derive(Debug, Clone)]
+pub struct PlannedFix {
+    pub title: String,
+    pub safety: Safety,
+    pub edits: Result<Vec<Edit>, String>,
+}
+
+impl PlannedFix {
+    /// The edits, if the fix exists here and `allowed` permits its safety class.
+    pub fn applicable(&self, allowed: Safety) -> Option<&[Edit]> {
+        match &self.edits {
+            Ok(edits) if self.safety >= allowed => Some(edits),
+            _ => None,
+        }
+    }
+}
+
+/// A finding with its rule's fixes planned for the document it was found in.
+/// Dereferences to the [`Finding`].
+#[derive(Debug, Clone)]
+pub struct PlannedFinding {
+    pub finding: Finding,
+    /// The rule's fix, planned for this place; `None` when the rule has no fix.
+    pub fix: Option<PlannedFix>,
+    pub alternatives: Vec<PlannedFix>,
+}
+
+impl PlannedFinding {
+    pub fn fix_edits(&self, allowed: Safety) -> Option<&[Edit]> {
+        self.fix.as_ref().and_then(|f| f.applicable(allowed))
+    }
+}
+
+impl std::ops::Deref for PlannedFinding {
+    type Target = Finding;
+    fn deref(&self) -> &Finding {
+        &self.finding
+    }
+}
+
+/// Plan the fixes of `findings`, which `rules` found in `doc`. The style of the file is
+/// detected once, and only when some finding's rule has a fix.
+pub fn plan_findings(
+    doc: &Document<'_>,
+    rules: &RuleSet,
+    findings: Vec<Finding>,
+) -> Vec<PlannedFinding> {
+    let mut style: Option<Style> = None;
+    findings
+        .into_iter()
+        .map(|finding| {
+            let rule = &rules.rules[finding.rule];
+            let ctx = doc.tree.get_node(finding.context);
+            let mut planned = |spec: &FixSpec| {
+                let style = style.get_or_insert_with(|| Style::detect(doc.text, &doc.tree));
+                PlannedFix {
+                    title: spec.title.clone(),
+                    safety: spec.safety,
+                    edits: match ctx {
+                        Some(ctx) => plan(spec, ctx, style),
+                        None => Err("the finding belongs to another document".into()),
+                    },
+                }
+            };
+            let fix = rule.fix.as_ref().map(&mut planned);
+            let alternatives = rule.alternatives.iter().map(&mut planned).collect();
+            PlannedFinding {
+                finding,
+                fix,
+                alternatives,
+            }
+        })
+        .collect()
+}
+
 /// The splices for `fix` applied at `ctx`, or why no fix is offered.
 pub fn plan(fix: &FixSpec, ctx: Node<'_, '_>, style: &Style) -> Result<Vec<Edit>, String> {
     let mut planner = Planner::default();
@@ -61,6 +138,7 @@ pub fn plan(fix: &FixSpec, ctx: Node<'_, '_>, style: &Style) -> Result<Vec<Edit>
                 source,
                 attributes,
                 when_created,
+                ..
             } => planner.ensure(ctx, path, source, attributes, when_created)?,
             EditSpec::Set {
                 element,
@@ -525,13 +603,21 @@ fn insert_children(
     let tag = start_tag_range(parent);
     let last_element = parent.children().rfind(|c| c.is_element());
     // Indentation of the new children: the last element sibling's if it starts its own
-    // line, else inline after it; with no element child, the parent's plus one step.
+    // line, else inline after it; with no element child, the parent's plus one step, or
+    // inline when the parent itself shares its line (`<features><hyperv/></features>`).
     let (indent, inline) = match last_element {
         Some(el) if starts_line(text, el.range().start) => {
             (line_indent(text, el.range().start).to_string(), false)
         }
         Some(_) => (String::new(), true),
+        None if !starts_line(text, parent.range().start) => (String::new(), true),
         None => (format!("{parent_indent}{}", style.indent), false),
+    };
+    // Before the parent's end tag, when the new children are lines of their own.
+    let end_tag_line = if inline {
+        String::new()
+    } else {
+        format!("{eol}{parent_indent}")
     };
 
     if is_self_closing(text, parent) {
@@ -540,7 +626,7 @@ fn insert_children(
         let name = qualified_name(text, parent);
         return vec![Edit::replacement(
             attributes_end(parent)..tag.end,
-            format!("{added_attributes}>{block}{eol}{parent_indent}</{name}>"),
+            format!("{added_attributes}>{block}{end_tag_line}</{name}>"),
         )];
     }
 
@@ -568,7 +654,7 @@ fn insert_children(
                 &group,
                 style,
                 (&indent, inline),
-                last_element.is_some(),
+                (last_element.is_some(), &end_tag_line),
             )),
         }
     }
@@ -620,10 +706,8 @@ fn insert_at_end(
     group: &[&NewElement],
     style: &Style,
     (indent, inline): (&str, bool),
-    has_element: bool,
+    (has_element, end_tag_line): (bool, &str),
 ) -> Edit {
-    let eol = style.line_ending;
-    let parent_indent = line_indent(text, parent.range().start);
     let tag = start_tag_range(parent);
     let block = render_block(group, indent, inline, style);
     // Not self-closing (the caller checked), so the parent's text ends with its end tag.
@@ -635,10 +719,10 @@ fn insert_at_end(
         // Only a comment or text inside: the new lines go after it, and the end tag
         // moves to a line of its own if it shared the comment's.
         Some(anchor) if !has_element && !text[anchor.range().end..close_start].contains('\n') => {
-            Edit::insertion(anchor.range().end, format!("{block}{eol}{parent_indent}"))
+            Edit::insertion(anchor.range().end, format!("{block}{end_tag_line}"))
         }
         Some(anchor) => Edit::insertion(anchor.range().end, block),
-        None => Edit::replacement(tag.end..close_start, format!("{block}{eol}{parent_indent}")),
+        None => Edit::replacement(tag.end..close_start, format!("{block}{end_tag_line}")),
     }
 }
 
@@ -742,6 +826,7 @@ mod tests {
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .collect(),
             when_created: vec![("clock".into(), vec![("offset".into(), "utc".into())])],
+            since: None,
         }
     }
 
@@ -754,7 +839,7 @@ mod tests {
             safety: Safety::Safe,
             edits,
         };
-        plan(&fix, doc.root_element(), &style).map(|edits| apply(input, &edits))
+        plan(&fix, doc.root_element(), &style).map(|edits| apply(input, &edits).unwrap())
     }
 
     #[test]
@@ -1094,6 +1179,71 @@ mod tests {
             err.contains("the <clock> here has offset='localtime'"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn none_of_the_single_parents_is_ever_created_twice() {
+        // (existing element, ensure path whose predicate it lacks, expected fixed text)
+        let cases = [
+            (
+                "<domain><features><hyperv/></features></domain>",
+                "features/hyperv[@mode='custom']/vpindex",
+                "<domain><features><hyperv mode='custom'><vpindex/></hyperv></features></domain>",
+            ),
+            (
+                "<domain><clock/></domain>",
+                "clock[@offset='utc']/timer[@name='hpet']",
+                "<domain><clock offset='utc'><timer name='hpet'/></clock></domain>",
+            ),
+            (
+                "<domain><features/></domain>",
+                "features[@x='1']/acpi",
+                "<domain><features x='1'><acpi/></features></domain>",
+            ),
+            (
+                "<domain><os/></domain>",
+                "os[@firmware='efi']/bootmenu",
+                "<domain><os firmware='efi'><bootmenu/></os></domain>",
+            ),
+            (
+                "<domain><cpu/></domain>",
+                "cpu[@mode='host-passthrough']/topology",
+                "<domain><cpu mode='host-passthrough'><topology/></cpu></domain>",
+            ),
+            (
+                "<domain><devices/></domain>",
+                "devices[@x='1']/emulator",
+                "<domain><devices x='1'><emulator/></devices></domain>",
+            ),
+        ];
+        for (input, path, expected) in cases {
+            assert_eq!(
+                run(input, vec![ensure(path, &[])]).unwrap(),
+                expected,
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_childless_parent_sharing_its_line_gets_its_children_inline() {
+        let hpet = || vec![ensure("clock/timer[@name='hpet']", &[("present", "no")])];
+        for (input, expected) in [
+            (
+                "<domain><clock offset='utc'/></domain>",
+                "<domain><clock offset='utc'><timer name='hpet' present='no'/></clock></domain>",
+            ),
+            (
+                "<domain><clock offset='utc'></clock></domain>",
+                "<domain><clock offset='utc'><timer name='hpet' present='no'/></clock></domain>",
+            ),
+            (
+                "<domain><clock offset='utc'><!-- c --></clock></domain>",
+                "<domain><clock offset='utc'><!-- c --><timer name='hpet' present='no'/></clock></domain>",
+            ),
+        ] {
+            assert_eq!(run(input, hpet()).unwrap(), expected);
+        }
     }
 
     #[test]

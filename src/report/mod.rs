@@ -6,7 +6,7 @@ pub mod text;
 
 use std::fmt::Write as _;
 
-use crate::engine::Finding;
+use crate::fix::PlannedFinding as Finding;
 use crate::rules::Safety;
 
 /// `1 file`, `2 files`.
@@ -38,8 +38,13 @@ pub struct Summary {
     pub files_fixed: usize,
     /// Files skipped because they are not domains.
     pub skipped: usize,
-    /// Inputs that could not be found, read, parsed or fixed (not counted as checked).
+    /// Inputs that could not be found, read or parsed (not counted as checked).
     pub failed: usize,
+    /// Files checked whose fixes were refused or could not be written.
+    pub unfixed: usize,
+    /// With `--diff`: the findings that remain without a fix, one line each
+    /// (`path:line:col: severity[rule] message`).
+    pub unfixable: Vec<String>,
 }
 
 impl Summary {
@@ -87,10 +92,17 @@ impl Summary {
         if self.skipped > 0 {
             let _ = write!(tail, ", {} skipped", self.skipped);
         }
-        let failed = match self.failed {
+        let mut failed = match self.failed {
             0 => String::new(),
             n => format!("; {} could not be checked", plural(n, "input", "inputs")),
         };
+        if self.unfixed > 0 {
+            let _ = write!(
+                failed,
+                "; {} could not be fixed",
+                plural(self.unfixed, "file", "files")
+            );
+        }
         if counts.is_empty() {
             let lead = if self.failed > 0 {
                 "No findings"
@@ -138,6 +150,69 @@ impl Summary {
             );
         }
         out
+    }
+
+    /// The closing lines of `--diff` (printed on stderr, beside the patches): what the
+    /// patches fix, and every finding they leave, so that a clean-looking diff never hides
+    /// an error.
+    pub fn render_diff(&self, unsafe_allowed: bool) -> String {
+        let mut out = String::new();
+        if self.fixed > 0 {
+            let _ = writeln!(
+                out,
+                "Would fix {} in {}.",
+                plural(self.fixed, "finding", "findings"),
+                plural(self.files_fixed, "file", "files")
+            );
+        } else {
+            out.push_str("No fixes to apply.\n");
+        }
+        if !self.unfixable.is_empty() {
+            let _ = writeln!(
+                out,
+                "{} without a fix:",
+                plural(self.unfixable.len(), "finding remains", "findings remain")
+            );
+            for line in &self.unfixable {
+                let _ = writeln!(out, "  {line}");
+            }
+        }
+        if self.unsafe_fixable > 0 && !unsafe_allowed {
+            let _ = writeln!(
+                out,
+                "({} can be included with `--unsafe-fixes`.)",
+                plural(
+                    self.unsafe_fixable,
+                    "hidden unsafe fix",
+                    "hidden unsafe fixes"
+                )
+            );
+        }
+        if self.failed > 0 || self.unfixed > 0 {
+            let mut parts = Vec::new();
+            if self.failed > 0 {
+                parts.push(format!(
+                    "{} could not be checked",
+                    plural(self.failed, "input", "inputs")
+                ));
+            }
+            if self.unfixed > 0 {
+                parts.push(format!(
+                    "{} could not be fixed",
+                    plural(self.unfixed, "file", "files")
+                ));
+            }
+            let _ = writeln!(out, "{}.", capitalise(&parts.join("; ")));
+        }
+        out
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 

@@ -1,20 +1,19 @@
 //! Reading rule files: YAML (serde-saphyr) into raw structs, then compiling selectors,
 //! conditions, messages and fixes. Every error names the file, line and column.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use regex::Regex;
-use serde::Deserialize;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
-use serde_saphyr::Spanned;
+use serde_saphyr::{Location, Spanned};
 
-use super::{
-    EditSpec, Example, ExampleKind, FixSpec, Message, MessagePart, Origin, Rule, RuleSet, Safety,
-    Severity,
+use super::raw::{
+    self, RawCondition, RawEdit, RawEditKind, RawFile, RawFix, RawRule, RawTest, Scalar,
 };
-use crate::condition::{Comparison, Condition, Definitions, ValueTest};
+use super::{
+    EditSpec, Example, ExampleKind, FixSpec, Message, MessagePart, Origin, Rule, RuleSet, Version,
+};
+use crate::condition::{Condition, Definitions, ValueTest};
 use crate::document::{LineIndex, Position};
 use crate::selector::{Namespaces, Selector};
 
@@ -108,173 +107,6 @@ fn read_rule_paths(path: &Path) -> Result<Vec<(String, String)>, RuleError> {
 }
 
 // ---------------------------------------------------------------------------------------
-// Raw YAML shapes
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawFile {
-    #[serde(default)]
-    namespaces: Option<Spanned<OrderedMap>>,
-    #[serde(default)]
-    definitions: Option<HashMap<String, Spanned<RawCondition>>>,
-    #[serde(default)]
-    rules: Vec<Spanned<RawRule>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawRule {
-    id: Spanned<String>,
-    severity: Severity,
-    summary: String,
-    explanation: String,
-    #[serde(default)]
-    references: Vec<String>,
-    #[serde(default)]
-    for_each: Option<Spanned<String>>,
-    when: Spanned<RawCondition>,
-    #[serde(default)]
-    report_at: Option<Spanned<OneOrMany>>,
-    message: Spanned<String>,
-    #[serde(default)]
-    fix: Option<Spanned<RawFix>>,
-    #[serde(default)]
-    alternatives: Vec<Spanned<RawFix>>,
-    #[serde(default)]
-    examples: Vec<Spanned<RawExample>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawCondition {
-    all: Option<Vec<Spanned<RawCondition>>>,
-    any: Option<Vec<Spanned<RawCondition>>>,
-    not: Option<Box<Spanned<RawCondition>>>,
-    present: Option<Spanned<String>>,
-    absent: Option<Spanned<String>>,
-    is: Option<Spanned<String>>,
-    value: Option<Spanned<String>>,
-    equals: Option<Scalar>,
-    #[serde(rename = "in")]
-    in_: Option<Vec<Scalar>>,
-    matches: Option<Spanned<String>>,
-    greater_than: Option<f64>,
-    at_least: Option<f64>,
-    less_than: Option<f64>,
-    at_most: Option<f64>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawFix {
-    title: String,
-    safety: Safety,
-    edits: Vec<Spanned<RawEdit>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawEdit {
-    ensure: Option<Spanned<String>>,
-    attributes: Option<OrderedMap>,
-    when_created: Option<HashMap<String, OrderedMap>>,
-    set: Option<Spanned<String>>,
-    to: Option<Scalar>,
-    remove: Option<Spanned<String>>,
-    replace_text: Option<Spanned<String>>,
-    with: Option<Scalar>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawExample {
-    fires: Option<String>,
-    passes: Option<String>,
-    fixed: Option<String>,
-}
-
-/// Any YAML scalar, kept as text (`8191`, `on`, `'yes'` all become strings).
-struct Scalar(String);
-
-impl<'de> Deserialize<'de> for Scalar {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Scalar;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string, number or boolean")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// A string or a list of strings.
-struct OneOrMany(Vec<String>);
-
-impl<'de> Deserialize<'de> for OneOrMany {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = OneOrMany;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a selector or a list of selectors")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<OneOrMany, E> {
-                Ok(OneOrMany(vec![v.to_string()]))
-            }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<OneOrMany, A::Error> {
-                let mut out = Vec::new();
-                while let Some(item) = seq.next_element::<String>()? {
-                    out.push(item);
-                }
-                Ok(OneOrMany(out))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// A mapping of scalars that keeps the order it was written in.
-#[derive(Default)]
-struct OrderedMap(Vec<(String, String)>);
-
-impl<'de> Deserialize<'de> for OrderedMap {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = OrderedMap;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a mapping of names to values")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<OrderedMap, A::Error> {
-                let mut out = Vec::new();
-                while let Some((k, v)) = map.next_entry::<String, Scalar>()? {
-                    out.push((k, v.0));
-                }
-                Ok(OrderedMap(out))
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
-
-// ---------------------------------------------------------------------------------------
 // Compilation
 
 /// One rule file while it is being compiled.
@@ -297,15 +129,20 @@ impl FileCtx<'_> {
         }
     }
 
+    /// An error at the YAML node `at` (inside its opening quote, if any).
     fn error<T>(&self, at: &Spanned<T>, message: impl Into<String>) -> RuleError {
-        self.error_at_offset(self.offset_of(at, 0), message)
+        let start = self.start_of(at.referenced);
+        let quoted = matches!(self.text.as_bytes().get(start), Some(b'\'' | b'"'));
+        self.error_at_offset(start + usize::from(quoted), message)
     }
 
-    /// Byte offset of character `inner` inside the scalar at `at` (skipping an opening quote).
-    fn offset_of<T>(&self, at: &Spanned<T>, inner: usize) -> usize {
-        let loc = at.referenced;
-        let start = loc
-            .span()
+    fn error_at(&self, at: Location, message: impl Into<String>) -> RuleError {
+        self.error_at_offset(self.start_of(at), message)
+    }
+
+    /// Byte offset where the YAML node at `loc` starts.
+    fn start_of(&self, loc: Location) -> usize {
+        loc.span()
             .byte_offset()
             .map(|b| b as usize)
             .unwrap_or_else(|| {
@@ -313,9 +150,13 @@ impl FileCtx<'_> {
                 self.lines.line_range(self.text, line).start
                     + (loc.column() as usize).saturating_sub(1)
             })
-            .min(self.text.len());
-        let quoted = matches!(self.text.as_bytes().get(start), Some(b'\'' | b'"'));
-        (start + usize::from(quoted) + inner).min(self.text.len())
+            .min(self.text.len())
+    }
+
+    /// Byte offset in the file of byte `inner` of the scalar value at `at`, through quotes,
+    /// escapes, and the folding and indentation of multi-line scalars.
+    fn offset_of(&self, at: &Spanned<String>, inner: usize) -> usize {
+        scalar_offset(self.text, self.start_of(at.referenced), &at.value, inner)
     }
 
     fn line_of<T>(&self, at: &Spanned<T>) -> usize {
@@ -330,6 +171,116 @@ impl FileCtx<'_> {
             )
         })
     }
+}
+
+/// Byte offset in `text` of byte `inner` of `value`, the decoded YAML scalar written at
+/// `start`. Walks the source and the value side by side: a quote opens the scalar,
+/// `\` escapes (double quotes) and `''` (single quotes) stand for one character, a block
+/// scalar's header line is skipped, and line breaks with their indentation stand for the
+/// newline or space they fold into.
+fn scalar_offset(text: &str, start: usize, value: &str, inner: usize) -> usize {
+    let src = text.as_bytes();
+    let mut s = start;
+    #[derive(PartialEq)]
+    enum Style {
+        Plain,
+        Single,
+        Double,
+        Block,
+    }
+    let style = match src.get(s) {
+        Some(b'\'') => {
+            s += 1;
+            Style::Single
+        }
+        Some(b'"') => {
+            s += 1;
+            Style::Double
+        }
+        Some(b'|' | b'>') => {
+            // The header line (`|`, `>-`, `|2`, a comment) ends at the line break.
+            while s < src.len() && src[s] != b'\n' {
+                s += 1;
+            }
+            Style::Block
+        }
+        _ => Style::Plain,
+    };
+    let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    for (i, c) in value.char_indices() {
+        if i >= inner || s >= src.len() {
+            break;
+        }
+        let mut buf = [0u8; 4];
+        let want = c.encode_utf8(&mut buf).as_bytes();
+        loop {
+            if s >= src.len() {
+                break;
+            }
+            if src[s..].starts_with(want) && !(style == Style::Double && src[s] == b'\\') {
+                s += want.len();
+                if style == Style::Single && c == '\'' && src.get(s) == Some(&b'\'') {
+                    s += 1;
+                }
+                break;
+            }
+            match src[s] {
+                b'\\' if style == Style::Double => {
+                    let len = match src.get(s + 1) {
+                        Some(b'x') => 4,
+                        Some(b'u') => 6,
+                        Some(b'U') => 10,
+                        Some(b'\r' | b'\n') => {
+                            // An escaped line break: skip it and the next line's indent.
+                            s += 2;
+                            while s < src.len() && is_space(src[s]) {
+                                s += 1;
+                            }
+                            continue;
+                        }
+                        _ => 2,
+                    };
+                    s = (s + len).min(src.len());
+                    break;
+                }
+                b if is_space(b) => {
+                    // Folding or indentation: the value's whitespace (or nothing) for a run
+                    // of source whitespace.
+                    let run_start = s;
+                    while s < src.len() && is_space(src[s]) {
+                        s += 1;
+                    }
+                    if c.is_whitespace() {
+                        break;
+                    }
+                    if s == run_start {
+                        break;
+                    }
+                }
+                _ => {
+                    // Something the value does not hold at this place: give up aligning.
+                    return s.min(text.len());
+                }
+            }
+        }
+    }
+    // Land on the character itself, not on the line break or indentation before it.
+    let target = value.get(inner..).and_then(|rest| rest.chars().next());
+    if target.is_some_and(|c| !c.is_whitespace()) {
+        loop {
+            if style == Style::Double
+                && src.get(s) == Some(&b'\\')
+                && matches!(src.get(s + 1), Some(b'\r' | b'\n'))
+            {
+                s += 2;
+            } else if s < src.len() && is_space(src[s]) {
+                s += 1;
+            } else {
+                break;
+            }
+        }
+    }
+    s.min(text.len())
 }
 
 fn yaml_error(name: &str, text: &str, err: &serde_saphyr::Error) -> RuleError {
@@ -363,19 +314,22 @@ fn compile(sources: &[(String, String)]) -> (RuleSet, Vec<RuleError>) {
     let mut errors = Vec::new();
     let mut parsed: Vec<(FileCtx, RawFile)> = Vec::new();
     for (name, text) in sources {
-        let raw: RawFile = match serde_saphyr::from_str(text) {
+        let ctx = FileCtx {
+            name,
+            text,
+            lines: LineIndex::new(text),
+            namespaces: Namespaces::builtin(),
+        };
+        let (result, problems) = raw::parse_file(text);
+        errors.extend(problems.iter().map(|p| ctx.error_at(p.at, &p.message)));
+        let raw = match result {
             Ok(raw) => raw,
             Err(e) => {
                 errors.push(yaml_error(name, text, &e));
                 continue;
             }
         };
-        let mut ctx = FileCtx {
-            name,
-            text,
-            lines: LineIndex::new(text),
-            namespaces: Namespaces::builtin(),
-        };
+        let mut ctx = ctx;
         if let Some(ns) = &raw.namespaces {
             for (prefix, uri) in &ns.value.0 {
                 ctx.namespaces.insert(prefix.clone(), uri.clone());
@@ -390,21 +344,19 @@ fn compile(sources: &[(String, String)]) -> (RuleSet, Vec<RuleError>) {
     let mut def_origin: Vec<String> = Vec::new();
     let mut def_sources = Vec::new();
     for (file_index, (ctx, raw)) in parsed.iter().enumerate() {
-        let mut names: Vec<_> = raw.definitions.iter().flatten().collect();
-        names.sort_by_key(|(_, c)| (c.referenced.line(), c.referenced.column()));
-        for (name, cond) in names {
-            if let Some(i) = defs.index(name) {
+        for (name, cond) in &raw.definitions {
+            if let Some(i) = defs.index(&name.value) {
                 errors.push(ctx.error(
-                    cond,
+                    name,
                     format!(
-                        "definition `{name}` is already defined at {}",
-                        def_origin[i]
+                        "definition `{}` is already defined at {}",
+                        name.value, def_origin[i]
                     ),
                 ));
                 continue;
             }
-            defs.names.push(name.clone());
-            def_origin.push(format!("{}:{}", ctx.name, ctx.line_of(cond)));
+            defs.names.push(name.value.clone());
+            def_origin.push(format!("{}:{}", ctx.name, ctx.line_of(name)));
             def_sources.push((file_index, cond));
         }
     }
@@ -440,8 +392,13 @@ fn compile(sources: &[(String, String)]) -> (RuleSet, Vec<RuleError>) {
             match compile_rule(ctx, raw_rule, &defs, &id_pattern) {
                 Ok(rule) => {
                     if let Some(other) = rules.iter().find(|r| r.id == rule.id) {
-                        errors.push(ctx.error(
-                            &raw_rule.value.id,
+                        let at = raw_rule
+                            .value
+                            .id
+                            .as_ref()
+                            .map_or(raw_rule.referenced, |i| i.referenced);
+                        errors.push(ctx.error_at(
+                            at,
                             format!(
                                 "duplicate rule id `{}`: already defined at {}",
                                 rule.id, other.origin
@@ -455,13 +412,11 @@ fn compile(sources: &[(String, String)]) -> (RuleSet, Vec<RuleError>) {
             }
         }
     }
-    (
-        RuleSet {
-            rules,
-            definitions: defs,
-        },
-        errors,
-    )
+    // Report in reading order: by file, then by place.
+    let file_order = |name: &str| sources.iter().position(|(n, _)| n == name);
+    errors.sort_by_key(|e| (file_order(&e.file), e.position.map(|p| (p.line, p.column))));
+    errors.dedup();
+    (RuleSet::new(rules, defs), errors)
 }
 
 fn find_cycle(defs: &Definitions) -> Option<Vec<usize>> {
@@ -508,69 +463,19 @@ fn compile_condition(
     raw: &Spanned<RawCondition>,
     defs: &Definitions,
 ) -> Result<Condition, RuleError> {
-    let c = &raw.value;
-    let tests = [
-        c.equals.is_some(),
-        c.in_.is_some(),
-        c.matches.is_some(),
-        c.greater_than.is_some(),
-        c.at_least.is_some(),
-        c.less_than.is_some(),
-        c.at_most.is_some(),
-    ];
-    let kinds = [
-        c.all.is_some(),
-        c.any.is_some(),
-        c.not.is_some(),
-        c.present.is_some(),
-        c.absent.is_some(),
-        c.is.is_some(),
-        c.value.is_some(),
-    ];
-    let kind_count = kinds.iter().filter(|&&k| k).count();
-    let test_count = tests.iter().filter(|&&t| t).count();
-    const KINDS: &str = "`all`, `any`, `not`, `present`, `absent`, `is` or `value`";
-    if kind_count != 1 {
-        return Err(ctx.error(
-            raw,
-            if kind_count == 0 {
-                format!("a condition needs one of {KINDS}")
-            } else {
-                format!("a condition takes exactly one of {KINDS}; split it with `all:`")
-            },
-        ));
-    }
-    if c.value.is_none() && test_count > 0 {
-        return Err(ctx.error(
-            raw,
-            "`equals`, `in`, `matches` and the numeric tests go with `value:`",
-        ));
-    }
     let list = |items: &Vec<Spanned<RawCondition>>| {
         items
             .iter()
             .map(|i| compile_condition(ctx, i, defs))
             .collect::<Result<Vec<_>, _>>()
     };
-    if let Some(items) = &c.all {
-        return Ok(Condition::All(list(items)?));
-    }
-    if let Some(items) = &c.any {
-        return Ok(Condition::Any(list(items)?));
-    }
-    if let Some(inner) = &c.not {
-        return Ok(Condition::Not(Box::new(compile_condition(
-            ctx, inner, defs,
-        )?)));
-    }
-    if let Some(s) = &c.present {
-        return Ok(Condition::Present(ctx.selector(s)?));
-    }
-    if let Some(s) = &c.absent {
-        return Ok(Condition::Absent(ctx.selector(s)?));
-    }
-    if let Some(name) = &c.is {
-        return defs.index(&name.value).map(Condition::Is).ok_or_else(|| {
+    Ok(match &raw.value {
+        RawCondition::All(items) => Condition::All(list(items)?),
+        RawCondition::Any(items) => Condition::Any(list(items)?),
+        RawCondition::Not(inner) => Condition::Not(Box::new(compile_condition(ctx, inner, defs)?)),
+        RawCondition::Present(s) => Condition::Present(ctx.selector(s)?),
+        RawCondition::Absent(s) => Condition::Absent(ctx.selector(s)?),
+        RawCondition::Is(name) => defs.index(&name.value).map(Condition::Is).ok_or_else(|| {
             let known = if defs.names.is_empty() {
                 "none are defined".to_string()
             } else {
@@ -580,39 +485,44 @@ fn compile_condition(
                 name,
                 format!("unknown definition `{}` ({known})", name.value),
             )
-        });
-    }
-    // Cannot panic: this function returns early unless `value` is set.
-    let selector = ctx.selector(c.value.as_ref().expect("checked above"))?;
-    if test_count != 1 {
-        return Err(ctx.error(
-            raw,
-            "`value:` needs exactly one test: `equals`, `in`, `matches`, `greater-than`, `at-least`, `less-than` or `at-most`",
-        ));
-    }
-    let test = if let Some(v) = &c.equals {
-        ValueTest::Equals(v.0.clone())
-    } else if let Some(list) = &c.in_ {
-        ValueTest::In(list.iter().map(|s| s.0.clone()).collect())
-    } else if let Some(pattern) = &c.matches {
-        ValueTest::Matches(
-            Regex::new(&pattern.value)
-                .map_err(|e| ctx.error(pattern, format!("invalid regular expression: {e}")))?,
-        )
-    } else {
-        let (op, bound) = [
-            (Comparison::GreaterThan, c.greater_than),
-            (Comparison::AtLeast, c.at_least),
-            (Comparison::LessThan, c.less_than),
-            (Comparison::AtMost, c.at_most),
-        ]
-        .into_iter()
-        .find_map(|(op, v)| v.map(|v| (op, v)))
-        // Cannot panic: `test_count == 1` and the other three tests are absent.
-        .expect("one test present");
-        ValueTest::Compare(op, bound)
+        })?,
+        RawCondition::Value { select, test } => {
+            let selector = ctx.selector(select)?;
+            let test = match test {
+                RawTest::Equals(v) => ValueTest::Equals(v.0.clone()),
+                RawTest::In(list) => ValueTest::In(list.iter().map(|s| s.0.clone()).collect()),
+                RawTest::Matches(pattern) => {
+                    ValueTest::Matches(Regex::new(&pattern.value).map_err(|e| {
+                        ctx.error(pattern, format!("invalid regular expression: {e}"))
+                    })?)
+                }
+                RawTest::Compare(op, bound) => {
+                    let n = crate::selector::xpath_number(&bound.value.0);
+                    if n.is_nan() {
+                        return Err(
+                            ctx.error(bound, format!("`{}` is not a number", bound.value.0))
+                        );
+                    }
+                    ValueTest::Compare(*op, n)
+                }
+            };
+            Condition::Value(selector, test)
+        }
+        // Already reported while reading; the set will not be used.
+        RawCondition::Invalid => Condition::All(vec![]),
+    })
+}
+
+/// `default: on` / `off` (also true/false, yes/no).
+fn compile_default(ctx: &FileCtx, raw: Option<&Spanned<Scalar>>) -> Result<bool, RuleError> {
+    let Some(raw) = raw else {
+        return Ok(true);
     };
-    Ok(Condition::Value(selector, test))
+    match raw.value.0.as_str() {
+        "on" | "true" | "yes" => Ok(true),
+        "off" | "false" | "no" => Ok(false),
+        other => Err(ctx.error(raw, format!("`default` is `on` or `off`, not `{other}`"))),
+    }
 }
 
 fn compile_rule(
@@ -622,17 +532,66 @@ fn compile_rule(
     id_pattern: &Regex,
 ) -> Result<Rule, RuleError> {
     let r = &raw.value;
-    if !id_pattern.is_match(&r.id.value) {
+    let missing = r.missing();
+    let (Some(id), Some(severity), Some(summary), Some(explanation), Some(when), Some(message)) = (
+        &r.id,
+        r.severity,
+        &r.summary,
+        &r.explanation,
+        &r.when,
+        &r.message,
+    ) else {
+        let list = missing
+            .iter()
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let fields = if missing.len() == 1 {
+            "field"
+        } else {
+            "fields"
+        };
+        return Err(match &r.id {
+            Some(id) => ctx.error(
+                id,
+                format!("rule `{}` is missing required {fields} {list}", id.value),
+            ),
+            None => ctx.error(raw, format!("a rule is missing required {fields} {list}")),
+        });
+    };
+    if !id_pattern.is_match(&id.value) {
         return Err(ctx.error(
-            &r.id,
+            id,
             format!(
                 "rule id `{}` must look like `group/kebab-name` (lower-case letters, digits and dashes)",
-                r.id.value
+                id.value
             ),
         ));
     }
+    let mut tags = Vec::new();
+    for tag in &r.tags {
+        let valid = tag.value.split('-').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        });
+        if !valid {
+            return Err(ctx.error(
+                tag,
+                format!(
+                    "tag `{}` must be lower-case letters, digits and dashes",
+                    tag.value
+                ),
+            ));
+        }
+        if !tags.contains(&tag.value) {
+            tags.push(tag.value.clone());
+        }
+    }
+    let default_enabled = compile_default(ctx, r.default.as_ref())?;
     let for_each = r.for_each.as_ref().map(|s| ctx.selector(s)).transpose()?;
-    let when = compile_condition(ctx, &r.when, defs)?;
+    let when = compile_condition(ctx, when, defs)?;
     let mut report_at = Vec::new();
     if let Some(list) = &r.report_at {
         for source in &list.value.0 {
@@ -651,7 +610,7 @@ fn compile_rule(
             report_at.push(selector);
         }
     }
-    let message = compile_message(ctx, &r.message)?;
+    let message = compile_message(ctx, message)?;
     let fix = r.fix.as_ref().map(|f| compile_fix(ctx, f)).transpose()?;
     let alternatives = r
         .alternatives
@@ -661,7 +620,7 @@ fn compile_rule(
     let raw_fixes = r.fix.iter().chain(&r.alternatives);
     for (spec, raw_fix) in fix.iter().chain(&alternatives).zip(raw_fixes) {
         crate::fix::validate::check_fix(spec, for_each.is_some()).map_err(|(i, message)| {
-            match raw_fix.value.edits.get(i) {
+            match raw_fix.value.edits.as_ref().and_then(|e| e.get(i)) {
                 Some(edit) => ctx.error(edit, message),
                 None => ctx.error(raw_fix, message),
             }
@@ -675,24 +634,28 @@ fn compile_rule(
             (None, Some(x)) => (ExampleKind::Passes, x),
             _ => return Err(ctx.error(ex, "an example has exactly one of `fires` or `passes`")),
         };
-        if e.fixed.is_some() && kind == ExampleKind::Passes {
-            return Err(ctx.error(ex, "`fixed` belongs to a `fires` example"));
-        }
-        if e.fixed.is_some() && fix.is_none() {
-            return Err(ctx.error(ex, "`fixed` needs the rule to have a `fix`"));
+        if let Some(fixed) = &e.fixed {
+            if kind == ExampleKind::Passes {
+                return Err(ctx.error(fixed, "`fixed` belongs to a `fires` example"));
+            }
+            if fix.is_none() {
+                return Err(ctx.error(fixed, "`fixed` needs the rule to have a `fix`"));
+            }
         }
         examples.push(Example {
             kind,
-            xml: xml.clone(),
-            fixed: e.fixed.clone(),
+            xml: xml.value.clone(),
+            fixed: e.fixed.as_ref().map(|f| f.value.clone()),
             line: ctx.line_of(ex),
         });
     }
     Ok(Rule {
-        id: r.id.value.clone(),
-        severity: r.severity,
-        summary: r.summary.trim().to_string(),
-        explanation: r.explanation.trim_end().to_string(),
+        id: id.value.clone(),
+        severity,
+        tags,
+        default_enabled,
+        summary: summary.trim().to_string(),
+        explanation: explanation.trim_end().to_string(),
         references: r.references.clone(),
         for_each,
         when,
@@ -703,7 +666,7 @@ fn compile_rule(
         examples,
         origin: Origin {
             file: ctx.name.to_string(),
-            line: ctx.line_of(&r.id),
+            line: ctx.line_of(id),
         },
     })
 }
@@ -763,123 +726,134 @@ fn compile_message(ctx: &FileCtx, src: &Spanned<String>) -> Result<Message, Rule
 
 fn compile_fix(ctx: &FileCtx, raw: &Spanned<RawFix>) -> Result<FixSpec, RuleError> {
     let f = &raw.value;
-    if f.edits.is_empty() {
+    let mut missing = Vec::new();
+    if f.title.is_none() {
+        missing.push("`title`");
+    }
+    if f.safety.is_none() {
+        missing.push("`safety`");
+    }
+    if f.edits.is_none() {
+        missing.push("`edits`");
+    }
+    let (Some(title), Some(safety), Some(raw_edits)) = (&f.title, f.safety, &f.edits) else {
+        let fields = if missing.len() == 1 {
+            "field"
+        } else {
+            "fields"
+        };
+        return Err(ctx.error(
+            raw,
+            format!("a fix is missing required {fields} {}", missing.join(", ")),
+        ));
+    };
+    if raw_edits.is_empty() {
         return Err(ctx.error(raw, "a fix needs at least one edit"));
     }
-    let edits = f
-        .edits
+    let edits = raw_edits
         .iter()
         .map(|e| compile_edit(ctx, e))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(FixSpec {
-        title: f.title.trim().to_string(),
-        safety: f.safety,
+        title: title.trim().to_string(),
+        safety,
         edits,
     })
 }
 
 fn compile_edit(ctx: &FileCtx, raw: &Spanned<RawEdit>) -> Result<EditSpec, RuleError> {
-    let e = &raw.value;
-    let kinds = [
-        e.ensure.is_some(),
-        e.set.is_some(),
-        e.remove.is_some(),
-        e.replace_text.is_some(),
-    ];
-    if kinds.iter().filter(|&&k| k).count() != 1 {
-        return Err(ctx.error(
-            raw,
-            "an edit takes exactly one of `ensure`, `set`, `remove` or `replace-text`",
-        ));
-    }
-    let misplaced = |key: &str, owner: &str| ctx.error(raw, format!("`{key}` goes with `{owner}`"));
-    if e.attributes.is_some() && e.ensure.is_none() {
-        return Err(misplaced("attributes", "ensure"));
-    }
-    if e.when_created.is_some() && e.ensure.is_none() {
-        return Err(misplaced("when-created", "ensure"));
-    }
-    if e.to.is_some() && e.set.is_none() {
-        return Err(misplaced("to", "set"));
-    }
-    if e.with.is_some() && e.replace_text.is_none() {
-        return Err(misplaced("with", "replace-text"));
-    }
-    if let Some(src) = &e.ensure {
-        let selector = ctx.selector(src)?;
-        let path = selector
-            .simple_path()
-            .filter(|steps| steps.iter().all(|s| s.prefix.is_none()))
-            .ok_or_else(|| {
-                ctx.error(
-                    src,
-                    "`ensure` takes a plain element path: child names with `[@attr='value']` predicates only (no `*`, `//`, `..`, functions or namespace prefixes)",
-                )
-            })?;
-        let attributes = e
-            .attributes
-            .as_ref()
-            .map(|a| a.0.clone())
-            .unwrap_or_default();
-        let mut when_created: Vec<(String, Vec<(String, String)>)> = e
-            .when_created
-            .iter()
-            .flatten()
-            .map(|(element, attrs)| (element.clone(), attrs.0.clone()))
-            .collect();
-        when_created.sort();
-        for (element, _) in &when_created {
-            if !path.iter().any(|step| &step.name == element) {
-                return Err(ctx.error(
-                    raw,
-                    format!(
-                        "`when-created` names <{element}>, which is not a step of `{}`",
-                        src.value
-                    ),
-                ));
-            }
-        }
-        let names = attributes
-            .iter()
-            .chain(when_created.iter().flat_map(|(_, a)| a));
-        for (name, _) in names {
-            if !is_xml_name(name) {
-                return Err(ctx.error(raw, format!("`{name}` is not a valid attribute name")));
-            }
-        }
-        return Ok(EditSpec::Ensure {
-            path,
-            source: src.value.clone(),
+    let since = match &raw.value.since {
+        Some(v) => Some(Version::parse(&v.value.0).ok_or_else(|| {
+            ctx.error(
+                v,
+                format!(
+                    "`since` takes a libvirt version like 5.7.0, not `{}`",
+                    v.value.0
+                ),
+            )
+        })?),
+        None => None,
+    };
+    Ok(match &raw.value.kind {
+        RawEditKind::Ensure {
+            path: src,
             attributes,
             when_created,
-        });
-    }
-    if let Some(src) = &e.set {
-        let selector = ctx.selector(src)?;
-        let (element, attribute) = selector.split_attribute().ok_or_else(|| {
-            ctx.error(src, "`set` takes a path ending in an attribute, like `clock/timer[@name='hpet']/@present`")
-        })?;
-        let value =
-            e.to.as_ref()
-                .ok_or_else(|| ctx.error(raw, "`set` needs `to:` (the new value)"))?;
-        return Ok(EditSpec::Set {
-            element,
-            attribute,
-            value: value.0.clone(),
-        });
-    }
-    if let Some(src) = &e.remove {
-        return Ok(EditSpec::Remove(ctx.selector(src)?));
-    }
-    // Cannot panic: exactly one kind is present (checked first) and the others returned.
-    let src = e.replace_text.as_ref().expect("one kind present");
-    let text = e
-        .with
-        .as_ref()
-        .ok_or_else(|| ctx.error(raw, "`replace-text` needs `with:` (the new text)"))?;
-    Ok(EditSpec::ReplaceText {
-        selector: ctx.selector(src)?,
-        text: text.0.clone(),
+        } => {
+            let selector = ctx.selector(src)?;
+            let path = selector
+                .simple_path()
+                .filter(|steps| steps.iter().all(|s| s.prefix.is_none()))
+                .ok_or_else(|| {
+                    ctx.error(
+                        src,
+                        "`ensure` takes a plain element path: child names with `[@attr='value']` predicates only (no `*`, `//`, `..`, functions or namespace prefixes)",
+                    )
+                })?;
+            let attributes = attributes.as_ref().map(|a| a.0.clone()).unwrap_or_default();
+            let mut created: Vec<(String, Vec<(String, String)>)> = when_created
+                .iter()
+                .flat_map(|w| w.value.iter())
+                .map(|(element, attrs)| (element.clone(), attrs.0.clone()))
+                .collect();
+            created.sort();
+            for (element, _) in &created {
+                if !path.iter().any(|step| &step.name == element) {
+                    let at = when_created
+                        .as_ref()
+                        .map_or(raw.referenced, |w| w.referenced);
+                    return Err(ctx.error_at(
+                        at,
+                        format!(
+                            "`when-created` names <{element}>, which is not a step of `{}`",
+                            src.value
+                        ),
+                    ));
+                }
+            }
+            let names = attributes.iter().chain(created.iter().flat_map(|(_, a)| a));
+            for (name, _) in names {
+                if !is_xml_name(name) {
+                    return Err(ctx.error(raw, format!("`{name}` is not a valid attribute name")));
+                }
+            }
+            EditSpec::Ensure {
+                path,
+                source: src.value.clone(),
+                attributes,
+                when_created: created,
+                since,
+            }
+        }
+        RawEditKind::Set { target, to } => {
+            let selector = ctx.selector(target)?;
+            let (element, attribute) = selector.split_attribute().ok_or_else(|| {
+                ctx.error(target, "`set` takes a path ending in an attribute, like `clock/timer[@name='hpet']/@present`")
+            })?;
+            let value = to
+                .as_ref()
+                .ok_or_else(|| ctx.error(target, "`set` needs `to:` (the new value)"))?;
+            EditSpec::Set {
+                element,
+                attribute,
+                value: value.0.clone(),
+            }
+        }
+        RawEditKind::Remove(target) => EditSpec::Remove(ctx.selector(target)?),
+        RawEditKind::ReplaceText { target, with } => {
+            let text = with
+                .as_ref()
+                .ok_or_else(|| ctx.error(target, "`replace-text` needs `with:` (the new text)"))?;
+            EditSpec::ReplaceText {
+                selector: ctx.selector(target)?,
+                text: text.0.clone(),
+            }
+        }
+        // Already reported while reading; the set will not be used.
+        RawEditKind::Invalid => EditSpec::Remove(
+            // Cannot panic: a constant selector, compiled by the tests of invalid edits.
+            Selector::parse("*[false()]", &ctx.namespaces).expect("valid selector"),
+        ),
     })
 }
 
@@ -892,4 +866,236 @@ fn is_xml_name(name: &str) -> bool {
 /// The names under which built-in rule files are embedded (`rules/...yaml`).
 pub fn builtin_files() -> Vec<&'static str> {
     BUILTIN.iter().map(|(name, _)| *name).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Compile one file named `t.yaml`; the errors as `line:col: message`, each followed
+    /// by the text under the caret (up to the end of the line).
+    fn errors(text: &str) -> Vec<String> {
+        let (_, errors) = compile(&[("t.yaml".into(), text.into())]);
+        errors
+            .iter()
+            .map(|e| {
+                let p = e.position.expect("positioned");
+                let line = e.line_text.as_deref().unwrap_or_default();
+                let under: String = line.chars().skip(p.column - 1).collect();
+                format!("{p}: {} | {}", e.message, under.trim_end())
+            })
+            .collect()
+    }
+
+    fn rules(text: &str) -> RuleSet {
+        let (set, errors) = compile(&[("t.yaml".into(), text.into())]);
+        assert!(errors.is_empty(), "{errors:?}");
+        set
+    }
+
+    pub(super) const HEAD: &str = "rules:\n  - id: acme/x\n    severity: info\n    summary: s\n    explanation: e\n    message: m\n";
+
+    #[test]
+    fn every_missing_field_at_the_id_naming_the_rule() {
+        assert_eq!(
+            errors("rules:\n  - severity: info\n    id: acme/x\n    message: m\n"),
+            [
+                "3:9: rule `acme/x` is missing required fields `summary`, `explanation`, `when` | acme/x"
+            ]
+        );
+        assert_eq!(
+            errors("rules:\n  - severity: info\n"),
+            [
+                "2:5: a rule is missing required fields `id`, `summary`, `explanation`, `when`, `message` | severity: info"
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_keys_suggest_the_nearest_and_all_are_reported() {
+        let text = format!(
+            "{HEAD}    when:\n      presnt: name\n    fix:\n      titel: t\n      safety: safe\n      edits:\n        - ensure: a\n          atributes: {{x: y}}\n    summry: x\n"
+        );
+        assert_eq!(
+            errors(&text),
+            [
+                "8:7: unknown key presnt; did you mean present? | presnt: name",
+                "8:7: a condition needs one of `all`, `any`, `not`, `present`, `absent`, `is` or `value` | presnt: name",
+                "10:7: unknown key titel; did you mean title? | titel: t",
+                "10:7: a fix is missing required field `title` | titel: t",
+                "14:11: unknown key atributes; did you mean attributes? | atributes: {x: y}",
+                "15:5: unknown key summry; did you mean summary? | summry: x",
+            ]
+        );
+        assert_eq!(
+            errors("ruels: []\n"),
+            ["1:1: unknown key ruels; did you mean rules? | ruels: []"]
+        );
+        assert_eq!(
+            errors(&format!("{HEAD}    when: {{zzz: name}}\n")),
+            [
+                "7:12: unknown key zzz in a condition; known keys: all, any, not, present, absent, is, value, equals, in, matches, greater-than, at-least, less-than, at-most | zzz: name}",
+                "7:12: a condition needs one of `all`, `any`, `not`, `present`, `absent`, `is` or `value` | zzz: name}",
+            ]
+        );
+    }
+
+    #[test]
+    fn one_kind_per_condition_and_edit() {
+        let cond = |c: &str| errors(&format!("{HEAD}    when: {c}\n"));
+        assert_eq!(
+            cond("{present: a, absent: b}"),
+            [
+                "7:24: a condition takes one kind; `absent` follows `present`: split them with `all:` | absent: b}"
+            ]
+        );
+        assert_eq!(
+            cond("{value: a, equals: x, in: [y]}"),
+            [
+                "7:33: `value:` takes one test; `in` follows `equals`: split them with `all:` | in: [y]}"
+            ]
+        );
+        assert_eq!(
+            cond("{equals: x}"),
+            ["7:12: `equals` goes with `value:` (the selector it tests) | equals: x}"]
+        );
+        assert_eq!(
+            cond("{value: a}"),
+            [
+                "7:19: `value:` needs a test: equals, in, matches, greater-than, at-least, less-than, at-most | a}"
+            ]
+        );
+        assert_eq!(
+            cond("{present: a, equals: x}"),
+            ["7:24: `equals` is a test for `value:`, not for `present` | equals: x}"]
+        );
+        assert_eq!(
+            cond("{value: a, greater-than: lots}"),
+            ["7:36: `lots` is not a number | lots}"]
+        );
+        let edit = |e: &str| {
+            errors(&format!(
+                "{HEAD}    when: {{present: a}}\n    fix:\n      title: t\n      safety: safe\n      edits:\n        - {e}\n"
+            ))
+        };
+        assert_eq!(
+            edit("{ensure: a, remove: b}"),
+            [
+                "12:23: an edit takes one kind; `remove` follows `ensure`: make them two edits | remove: b}"
+            ]
+        );
+        assert_eq!(
+            edit("{remove: a, to: b}"),
+            ["12:23: `to` goes with `set` | to: b}"]
+        );
+        assert_eq!(
+            edit("{set: a/@b}"),
+            ["12:17: `set` needs `to:` (the new value) | a/@b}"]
+        );
+        assert_eq!(
+            edit("{to: b}"),
+            [
+                "12:12: `to` goes with `set` | to: b}",
+                "12:12: an edit needs one of ensure, set, remove, replace-text | to: b}",
+            ]
+        );
+        assert_eq!(
+            edit("{remove: a, since: 1.0}"),
+            ["12:23: `since` goes with `ensure` | since: 1.0}"]
+        );
+        assert_eq!(
+            edit("{ensure: a, since: 'x.y'}"),
+            ["12:31: `since` takes a libvirt version like 5.7.0, not `x.y` | x.y'}"]
+        );
+    }
+
+    #[test]
+    fn carets_inside_escaped_and_folded_strings() {
+        let at = |when: &str| {
+            let e = errors(&format!("{HEAD}    when:\n{when}"));
+            assert_eq!(e.len(), 1, "{e:?}");
+            e[0].split(" | ").nth(1).unwrap().to_string()
+        };
+        // The selector error is at the `]` that should have closed the predicate: `@x=1`
+        // then end of input; the caret points at the first character after `1`.
+        assert_eq!(at("      present: \"a[@x=\\\"1\\\"][@y=2\"\n"), "\"");
+        assert_eq!(at("      present: \"a[@x=\\\"1\\\"] ! b\"\n"), "! b\"");
+        assert_eq!(at("      present: 'a[@x=''1''] ! b'\n"), "! b'");
+        assert_eq!(at("      present: \"\\u0061[@x='1'] ! b\"\n"), "! b\"");
+        assert_eq!(
+            at("      present: >-\n        a[@x='1']\n        ! b\n"),
+            "! b"
+        );
+        assert_eq!(at("      present: |-\n        a[@x='1'] ! b\n"), "! b");
+        assert_eq!(at("      present: a[@x='1']\n        ! b\n"), "! b");
+        assert_eq!(
+            at("      present: \"a[@x='1'] \\\n        ! b\"\n"),
+            "! b\""
+        );
+    }
+
+    #[test]
+    fn metadata_tags_default_and_since() {
+        let set = rules(&format!(
+            "{HEAD}    tags: [security, windows, security]\n    default: off\n    when: {{absent: name}}\n    fix:\n      title: t\n      safety: safe\n      edits:\n        - ensure: features/hyperv/stimer\n          since: 5.0\n        - ensure: features/acpi\n          since: 0.9.1\n  - id: acme/y\n    severity: info\n    summary: s\n    explanation: e\n    message: m\n    when: {{absent: name}}\n"
+        ));
+        let x = &set.rules[0];
+        assert_eq!(x.tags, ["security", "windows"]);
+        assert!(!x.default_enabled);
+        assert!(set.rules[1].default_enabled);
+        assert!(set.rules[1].tags.is_empty());
+        assert_eq!(
+            x.fix.as_ref().unwrap().since(),
+            Some(Version {
+                major: 5,
+                minor: 0,
+                micro: 0
+            })
+        );
+        assert_eq!(set.enabled().map(|(i, _)| i).collect::<Vec<_>>(), [1]);
+        let mut chosen = set.clone();
+        chosen.select(|rule, _| rule.tags.iter().any(|t| t == "windows"));
+        assert_eq!(chosen.enabled().map(|(i, _)| i).collect::<Vec<_>>(), [0]);
+        assert!(set.only(0).is_enabled(0));
+        assert_eq!(
+            errors(&format!(
+                "{HEAD}    when: {{absent: a}}\n    default: maybe\n"
+            )),
+            ["8:14: `default` is `on` or `off`, not `maybe` | maybe"]
+        );
+        assert_eq!(
+            errors(&format!(
+                "{HEAD}    when: {{absent: a}}\n    tags: [Security]\n"
+            )),
+            ["8:12: tag `Security` must be lower-case letters, digits and dashes | Security]"]
+        );
+        assert_eq!(Version::parse("11.3.0").unwrap().to_string(), "11.3.0");
+        assert_eq!(Version::parse("7").unwrap().to_string(), "7.0.0");
+        for bad in ["", "1.", "1.2.3.4", "v1", "1.x"] {
+            assert_eq!(Version::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn existing_syntax_compiles_to_the_same_model() {
+        let set = rules(&format!(
+            "{HEAD}    for-each: devices/disk\n    report-at: [target, .]\n    when:\n      all:\n        - any:\n            - value: '@device'\n              equals: disk\n            - value: target/@bus\n              in: [virtio, 'sata']\n        - not: {{matches: x, value: '@type'}}\n        - value: driver/@queues\n          greater-than: 8\n    fix:\n      title: t\n      safety: unsafe\n      edits:\n        - set: driver/@cache\n          to: none\n        - replace-text: serial\n          with: 42\n        - remove: boot\n        - ensure: driver\n          attributes: {{io: native}}\n"
+        ));
+        let rule = &set.rules[0];
+        let text = format!("{:?}", rule.when);
+        assert!(text.starts_with("All([Any([Value("), "{text}");
+        assert!(text.contains("Not(Value("), "{text}");
+        assert!(text.contains("Compare(GreaterThan, 8.0)"), "{text}");
+        assert_eq!(rule.report_at.len(), 2);
+        let fix = rule.fix.as_ref().unwrap();
+        assert_eq!(fix.safety, crate::rules::Safety::Unsafe);
+        assert!(
+            matches!(&fix.edits[0], EditSpec::Set { attribute, value, .. } if attribute == "cache" && value == "none")
+        );
+        assert!(matches!(&fix.edits[1], EditSpec::ReplaceText { text, .. } if text == "42"));
+        assert!(matches!(&fix.edits[2], EditSpec::Remove(_)));
+        assert!(
+            matches!(&fix.edits[3], EditSpec::Ensure { attributes, since: None, .. } if attributes == &[("io".to_string(), "native".to_string())])
+        );
+    }
 }

@@ -4,6 +4,7 @@
 //! user's `--rules` paths) into these types; nothing here knows about YAML.
 
 pub mod load;
+mod raw;
 
 use std::fmt;
 
@@ -11,6 +12,7 @@ use crate::condition::{Condition, Definitions};
 use crate::selector::{Selector, SimpleStep};
 
 pub use load::{RuleError, load_builtin, load_rule_sets};
+pub use raw::REQUIRED_RULE_KEYS;
 
 /// How serious a finding is. Ordered: `Info < Warning < Error`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize)]
@@ -57,6 +59,53 @@ impl Safety {
     }
 }
 
+/// A libvirt version, `major.minor.micro` (missing parts are 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Version {
+    pub major: u32,
+    pub minor: u32,
+    pub micro: u32,
+}
+
+impl Version {
+    /// `5`, `5.7` or `5.7.0`.
+    pub fn parse(text: &str) -> Option<Version> {
+        let mut parts = text.trim().split('.');
+        let mut next = |required: bool| -> Option<u32> {
+            match parts.next() {
+                Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => p.parse().ok(),
+                None if !required => Some(0),
+                _ => None,
+            }
+        };
+        let version = Version {
+            major: next(true)?,
+            minor: next(false)?,
+            micro: next(false)?,
+        };
+        parts.next().is_none().then_some(version)
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.micro)
+    }
+}
+
+impl FixSpec {
+    /// The newest `since:` among the fix's edits: the oldest libvirt the fix suits.
+    pub fn since(&self) -> Option<Version> {
+        self.edits
+            .iter()
+            .filter_map(|e| match e {
+                EditSpec::Ensure { since, .. } => *since,
+                _ => None,
+            })
+            .max()
+    }
+}
+
 /// Where a rule (or one of its parts) was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
@@ -74,6 +123,12 @@ impl fmt::Display for Origin {
 pub struct Rule {
     pub id: String,
     pub severity: Severity,
+    /// Free-form labels (`security`, `performance`, `correctness`, `migration`, `windows`,
+    /// ...) for selecting rules by kind.
+    pub tags: Vec<String>,
+    /// `false` for opinionated rules written with `default: off`: they run only when
+    /// selected ([`RuleSet::select`]).
+    pub default_enabled: bool,
     pub summary: String,
     pub explanation: String,
     pub references: Vec<String>,
@@ -109,6 +164,9 @@ pub enum EditSpec {
         /// Extra attributes for path elements the fix has to create, by element name
         /// (`<clock>` needs an `offset`).
         when_created: Vec<(String, Vec<(String, String)>)>,
+        /// The libvirt version that introduced the element the edit writes (`since:`), so
+        /// that a fix for an older libvirt can be refused.
+        since: Option<Version>,
     },
     /// Set (or add) `attribute` on every element `element` selects.
     Set {
@@ -168,15 +226,58 @@ impl Message {
     }
 }
 
-/// Every rule of a run, with the definitions they share.
+/// Every rule of a run, with the definitions they share, and which of them run.
 #[derive(Debug, Clone, Default)]
 pub struct RuleSet {
     pub rules: Vec<Rule>,
     pub definitions: Definitions,
+    /// Parallel to `rules`: whether the rule runs. Starts as each rule's `default`.
+    enabled: Vec<bool>,
 }
 
 impl RuleSet {
+    /// A set in which the rules enabled by default run.
+    pub fn new(rules: Vec<Rule>, definitions: Definitions) -> Self {
+        let enabled = rules.iter().map(|r| r.default_enabled).collect();
+        RuleSet {
+            rules,
+            definitions,
+            enabled,
+        }
+    }
+
     pub fn get(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// The rules that run, with their index in `rules`.
+    pub fn enabled(&self) -> impl Iterator<Item = (usize, &Rule)> {
+        self.rules
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.enabled.get(*i).copied().unwrap_or(false))
+    }
+
+    pub fn is_enabled(&self, index: usize) -> bool {
+        self.enabled.get(index).copied().unwrap_or(false)
+    }
+
+    /// Choose the rules that run: `choose` sees each rule (and whether it runs now) and
+    /// says whether it runs from now on. Rules with `default: off` run only when chosen.
+    pub fn select(&mut self, mut choose: impl FnMut(&Rule, bool) -> bool) {
+        self.enabled.resize(self.rules.len(), false);
+        for (rule, on) in self.rules.iter().zip(self.enabled.iter_mut()) {
+            *on = choose(rule, *on);
+        }
+    }
+
+    /// A set holding only the rule at `index`, enabled whatever its default (for running
+    /// a rule's examples).
+    pub fn only(&self, index: usize) -> RuleSet {
+        RuleSet {
+            rules: vec![self.rules[index].clone()],
+            definitions: self.definitions.clone(),
+            enabled: vec![true],
+        }
     }
 }

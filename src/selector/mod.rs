@@ -36,6 +36,13 @@ use std::ops::Range;
 
 use parse::{Axis, CmpOp, Expr, LocationPath, NodeTest};
 
+/// A string's number value as XPath `number()` reads it: optional whitespace, an optional
+/// minus sign, digits with an optional fraction; anything else (`inf`, `1e3`, `+5`, `0x1f`)
+/// is NaN.
+pub fn xpath_number(s: &str) -> f64 {
+    eval::str_to_num(s)
+}
+
 /// Namespace prefixes usable in selectors, mapped to namespace URIs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Namespaces {

@@ -11,7 +11,9 @@ pub fn root() -> PathBuf {
 
 pub struct Run {
     pub code: i32,
+    /// Standard output as text (invalid UTF-8 replaced); `stdout_bytes` has it exactly.
     pub stdout: String,
+    pub stdout_bytes: Vec<u8>,
     pub stderr: String,
 }
 
@@ -46,7 +48,8 @@ pub fn run_in(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Run {
     let out = child.wait_with_output().unwrap();
     Run {
         code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).unwrap(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stdout_bytes: out.stdout,
         stderr: String::from_utf8(out.stderr).unwrap(),
     }
 }

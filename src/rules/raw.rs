@@ -1,0 +1,835 @@
+//! The shapes of a rule file as YAML, read with serde (serde-saphyr keeps every value's
+//! location). Conditions and edits are enums, one variant per kind: the key naming the
+//! kind (`present:`, `ensure:`, ...) picks the variant and serde reads its payload with
+//! the payload's own type.
+//!
+//! Mistakes a person can fix without the reader stopping (unknown keys, two kinds in one
+//! mapping, a test without `value:`) are collected as [`Problem`]s with the location of
+//! the offending key, so that one run reports them all; `load.rs` reports missing required
+//! fields, which it checks with the rule's id at hand.
+
+use std::cell::RefCell;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_saphyr::{Location, Spanned};
+
+use super::{Safety, Severity};
+
+/// A mistake found while reading, at `at` (the offending key).
+#[derive(Debug, Clone)]
+pub(super) struct Problem {
+    pub at: Location,
+    pub message: String,
+}
+
+thread_local! {
+    static PROBLEMS: RefCell<Vec<Problem>> = const { RefCell::new(Vec::new()) };
+}
+
+fn problem(at: Location, message: impl Into<String>) {
+    PROBLEMS.with(|p| {
+        p.borrow_mut().push(Problem {
+            at,
+            message: message.into(),
+        })
+    });
+}
+
+/// Read one rule file: its shapes, and the problems found on the way.
+pub(super) fn parse_file(text: &str) -> (Result<RawFile, serde_saphyr::Error>, Vec<Problem>) {
+    PROBLEMS.with(|p| p.borrow_mut().clear());
+    let result = serde_saphyr::from_str::<RawFile>(text);
+    let problems = PROBLEMS.with(|p| std::mem::take(&mut *p.borrow_mut()));
+    (result, problems)
+}
+
+/// The known key nearest to `key` by edit distance, if it is close enough to be a typo.
+pub fn nearest<'k>(key: &str, known: &[&'k str]) -> Option<&'k str> {
+    let limit = (key.chars().count() / 3).max(1) + 1;
+    known
+        .iter()
+        .map(|k| (edit_distance(key, k), *k))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// Levenshtein distance with adjacent transpositions counted as one edit.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in rows.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (rows[i - 1][j] + 1)
+                .min(rows[i][j - 1] + 1)
+                .min(rows[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(rows[i - 2][j - 2] + 1);
+            }
+            rows[i][j] = d;
+        }
+    }
+    rows[a.len()][b.len()]
+}
+
+/// Record an unknown key (with the nearest known one) and skip its value.
+fn unknown_key<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    key: &Spanned<String>,
+    what: &str,
+    known: &[&str],
+) -> Result<(), A::Error> {
+    let message = match nearest(&key.value, known) {
+        Some(near) => format!("unknown key {}; did you mean {near}?", key.value),
+        None => format!(
+            "unknown key {} in {what}; known keys: {}",
+            key.value,
+            known.join(", ")
+        ),
+    };
+    problem(key.referenced, message);
+    map.next_value::<IgnoredAny>()?;
+    Ok(())
+}
+
+/// Store a value read for `key` in `slot`, recording a problem if the key came twice;
+/// `true` for [`map_visitor`].
+fn fill<T>(slot: &mut Option<T>, key: &Spanned<String>, value: T) -> bool {
+    if slot.is_some() {
+        problem(key.referenced, format!("key {} is given twice", key.value));
+    }
+    *slot = Some(value);
+    true
+}
+
+/// Reads a mapping key by key: `$body` matches `$key.value` with `$out`, `$map` and `$key`
+/// in scope, consumes the value and yields `true`, or yields `false` for an unknown key
+/// (recorded with the nearest known key).
+macro_rules! map_visitor {
+    ($ty:ty, $expecting:literal, $what:literal, $known:expr, |$out:ident, $map:ident, $key:ident| $body:expr) => {
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                        f.write_str($expecting)
+                    }
+                    fn visit_map<A: MapAccess<'de>>(self, mut $map: A) -> Result<$ty, A::Error> {
+                        let mut $out = <$ty>::default();
+                        while let Some($key) = $map.next_key::<Spanned<String>>()? {
+                            let handled: bool = $body;
+                            if !handled {
+                                unknown_key(&mut $map, &$key, $what, $known)?;
+                            }
+                        }
+                        Ok($out)
+                    }
+                }
+                d.deserialize_map(V)
+            }
+        }
+    };
+}
+
+/// Store a list (or other value) read once; `true` for [`map_visitor`].
+fn put<T>(slot: &mut T, value: T) -> bool {
+    *slot = value;
+    true
+}
+
+// ---------------------------------------------------------------------------------------
+// File and rule
+
+#[derive(Default)]
+pub(super) struct RawFile {
+    pub namespaces: Option<Spanned<OrderedMap>>,
+    pub definitions: Vec<(Spanned<String>, Spanned<RawCondition>)>,
+    pub rules: Vec<Spanned<RawRule>>,
+}
+
+pub(super) const FILE_KEYS: &[&str] = &["namespaces", "definitions", "rules"];
+
+map_visitor!(
+    RawFile,
+    "a rule file: a mapping with `rules`, `definitions` or `namespaces`",
+    "a rule file",
+    FILE_KEYS,
+    |out, map, key| match key.value.as_str() {
+        "namespaces" => fill(&mut out.namespaces, &key, map.next_value()?),
+        "definitions" => put(&mut out.definitions, map.next_value::<Definitions>()?.0),
+        "rules" => put(&mut out.rules, map.next_value()?),
+        _ => false,
+    }
+);
+
+/// `definitions:`, in the order written.
+struct Definitions(Vec<(Spanned<String>, Spanned<RawCondition>)>);
+
+impl<'de> Deserialize<'de> for Definitions {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Definitions;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a mapping of definition names to conditions")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Definitions, A::Error> {
+                let mut out = Vec::new();
+                while let Some(name) = map.next_key::<Spanned<String>>()? {
+                    out.push((name, map.next_value()?));
+                }
+                Ok(Definitions(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+#[derive(Default)]
+pub(super) struct RawRule {
+    pub id: Option<Spanned<String>>,
+    pub severity: Option<Severity>,
+    pub summary: Option<String>,
+    pub explanation: Option<String>,
+    pub references: Vec<String>,
+    pub tags: Vec<Spanned<String>>,
+    pub default: Option<Spanned<Scalar>>,
+    pub for_each: Option<Spanned<String>>,
+    pub when: Option<Spanned<RawCondition>>,
+    pub report_at: Option<Spanned<OneOrMany>>,
+    pub message: Option<Spanned<String>>,
+    pub fix: Option<Spanned<RawFix>>,
+    pub alternatives: Vec<Spanned<RawFix>>,
+    pub examples: Vec<Spanned<RawExample>>,
+}
+
+pub(super) const RULE_KEYS: &[&str] = &[
+    "id",
+    "severity",
+    "summary",
+    "explanation",
+    "references",
+    "tags",
+    "default",
+    "for-each",
+    "when",
+    "report-at",
+    "message",
+    "fix",
+    "alternatives",
+    "examples",
+];
+
+/// The keys every rule must have.
+pub const REQUIRED_RULE_KEYS: &[&str] = &[
+    "id",
+    "severity",
+    "summary",
+    "explanation",
+    "when",
+    "message",
+];
+
+map_visitor!(
+    RawRule,
+    "a rule: a mapping with id, severity, summary, explanation, when and message",
+    "a rule",
+    RULE_KEYS,
+    |r, map, key| match key.value.as_str() {
+        "id" => fill(&mut r.id, &key, map.next_value()?),
+        "severity" => fill(&mut r.severity, &key, map.next_value()?),
+        "summary" => fill(&mut r.summary, &key, map.next_value()?),
+        "explanation" => fill(&mut r.explanation, &key, map.next_value()?),
+        "references" => put(&mut r.references, map.next_value()?),
+        "tags" => put(&mut r.tags, map.next_value()?),
+        "default" => fill(&mut r.default, &key, map.next_value()?),
+        "for-each" => fill(&mut r.for_each, &key, map.next_value()?),
+        "when" => fill(&mut r.when, &key, map.next_value()?),
+        "report-at" => fill(&mut r.report_at, &key, map.next_value()?),
+        "message" => fill(&mut r.message, &key, map.next_value()?),
+        "fix" => fill(&mut r.fix, &key, map.next_value()?),
+        "alternatives" => put(&mut r.alternatives, map.next_value()?),
+        "examples" => put(&mut r.examples, map.next_value()?),
+        _ => false,
+    }
+);
+
+impl RawRule {
+    /// The required keys this rule lacks, in [`REQUIRED_RULE_KEYS`] order.
+    pub fn missing(&self) -> Vec<&'static str> {
+        let present = [
+            self.id.is_some(),
+            self.severity.is_some(),
+            self.summary.is_some(),
+            self.explanation.is_some(),
+            self.when.is_some(),
+            self.message.is_some(),
+        ];
+        REQUIRED_RULE_KEYS
+            .iter()
+            .zip(present)
+            .filter(|(_, p)| !p)
+            .map(|(k, _)| *k)
+            .collect()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Conditions
+
+/// One condition, by kind.
+pub(super) enum RawCondition {
+    All(Vec<Spanned<RawCondition>>),
+    Any(Vec<Spanned<RawCondition>>),
+    Not(Box<Spanned<RawCondition>>),
+    Present(Spanned<String>),
+    Absent(Spanned<String>),
+    Is(Spanned<String>),
+    /// `value: SELECTOR` with one test.
+    Value {
+        select: Spanned<String>,
+        test: RawTest,
+    },
+    /// Not usable; the problems are recorded.
+    Invalid,
+}
+
+/// The test of a `value:` condition.
+pub(super) enum RawTest {
+    Equals(Scalar),
+    In(Vec<Scalar>),
+    Matches(Spanned<String>),
+    Compare(crate::condition::Comparison, Spanned<Scalar>),
+}
+
+/// Keys that name a condition's kind.
+pub(super) const CONDITION_KINDS: &[&str] =
+    &["all", "any", "not", "present", "absent", "is", "value"];
+/// Keys that name the test of a `value:` condition.
+pub(super) const VALUE_TESTS: &[&str] = &[
+    "equals",
+    "in",
+    "matches",
+    "greater-than",
+    "at-least",
+    "less-than",
+    "at-most",
+];
+
+fn comparison(key: &str) -> Option<crate::condition::Comparison> {
+    use crate::condition::Comparison::*;
+    Some(match key {
+        "greater-than" => GreaterThan,
+        "at-least" => AtLeast,
+        "less-than" => LessThan,
+        "at-most" => AtMost,
+        _ => return None,
+    })
+}
+
+/// A condition while its keys are read.
+#[derive(Default)]
+struct ConditionKeys {
+    kind: Option<(Spanned<String>, RawCondition)>,
+    select: Option<Spanned<String>>,
+    test: Option<(Spanned<String>, RawTest)>,
+    first: Option<Location>,
+}
+
+impl<'de> Deserialize<'de> for RawCondition {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawCondition;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a condition: a mapping such as `present: SELECTOR` or `all: [...]`")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawCondition, A::Error> {
+                let mut c = ConditionKeys::default();
+                let mut known: Vec<&str> = CONDITION_KINDS.to_vec();
+                known.extend(VALUE_TESTS);
+                while let Some(key) = map.next_key::<Spanned<String>>()? {
+                    c.first.get_or_insert(key.referenced);
+                    let kind = match key.value.as_str() {
+                        "all" => RawCondition::All(map.next_value()?),
+                        "any" => RawCondition::Any(map.next_value()?),
+                        "not" => RawCondition::Not(Box::new(map.next_value()?)),
+                        "present" => RawCondition::Present(map.next_value()?),
+                        "absent" => RawCondition::Absent(map.next_value()?),
+                        "is" => RawCondition::Is(map.next_value()?),
+                        "value" => {
+                            let v = map.next_value()?;
+                            fill(&mut c.select, &key, v);
+                            continue;
+                        }
+                        "equals" => {
+                            let test = RawTest::Equals(map.next_value()?);
+                            set_test(&mut c.test, key, test);
+                            continue;
+                        }
+                        "in" => {
+                            let test = RawTest::In(map.next_value()?);
+                            set_test(&mut c.test, key, test);
+                            continue;
+                        }
+                        "matches" => {
+                            let test = RawTest::Matches(map.next_value()?);
+                            set_test(&mut c.test, key, test);
+                            continue;
+                        }
+                        other => match comparison(other) {
+                            Some(op) => {
+                                let test = RawTest::Compare(op, map.next_value()?);
+                                set_test(&mut c.test, key, test);
+                                continue;
+                            }
+                            None => {
+                                unknown_key(&mut map, &key, "a condition", &known)?;
+                                continue;
+                            }
+                        },
+                    };
+                    match &c.kind {
+                        Some((first, _)) => problem(
+                            key.referenced,
+                            format!(
+                                "a condition takes one kind; `{}` follows `{}`: split them with `all:`",
+                                key.value, first.value
+                            ),
+                        ),
+                        None => c.kind = Some((key, kind)),
+                    }
+                }
+                Ok(c.finish())
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+fn set_test(slot: &mut Option<(Spanned<String>, RawTest)>, key: Spanned<String>, test: RawTest) {
+    match slot {
+        Some((first, _)) => problem(
+            key.referenced,
+            format!(
+                "`value:` takes one test; `{}` follows `{}`: split them with `all:`",
+                key.value, first.value
+            ),
+        ),
+        None => *slot = Some((key, test)),
+    }
+}
+
+impl ConditionKeys {
+    fn finish(self) -> RawCondition {
+        const KINDS: &str = "`all`, `any`, `not`, `present`, `absent`, `is` or `value`";
+        match (self.kind, self.select, self.test) {
+            (Some((_, kind)), None, None) => kind,
+            (Some((key, _)), Some(select), _) => {
+                problem(
+                    select.referenced,
+                    format!(
+                        "a condition takes one kind; `value` cannot go with `{}`: split them with `all:`",
+                        key.value
+                    ),
+                );
+                RawCondition::Invalid
+            }
+            (Some((key, _)), None, Some((test, _))) => {
+                problem(
+                    test.referenced,
+                    format!(
+                        "`{}` is a test for `value:`, not for `{}`",
+                        test.value, key.value
+                    ),
+                );
+                RawCondition::Invalid
+            }
+            (None, Some(select), Some((_, test))) => RawCondition::Value { select, test },
+            (None, Some(select), None) => {
+                problem(
+                    select.referenced,
+                    format!("`value:` needs a test: {}", VALUE_TESTS.join(", ")),
+                );
+                RawCondition::Invalid
+            }
+            (None, None, Some((test, _))) => {
+                problem(
+                    test.referenced,
+                    format!(
+                        "`{}` goes with `value:` (the selector it tests)",
+                        test.value
+                    ),
+                );
+                RawCondition::Invalid
+            }
+            (None, None, None) => {
+                if let Some(at) = self.first {
+                    problem(at, format!("a condition needs one of {KINDS}"));
+                }
+                RawCondition::Invalid
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Fixes and edits
+
+#[derive(Default)]
+pub(super) struct RawFix {
+    pub title: Option<String>,
+    pub safety: Option<Safety>,
+    pub edits: Option<Vec<Spanned<RawEdit>>>,
+}
+
+pub(super) const FIX_KEYS: &[&str] = &["title", "safety", "edits"];
+
+map_visitor!(
+    RawFix,
+    "a fix: a mapping with title, safety and edits",
+    "a fix",
+    FIX_KEYS,
+    |f, map, key| match key.value.as_str() {
+        "title" => fill(&mut f.title, &key, map.next_value()?),
+        "safety" => fill(&mut f.safety, &key, map.next_value()?),
+        "edits" => fill(&mut f.edits, &key, map.next_value()?),
+        _ => false,
+    }
+);
+
+/// One edit: its kind, and what any edit may carry.
+pub(super) struct RawEdit {
+    pub kind: RawEditKind,
+    /// The libvirt version that introduced the element an `ensure` writes (`since: 5.7.0`).
+    pub since: Option<Spanned<Scalar>>,
+}
+
+/// `when-created:` as read: element name to attributes.
+pub(super) type CreatedAttributes = Vec<(String, OrderedMap)>;
+
+pub(super) enum RawEditKind {
+    Ensure {
+        path: Spanned<String>,
+        attributes: Option<OrderedMap>,
+        when_created: Option<Spanned<CreatedAttributes>>,
+    },
+    Set {
+        target: Spanned<String>,
+        to: Option<Scalar>,
+    },
+    Remove(Spanned<String>),
+    ReplaceText {
+        target: Spanned<String>,
+        with: Option<Scalar>,
+    },
+    Invalid,
+}
+
+pub(super) const EDIT_KINDS: &[&str] = &["ensure", "set", "remove", "replace-text"];
+/// Keys that go with one edit kind, and that kind.
+const EDIT_COMPANIONS: &[(&str, &str)] = &[
+    ("attributes", "ensure"),
+    ("when-created", "ensure"),
+    ("since", "ensure"),
+    ("to", "set"),
+    ("with", "replace-text"),
+];
+
+#[derive(Default)]
+struct EditKeys {
+    kind: Option<Spanned<String>>,
+    target: Option<Spanned<String>>,
+    attributes: Option<(Spanned<String>, OrderedMap)>,
+    when_created: Option<(Spanned<String>, Spanned<CreatedAttributes>)>,
+    to: Option<(Spanned<String>, Scalar)>,
+    with: Option<(Spanned<String>, Scalar)>,
+    since: Option<(Spanned<String>, Spanned<Scalar>)>,
+    first: Option<Location>,
+}
+
+impl<'de> Deserialize<'de> for RawEdit {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawEdit;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an edit: a mapping such as `ensure: PATH` or `set: PATH/@attr`")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawEdit, A::Error> {
+                let mut e = EditKeys::default();
+                let mut known: Vec<&str> = EDIT_KINDS.to_vec();
+                known.extend(EDIT_COMPANIONS.iter().map(|(k, _)| *k));
+                while let Some(key) = map.next_key::<Spanned<String>>()? {
+                    e.first.get_or_insert(key.referenced);
+                    match key.value.as_str() {
+                        kind if EDIT_KINDS.contains(&kind) => {
+                            let target: Spanned<String> = map.next_value()?;
+                            match &e.kind {
+                                Some(first) => problem(
+                                    key.referenced,
+                                    format!(
+                                        "an edit takes one kind; `{}` follows `{}`: make them two edits",
+                                        key.value, first.value
+                                    ),
+                                ),
+                                None => {
+                                    e.kind = Some(key);
+                                    e.target = Some(target);
+                                }
+                            }
+                        }
+                        "attributes" => {
+                            let v = map.next_value()?;
+                            e.attributes = Some((key, v));
+                        }
+                        "when-created" => {
+                            let v: Spanned<WhenCreated> = map.next_value()?;
+                            let v = Spanned::new(v.value.0, v.referenced, v.defined);
+                            e.when_created = Some((key, v));
+                        }
+                        "to" => {
+                            let v = map.next_value()?;
+                            e.to = Some((key, v));
+                        }
+                        "with" => {
+                            let v = map.next_value()?;
+                            e.with = Some((key, v));
+                        }
+                        "since" => {
+                            let v = map.next_value()?;
+                            e.since = Some((key, v));
+                        }
+                        _ => unknown_key(&mut map, &key, "an edit", &known)?,
+                    }
+                }
+                Ok(e.finish())
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// `when-created:`: element name to attributes, in the order written.
+struct WhenCreated(Vec<(String, OrderedMap)>);
+
+impl<'de> Deserialize<'de> for WhenCreated {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = WhenCreated;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a mapping of element names to attributes")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<WhenCreated, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, OrderedMap>()? {
+                    out.push((k, v));
+                }
+                Ok(WhenCreated(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+impl EditKeys {
+    fn finish(self) -> RawEdit {
+        let kind_name = self.kind.as_ref().map(|k| k.value.as_str());
+        // A companion key of another kind (or of none).
+        let companions: [(Option<&Spanned<String>>, &str); 5] = [
+            (self.attributes.as_ref().map(|a| &a.0), "ensure"),
+            (self.when_created.as_ref().map(|a| &a.0), "ensure"),
+            (self.since.as_ref().map(|a| &a.0), "ensure"),
+            (self.to.as_ref().map(|a| &a.0), "set"),
+            (self.with.as_ref().map(|a| &a.0), "replace-text"),
+        ];
+        let mut ok = true;
+        for (key, owner) in companions {
+            if let Some(key) = key
+                && kind_name != Some(owner)
+            {
+                problem(
+                    key.referenced,
+                    format!("`{}` goes with `{owner}`", key.value),
+                );
+                ok = false;
+            }
+        }
+        let kind = match (self.kind, self.target) {
+            (Some(kind), Some(target)) if ok => match kind.value.as_str() {
+                "ensure" => RawEditKind::Ensure {
+                    path: target,
+                    attributes: self.attributes.map(|a| a.1),
+                    when_created: self.when_created.map(|a| a.1),
+                },
+                "set" => RawEditKind::Set {
+                    target,
+                    to: self.to.map(|a| a.1),
+                },
+                "remove" => RawEditKind::Remove(target),
+                _ => RawEditKind::ReplaceText {
+                    target,
+                    with: self.with.map(|a| a.1),
+                },
+            },
+            (None, _) => {
+                if let Some(at) = self.first {
+                    problem(
+                        at,
+                        format!("an edit needs one of {}", EDIT_KINDS.join(", ")),
+                    );
+                }
+                RawEditKind::Invalid
+            }
+            _ => RawEditKind::Invalid,
+        };
+        RawEdit {
+            kind,
+            since: self.since.map(|s| s.1),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Examples
+
+#[derive(Default)]
+pub(super) struct RawExample {
+    pub fires: Option<Spanned<String>>,
+    pub passes: Option<Spanned<String>>,
+    pub fixed: Option<Spanned<String>>,
+}
+
+pub(super) const EXAMPLE_KEYS: &[&str] = &["fires", "passes", "fixed"];
+
+map_visitor!(
+    RawExample,
+    "an example: `fires:` or `passes:` with a domain XML text",
+    "an example",
+    EXAMPLE_KEYS,
+    |e, map, key| match key.value.as_str() {
+        "fires" => fill(&mut e.fires, &key, map.next_value()?),
+        "passes" => fill(&mut e.passes, &key, map.next_value()?),
+        "fixed" => fill(&mut e.fixed, &key, map.next_value()?),
+        _ => false,
+    }
+);
+
+// ---------------------------------------------------------------------------------------
+// Scalars and small shapes
+
+/// Any YAML scalar, kept as text (`8191`, `on`, `'yes'` all become strings).
+#[derive(Debug, Clone)]
+pub(super) struct Scalar(pub String);
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string, number or boolean")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A string or a list of strings.
+pub(super) struct OneOrMany(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = OneOrMany;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a selector or a list of selectors")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<OneOrMany, E> {
+                Ok(OneOrMany(vec![v.to_string()]))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<OneOrMany, A::Error> {
+                let mut out = Vec::new();
+                while let Some(item) = seq.next_element::<String>()? {
+                    out.push(item);
+                }
+                Ok(OneOrMany(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A mapping of scalars that keeps the order it was written in.
+#[derive(Default, Clone)]
+pub(super) struct OrderedMap(pub Vec<(String, String)>);
+
+impl<'de> Deserialize<'de> for OrderedMap {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = OrderedMap;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a mapping of names to values")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<OrderedMap, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, Scalar>()? {
+                    out.push((k, v.0));
+                }
+                Ok(OrderedMap(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_key_suggestions() {
+        let known = RULE_KEYS;
+        assert_eq!(nearest("mesage", known), Some("message"));
+        assert_eq!(nearest("sevrity", known), Some("severity"));
+        assert_eq!(nearest("summray", known), Some("summary"));
+        assert_eq!(nearest("foreach", known), Some("for-each"));
+        assert_eq!(nearest("id", known), Some("id"));
+        assert_eq!(nearest("xyzzy", known), None);
+        assert_eq!(
+            nearest("attributs", &["attributes", "ensure"]),
+            Some("attributes")
+        );
+        assert_eq!(edit_distance("ab", "ba"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+    }
+}
