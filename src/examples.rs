@@ -121,7 +121,8 @@ fn check_each_fix(
                     ));
                 }
             };
-            let fixed = edit::apply(xml, edits);
+            let fixed =
+                edit::apply(xml, edits).map_err(|e| format!("{name} cannot be applied: {e}"))?;
             let after = match pipeline::check_text(&fixed, alone, Options::LINT) {
                 Outcome::Linted(after) => after,
                 Outcome::Skipped { reason } => {
