@@ -1,7 +1,16 @@
 //! Conditions: the `when:` tree of a rule (`all`, `any`, `not`, `present`, `absent`,
-//! value tests, `is: <definition>`) and its evaluation against a context node.
+//! value tests, `test:` expressions, `unique`, `is: <definition>`) and its evaluation
+//! against a context node.
+//!
+//! Most conditions are true or false at a context. `unique` is different: it holds at
+//! every item whose key an earlier item already has, so a rule using it fires once per
+//! duplicate, at the duplicate, pointing back at the first ([`Witness`]).
 
-use crate::selector::Selector;
+use std::collections::HashMap;
+
+use roxmltree::Node;
+
+use crate::selector::{Expression, Item, Key, Normalize, Selector};
 use regex::Regex;
 
 #[derive(Debug, Clone)]
@@ -14,7 +23,20 @@ pub enum Condition {
     /// A named definition, by its index in [`Definitions`].
     Is(usize),
     /// True when at least one item the selector picks passes the test.
-    Value(Selector, ValueTest),
+    Value(ValueCondition),
+    /// An XPath expression, true by its boolean value (`count(x) > 1`,
+    /// `quantity(currentMemory) > quantity(memory)`).
+    Test(Expression),
+    /// Holds at each item whose key repeats an earlier item's key.
+    Unique(Unique),
+}
+
+/// `value: SELECTOR` with `as:` and one test.
+#[derive(Debug, Clone)]
+pub struct ValueCondition {
+    pub selector: Selector,
+    pub normalize: Normalize,
+    pub test: ValueTest,
 }
 
 #[derive(Debug, Clone)]
@@ -33,22 +55,135 @@ pub enum Comparison {
     AtMost,
 }
 
-impl ValueTest {
-    pub fn accepts(&self, value: &str) -> bool {
+impl Comparison {
+    pub fn holds(self, a: f64, b: f64) -> bool {
         match self {
-            ValueTest::Equals(expected) => value == expected,
-            ValueTest::In(list) => list.iter().any(|v| v == value),
-            ValueTest::Matches(regex) => regex.is_match(value),
-            ValueTest::Compare(op, bound) => match value.trim().parse::<f64>() {
-                Ok(n) => match op {
-                    Comparison::GreaterThan => n > *bound,
-                    Comparison::AtLeast => n >= *bound,
-                    Comparison::LessThan => n < *bound,
-                    Comparison::AtMost => n <= *bound,
-                },
-                Err(_) => false,
-            },
+            Comparison::GreaterThan => a > b,
+            Comparison::AtLeast => a >= b,
+            Comparison::LessThan => a < b,
+            Comparison::AtMost => a <= b,
         }
+    }
+}
+
+impl ValueTest {
+    /// Whether a plain text value passes. Numeric tests read the value as XPath
+    /// `number()` does: `inf`, `1e3` and `+5` are not numbers.
+    pub fn accepts(&self, value: &str) -> bool {
+        self.accepts_key(Normalize::Text, Normalize::Text.text(value), value)
+    }
+
+    /// Whether a value passes once normalised (`key` is `None` when the value does not
+    /// read as `normalize` says; only `matches` then looks at the raw text).
+    fn accepts_key(&self, normalize: Normalize, key: Option<Key>, raw: &str) -> bool {
+        let same = |expected: &str| match &key {
+            Some(k) => normalize.text(expected).as_ref() == Some(k),
+            None => false,
+        };
+        match self {
+            ValueTest::Equals(expected) => same(expected),
+            ValueTest::In(list) => list.iter().any(|v| same(v)),
+            ValueTest::Matches(regex) => match &key {
+                Some(Key::Text(t)) => regex.is_match(t),
+                _ => regex.is_match(raw),
+            },
+            ValueTest::Compare(op, bound) => {
+                let n = match (&key, normalize.is_numeric()) {
+                    (Some(Key::Number(n)), true) => *n,
+                    (_, true) | (None, _) => return false,
+                    (Some(k), false) => crate::selector::xpath_number(&k.canonical()),
+                };
+                op.holds(n, *bound)
+            }
+        }
+    }
+}
+
+impl ValueCondition {
+    pub fn holds(&self, ctx: Node<'_, '_>) -> bool {
+        self.selector.select(ctx).iter().any(|item| {
+            let raw = item.string_value();
+            self.test
+                .accepts_key(self.normalize, self.normalize.item(item), &raw)
+        })
+    }
+}
+
+/// `unique: {for-each: ITEMS, key: ...}`.
+#[derive(Debug, Clone)]
+pub struct Unique {
+    /// The items that must differ, relative to the context.
+    pub for_each: Selector,
+    /// The parts of the key, relative to each item.
+    pub key: Vec<KeyPart>,
+    /// The label of the related place (the first item with the key).
+    pub label: String,
+}
+
+/// One part of a `unique` key.
+#[derive(Debug, Clone)]
+pub struct KeyPart {
+    pub selector: Selector,
+    pub normalize: Normalize,
+    /// The value when the selector picks nothing (`default: 0` for an omitted PCI
+    /// `domain`); without one, an item lacking the part is not compared.
+    pub default: Option<String>,
+}
+
+/// A place where a condition holds other than the rule's context: the duplicate of a
+/// `unique`, with the places it relates to.
+#[derive(Debug, Clone)]
+pub struct Witness<'a, 'i> {
+    pub node: Node<'a, 'i>,
+    pub related: Vec<(String, Item<'a, 'i>)>,
+}
+
+impl Unique {
+    /// The items whose key an earlier item has, each with that earlier item.
+    pub fn duplicates<'a, 'i>(&self, ctx: Node<'a, 'i>) -> Vec<Witness<'a, 'i>> {
+        let mut seen: HashMap<Vec<String>, Item<'a, 'i>> = HashMap::new();
+        let mut out = Vec::new();
+        for item in self.for_each.select(ctx) {
+            let Some(key) = self.key_of(item) else {
+                continue;
+            };
+            match seen.get(&key) {
+                Some(first) => out.push(Witness {
+                    node: item.element(),
+                    related: vec![(self.label.clone(), *first)],
+                }),
+                None => {
+                    seen.insert(key, item);
+                }
+            }
+        }
+        out
+    }
+
+    fn key_of(&self, item: Item<'_, '_>) -> Option<Vec<String>> {
+        let ctx = item.element();
+        self.key
+            .iter()
+            .map(|part| {
+                let picked = match item {
+                    Item::Node(_) => part.selector.select(ctx).into_iter().next(),
+                    // An attribute item is its own key (`key: .`).
+                    Item::Attribute { .. } => Some(item),
+                };
+                match picked {
+                    Some(p) => Some(
+                        part.normalize
+                            .item(&p)
+                            .map_or_else(|| format!("raw:{}", p.string_value()), |k| k.canonical()),
+                    ),
+                    None => part.default.as_ref().map(|d| {
+                        part.normalize
+                            .text(d)
+                            .map_or_else(|| d.clone(), |k| k.canonical())
+                    }),
+                }
+            })
+            .collect()
     }
 }
 
@@ -66,7 +201,7 @@ impl Definitions {
 }
 
 impl Condition {
-    pub fn eval(&self, ctx: roxmltree::Node<'_, '_>, defs: &Definitions) -> bool {
+    pub fn eval(&self, ctx: Node<'_, '_>, defs: &Definitions) -> bool {
         match self {
             Condition::All(list) => list.iter().all(|c| c.eval(ctx, defs)),
             Condition::Any(list) => list.iter().any(|c| c.eval(ctx, defs)),
@@ -74,10 +209,73 @@ impl Condition {
             Condition::Present(selector) => selector.exists(ctx),
             Condition::Absent(selector) => !selector.exists(ctx),
             Condition::Is(index) => defs.conditions[*index].eval(ctx, defs),
-            Condition::Value(selector, test) => selector
-                .select(ctx)
-                .iter()
-                .any(|item| test.accepts(&item.string_value())),
+            Condition::Value(v) => v.holds(ctx),
+            Condition::Test(expr) => expr.eval_bool(ctx),
+            Condition::Unique(u) => !u.duplicates(ctx).is_empty(),
+        }
+    }
+
+    /// Where the condition holds: `None` when it does not; otherwise the witnesses of
+    /// its `unique` parts (empty: it holds at `ctx` itself). `not` and value tests only
+    /// say yes or no.
+    pub fn witnesses<'a, 'i>(
+        &self,
+        ctx: Node<'a, 'i>,
+        defs: &Definitions,
+    ) -> Option<Vec<Witness<'a, 'i>>> {
+        match self {
+            Condition::All(list) => {
+                let mut out = Vec::new();
+                for c in list {
+                    out.extend(c.witnesses(ctx, defs)?);
+                }
+                Some(out)
+            }
+            Condition::Any(list) => {
+                let mut out = Vec::new();
+                let mut any = false;
+                for c in list {
+                    if let Some(w) = c.witnesses(ctx, defs) {
+                        if w.is_empty() && !out.iter().any(|x: &Witness| x.node == ctx) {
+                            out.push(Witness {
+                                node: ctx,
+                                related: Vec::new(),
+                            });
+                        }
+                        out.extend(w);
+                        any = true;
+                    }
+                }
+                match (any, out.as_slice()) {
+                    (false, _) => None,
+                    // Only the context itself: the plain "holds here".
+                    (true, [only]) if only.node == ctx && only.related.is_empty() => {
+                        Some(Vec::new())
+                    }
+                    (true, _) => Some(out),
+                }
+            }
+            Condition::Is(index) => defs.conditions[*index].witnesses(ctx, defs),
+            Condition::Unique(u) => {
+                let w = u.duplicates(ctx);
+                (!w.is_empty()).then_some(w)
+            }
+            other => other.eval(ctx, defs).then(Vec::new),
+        }
+    }
+
+    /// Whether evaluating needs [`Condition::witnesses`] (some `unique` outside a `not`).
+    pub fn has_witnesses(&self, defs: &Definitions) -> bool {
+        match self {
+            Condition::All(list) | Condition::Any(list) => {
+                list.iter().any(|c| c.has_witnesses(defs))
+            }
+            Condition::Is(index) => defs
+                .conditions
+                .get(*index)
+                .is_some_and(|c| c.has_witnesses(defs)),
+            Condition::Unique(_) => true,
+            _ => false,
         }
     }
 
@@ -89,7 +287,11 @@ impl Condition {
             }
             Condition::Not(inner) => inner.referenced_definitions(out),
             Condition::Is(index) => out.push(*index),
-            Condition::Present(_) | Condition::Absent(_) | Condition::Value(..) => {}
+            Condition::Present(_)
+            | Condition::Absent(_)
+            | Condition::Value(..)
+            | Condition::Test(_)
+            | Condition::Unique(_) => {}
         }
     }
 }
@@ -103,28 +305,38 @@ mod tests {
         Selector::parse(s, &Namespaces::builtin()).unwrap()
     }
 
+    fn value(s: &str, test: ValueTest) -> Condition {
+        value_as(s, Normalize::Text, test)
+    }
+
+    fn value_as(s: &str, normalize: Normalize, test: ValueTest) -> Condition {
+        Condition::Value(ValueCondition {
+            selector: sel(s),
+            normalize,
+            test,
+        })
+    }
+
+    fn expr(s: &str) -> Condition {
+        Condition::Test(Expression::parse(s, &Namespaces::builtin()).unwrap())
+    }
+
     #[test]
     fn combinators_and_value_tests() {
         let xml = "<domain type='kvm'><memory unit='KiB'>4194304</memory><os><type arch='x86_64'>hvm</type></os></domain>";
         let doc = roxmltree::Document::parse(xml).unwrap();
         let root = doc.root_element();
         let defs = Definitions::default();
-        let arch = Condition::Value(
-            sel("os/type/@arch"),
+        let arch = value(
+            "os/type/@arch",
             ValueTest::In(vec!["i686".into(), "x86_64".into()]),
         );
         assert!(arch.eval(root, &defs));
-        let big = Condition::Value(
-            sel("memory"),
-            ValueTest::Compare(Comparison::GreaterThan, 1e6),
-        );
+        let big = value("memory", ValueTest::Compare(Comparison::GreaterThan, 1e6));
         assert!(big.eval(root, &defs));
-        let small = Condition::Value(sel("memory"), ValueTest::Compare(Comparison::AtMost, 1e6));
+        let small = value("memory", ValueTest::Compare(Comparison::AtMost, 1e6));
         assert!(!small.eval(root, &defs));
-        let not_number = Condition::Value(
-            sel("os/type"),
-            ValueTest::Compare(Comparison::LessThan, 1.0),
-        );
+        let not_number = value("os/type", ValueTest::Compare(Comparison::LessThan, 1.0));
         assert!(!not_number.eval(root, &defs));
         let all = Condition::All(vec![arch.clone(), Condition::Absent(sel("features"))]);
         assert!(all.eval(root, &defs));
@@ -133,13 +345,277 @@ mod tests {
             Condition::Not(Box::new(arch)),
         ]);
         assert!(!any.eval(root, &defs));
-        let re = Condition::Value(
-            sel("@type"),
+        let re = value(
+            "@type",
             ValueTest::Matches(Regex::new("^(kvm|qemu)$").unwrap()),
         );
         assert!(re.eval(root, &defs));
-        let eq = Condition::Value(sel("os/type"), ValueTest::Equals("hvm".into()));
+        let eq = value("os/type", ValueTest::Equals("hvm".into()));
         assert!(eq.eval(root, &defs));
+    }
+
+    #[test]
+    fn numeric_tests_read_numbers_as_xpath_does() {
+        let test = ValueTest::Compare(Comparison::GreaterThan, 4.0);
+        assert!(test.accepts("5"));
+        assert!(test.accepts(" 5.5 "));
+        for not_a_number in ["inf", "Infinity", "1e3", "+5", "0x10", "5 cores", "", "NaN"] {
+            assert!(!test.accepts(not_a_number), "{not_a_number}");
+        }
+        let low = ValueTest::Compare(Comparison::LessThan, 0.0);
+        assert!(low.accepts("-1"));
+        assert!(!low.accepts("-inf"));
+    }
+
+    #[test]
+    fn value_tests_with_normalisation() {
+        let xml = "<domain><memory unit='GiB'>4</memory><devices><interface><mac address='52:54:00:AB:CD:EF'/></interface>\
+            <hostdev><address type='pci' bus='0x1f'/></hostdev></devices><name>Win10</name></domain>";
+        let doc = roxmltree::Document::parse(xml).unwrap();
+        let root = doc.root_element();
+        let defs = Definitions::default();
+        let holds = |c: Condition| c.eval(root, &defs);
+        assert!(holds(value_as(
+            "memory",
+            Normalize::Quantity,
+            ValueTest::Compare(Comparison::AtLeast, 4294967296.0)
+        )));
+        assert!(!holds(value_as(
+            "memory",
+            Normalize::Quantity,
+            ValueTest::Compare(Comparison::GreaterThan, 4294967296.0)
+        )));
+        assert!(holds(value_as(
+            "memory",
+            Normalize::Quantity,
+            ValueTest::Equals("4 GiB".into())
+        )));
+        assert!(holds(value_as(
+            "memory",
+            Normalize::Quantity,
+            ValueTest::Equals("4194304KiB".into())
+        )));
+        assert!(holds(value_as(
+            "devices/hostdev/address/@bus",
+            Normalize::Number,
+            ValueTest::Equals("31".into())
+        )));
+        assert!(holds(value_as(
+            "devices/hostdev/address/@bus",
+            Normalize::Number,
+            ValueTest::Compare(Comparison::GreaterThan, 30.0)
+        )));
+        assert!(!holds(value(
+            "devices/hostdev/address/@bus",
+            ValueTest::Equals("31".into())
+        )));
+        assert!(holds(value_as(
+            "devices/interface/mac/@address",
+            Normalize::Mac,
+            ValueTest::Equals("52-54-00-ab-cd-ef".into())
+        )));
+        assert!(holds(value_as(
+            "name",
+            Normalize::Case,
+            ValueTest::In(vec!["win10".into()])
+        )));
+        assert!(holds(value_as(
+            "name",
+            Normalize::Case,
+            ValueTest::Matches(Regex::new("^win").unwrap())
+        )));
+        // A value that does not read as a MAC equals nothing, but `matches` sees its text.
+        assert!(!holds(value_as(
+            "name",
+            Normalize::Mac,
+            ValueTest::Equals("Win10".into())
+        )));
+        assert!(holds(value_as(
+            "name",
+            Normalize::Mac,
+            ValueTest::Matches(Regex::new("^Win").unwrap())
+        )));
+    }
+
+    #[test]
+    fn test_expressions_with_arithmetic_and_quantities() {
+        let xml = "<domain><vcpu placement='static'>8</vcpu><cpu><topology sockets='1' dies='1' cores='4' threads='2'/></cpu>\
+            <memory unit='KiB'>4194304</memory><currentMemory unit='GiB'>8</currentMemory></domain>";
+        let doc = roxmltree::Document::parse(xml).unwrap();
+        let root = doc.root_element();
+        let defs = Definitions::default();
+        let holds = |s: &str| expr(s).eval(root, &defs);
+        assert!(holds(
+            "cpu/topology/@sockets * cpu/topology/@cores * cpu/topology/@threads = vcpu"
+        ));
+        assert!(!holds(
+            "cpu/topology/@sockets * cpu/topology/@cores != vcpu div 2"
+        ));
+        assert!(holds("vcpu mod 3 = 2"));
+        assert!(holds("vcpu - 1 + 2 = 9"));
+        assert!(holds("quantity(currentMemory) > quantity(memory)"));
+        assert!(holds("quantity(currentMemory) = 2 * quantity(memory)"));
+        assert!(holds("quantity(memory) = 4294967296"));
+        assert!(holds("quantity(vcpu, 'KiB') = 8192"));
+        assert!(!holds("quantity(name) = quantity(name)"));
+        assert!(holds(
+            "int('0x1f') = 31 and int('037') = 31 and string(int('zz')) = 'NaN'"
+        ));
+        assert!(holds(
+            "int(cpu/topology/@clusters, 1) * int(cpu/topology/@cores, 1) = 4"
+        ));
+        assert!(holds(
+            "string(int(cpu/topology/@clusters)) = 'NaN' and int('', 7) = 7"
+        ));
+        assert!(holds(
+            "hex(31) = '1f' and hex(4, 4) = '0004' and hex(-1) = '-1' and hex(0.5, 2) = '0.5'"
+        ));
+        assert!(holds(
+            "lower-case('VDA') = 'vda' and mac('52-54-00-AB-CD-EF') = '52:54:00:ab:cd:ef'"
+        ));
+        assert!(holds(
+            "uuid('C7A5FDBDEDAF9455926AD65C16DB1809') = 'c7a5fdbd-edaf-9455-926a-d65c16db1809'"
+        ));
+    }
+
+    const DISKS: &str = "<domain><devices>\
+        <disk><target dev='vda'/><address type='pci' domain='0x0000' bus='0x00' slot='0x04' function='0x0'/></disk>\
+        <disk><target dev='VDB'/><address type='pci' bus='0' slot='5'/></disk>\
+        <disk><target dev='vdb'/><address type='pci' domain='0' bus='0' slot='0x05' function='1'/></disk>\
+        <disk><target dev='vda'/></disk>\
+        <interface><mac address='52:54:00:00:00:01'/><address type='pci' domain='0x0000' bus='0x00' slot='04' function='0'/></interface>\
+        <interface><mac address='52-54-00-00-00-01'/></interface>\
+        </devices></domain>";
+
+    fn unique(for_each: &str, keys: &[(&str, Normalize, Option<&str>)]) -> Unique {
+        Unique {
+            for_each: sel(for_each),
+            key: keys
+                .iter()
+                .map(|(s, n, d)| KeyPart {
+                    selector: sel(s),
+                    normalize: *n,
+                    default: d.map(str::to_owned),
+                })
+                .collect(),
+            label: "first defined here".into(),
+        }
+    }
+
+    /// `(duplicate, first)` as byte offsets of the elements' start tags.
+    fn dups(u: &Unique, xml: &str) -> Vec<(usize, usize)> {
+        let doc = roxmltree::Document::parse(xml).unwrap();
+        u.duplicates(doc.root_element())
+            .iter()
+            .map(|w| {
+                assert_eq!(w.related.len(), 1);
+                assert_eq!(w.related[0].0, "first defined here");
+                (w.node.range().start, w.related[0].1.range().start)
+            })
+            .collect()
+    }
+
+    fn at(xml: &str, n: usize, pat: &str) -> usize {
+        xml.match_indices(pat).nth(n).unwrap().0
+    }
+
+    #[test]
+    fn unique_reports_each_later_occurrence_at_the_first() {
+        let text = unique("devices/disk", &[("target/@dev", Normalize::Text, None)]);
+        assert_eq!(
+            dups(&text, DISKS),
+            [(at(DISKS, 3, "<disk"), at(DISKS, 0, "<disk"))]
+        );
+        let case = unique("devices/disk", &[("target/@dev", Normalize::Case, None)]);
+        assert_eq!(
+            dups(&case, DISKS),
+            [
+                (at(DISKS, 2, "<disk"), at(DISKS, 1, "<disk")),
+                (at(DISKS, 3, "<disk"), at(DISKS, 0, "<disk"))
+            ]
+        );
+        let mac = unique(
+            "devices/interface",
+            &[("mac/@address", Normalize::Mac, None)],
+        );
+        assert_eq!(
+            dups(&mac, DISKS),
+            [(at(DISKS, 1, "<interface"), at(DISKS, 0, "<interface"))]
+        );
+        let text_mac = unique(
+            "devices/interface",
+            &[("mac/@address", Normalize::Text, None)],
+        );
+        assert!(dups(&text_mac, DISKS).is_empty());
+    }
+
+    #[test]
+    fn composite_keys_in_any_number_base_with_defaults() {
+        let n = Normalize::Number;
+        let pci = unique(
+            "devices/*/address[@type='pci']",
+            &[
+                ("@domain", n, Some("0")),
+                ("@bus", n, None),
+                ("@slot", n, None),
+                ("@function", n, Some("0")),
+            ],
+        );
+        // 0000:00:04.0 (first disk) = 0:0:04 (octal 4).0 (interface); 0:0:5.0 != 0:0:5.1.
+        assert_eq!(
+            dups(&pci, DISKS),
+            [(at(DISKS, 3, "<address"), at(DISKS, 0, "<address"))]
+        );
+        // Without defaults, an address lacking a part is not compared.
+        let strict = unique(
+            "devices/*/address[@type='pci']",
+            &[
+                ("@domain", n, None),
+                ("@bus", n, None),
+                ("@slot", n, None),
+                ("@function", n, None),
+            ],
+        );
+        assert_eq!(
+            dups(&strict, DISKS),
+            [(at(DISKS, 3, "<address"), at(DISKS, 0, "<address"))]
+        );
+        let slot_only = unique("devices/*/address[@type='pci']", &[("@slot", n, None)]);
+        assert_eq!(dups(&slot_only, DISKS).len(), 2);
+    }
+
+    #[test]
+    fn witnesses_through_all_any_and_definitions() {
+        let doc = roxmltree::Document::parse(DISKS).unwrap();
+        let root = doc.root_element();
+        let u = Condition::Unique(unique(
+            "devices/disk",
+            &[("target/@dev", Normalize::Case, None)],
+        ));
+        let defs = Definitions {
+            names: vec!["dup".into()],
+            conditions: vec![u.clone()],
+        };
+        let count = |c: &Condition| c.witnesses(root, &defs).map(|w| w.len());
+        assert!(u.has_witnesses(&defs));
+        assert_eq!(count(&u), Some(2));
+        assert!(u.eval(root, &defs));
+        assert_eq!(count(&Condition::Is(0)), Some(2));
+        assert!(Condition::Is(0).has_witnesses(&defs));
+        let gated = Condition::All(vec![Condition::Present(sel("devices")), Condition::Is(0)]);
+        assert_eq!(count(&gated), Some(2));
+        let blocked = Condition::All(vec![Condition::Absent(sel("devices")), u.clone()]);
+        assert_eq!(count(&blocked), None);
+        // `not` only says yes or no.
+        let none = Condition::Not(Box::new(u.clone()));
+        assert!(!none.has_witnesses(&defs));
+        assert_eq!(count(&none), None);
+        let plain = Condition::Present(sel("devices"));
+        assert_eq!(count(&plain), Some(0));
+        let either = Condition::Any(vec![plain.clone(), u.clone()]);
+        assert_eq!(count(&either), Some(3));
+        let only_plain = Condition::Any(vec![plain, Condition::Absent(sel("devices"))]);
+        assert_eq!(count(&only_plain), Some(0));
     }
 
     #[test]

@@ -25,9 +25,13 @@ impl LineIndex {
         let offset = offset.min(text.len());
         let line = self.starts.partition_point(|&s| s <= offset) - 1;
         let start = self.starts[line];
-        let column = text
+        let mut column = text
             .get(start..offset)
             .map_or(offset - start, |s| s.chars().count());
+        // A byte order mark is not a column: editors do not show it.
+        if line == 0 && offset >= 3 && text.starts_with('\u{feff}') {
+            column -= 1;
+        }
         Position {
             line: line + 1,
             column: column + 1,
@@ -281,6 +285,21 @@ mod tests {
         assert_eq!(index.line_range(text, 1), 0..2);
         assert_eq!(index.line_range(text, 2), 4..7);
         assert_eq!(index.line_range(text, 3), 8..9);
+    }
+
+    #[test]
+    fn a_byte_order_mark_does_not_shift_columns() {
+        let text = "\u{feff}<domain type='kvm'>\n<x/></domain>";
+        let index = LineIndex::new(text);
+        assert_eq!(index.position(text, 3), Position { line: 1, column: 1 });
+        assert_eq!(index.position(text, 11), Position { line: 1, column: 9 });
+        assert_eq!(index.position(text, 23), Position { line: 2, column: 1 });
+        let doc = Document::parse(text).unwrap();
+        let attr = doc.root().attributes().next().unwrap();
+        assert_eq!(
+            doc.position(attr.range().start),
+            Position { line: 1, column: 9 }
+        );
     }
 
     #[test]

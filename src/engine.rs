@@ -57,11 +57,23 @@ pub fn lint(doc: &Document<'_>, rules: &RuleSet) -> Vec<Finding> {
                 .collect(),
             None => vec![root],
         };
+        let witnesses = rule.when.has_witnesses(&rules.definitions);
         for ctx in contexts {
-            if !rule.when.eval(ctx, &rules.definitions) {
+            if !witnesses {
+                if rule.when.eval(ctx, &rules.definitions) {
+                    findings.push(finding(doc, index, rule, ctx, &[]));
+                }
                 continue;
             }
-            findings.push(finding(doc, index, rule, ctx));
+            let Some(found) = rule.when.witnesses(ctx, &rules.definitions) else {
+                continue;
+            };
+            if found.is_empty() {
+                findings.push(finding(doc, index, rule, ctx, &[]));
+            }
+            for w in found {
+                findings.push(finding(doc, index, rule, w.node, &w.related));
+            }
         }
     }
     findings.sort_by(|a, b| (a.range.start, &a.rule_id).cmp(&(b.range.start, &b.rule_id)));
@@ -76,7 +88,13 @@ pub fn item_range(item: Item<'_, '_>) -> Range<usize> {
     }
 }
 
-fn finding(doc: &Document<'_>, index: usize, rule: &Rule, ctx: roxmltree::Node<'_, '_>) -> Finding {
+fn finding(
+    doc: &Document<'_>,
+    index: usize,
+    rule: &Rule,
+    ctx: roxmltree::Node<'_, '_>,
+    related: &[(String, Item<'_, '_>)],
+) -> Finding {
     let target = rule
         .report_at
         .iter()
@@ -91,7 +109,17 @@ fn finding(doc: &Document<'_>, index: usize, rule: &Rule, ctx: roxmltree::Node<'
         position: doc.position(range.start),
         range,
         context: ctx.id(),
-        related: Vec::new(),
+        related: related
+            .iter()
+            .map(|(label, item)| {
+                let range = item_range(*item);
+                Related {
+                    label: label.clone(),
+                    position: doc.position(range.start),
+                    range,
+                }
+            })
+            .collect(),
     }
 }
 

@@ -561,7 +561,13 @@ fn a_walk_finds_hidden_and_linked_files_once_and_reports_what_it_cannot_read() {
             std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(mode)).unwrap();
         }
     }
+    std::fs::write(home.join("secret.xml"), &clean).unwrap();
     std::fs::set_permissions(home.join("locked"), std::fs::Permissions::from_mode(0o000)).unwrap();
+    std::fs::set_permissions(
+        home.join("secret.xml"),
+        std::fs::Permissions::from_mode(0o000),
+    )
+    .unwrap();
     // A copy of the binary `nobody` can run, wherever the build folder is.
     let bin_dir = tempfile::tempdir().unwrap();
     let binary = bin_dir.path().join("virt-lint");
@@ -588,10 +594,10 @@ fn a_walk_finds_hidden_and_linked_files_once_and_reports_what_it_cannot_read() {
     assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
     assert_eq!(
         stderr,
-        "note: vms/loop: symlink loop (leads back to .); not followed\nerror: locked: cannot read folder: Permission denied (os error 13)\n"
+        "note: vms/loop: symlink loop (leads back to .); not followed\nerror: locked: cannot read folder: Permission denied (os error 13)\nerror: secret.xml: cannot read: Permission denied (os error 13)\n"
     );
     assert!(
-        stdout.ends_with("Found 1 warning and 1 info in 1 file (2 files checked); 1 input could not be checked.\n(2 hidden unsafe fixes can be enabled with `--unsafe-fixes`.)\n"),
+        stdout.ends_with("Found 1 warning and 1 info in 1 file (2 files checked); 2 inputs could not be checked.\n(2 hidden unsafe fixes can be enabled with `--unsafe-fixes`.)\n"),
         "{stdout}"
     );
 }

@@ -47,6 +47,20 @@ const SEED_RULES: &[&str] = &[
     "hyperv/evmcs-requires-vapic",
 ];
 
+/// Fixable Hyper-V/Windows rules whose trigger the generator does not write (`<tlbflush>`
+/// sub-elements, spinlock counts, `yes`/`no` states, reset/reenlightenment/avic, CPU
+/// models): their examples and the corpus run cover them.
+const NOT_GENERATED: &[&str] = &[
+    "hyperv/tlbflush-extended-requires-tlbflush",
+    "hyperv/tlbflush-direct-requires-vapic",
+    "hyperv/spinlocks-retries-invalid",
+    "hyperv/reset-enabled",
+    "hyperv/reenlightenment-breaks-migration",
+    "hyperv/feature-state-missing",
+    "hyperv/evmcs-on-non-intel",
+    "hyperv/avic-needs-apicv",
+];
+
 fn seed_rules() -> &'static RuleSet {
     static RULES: OnceLock<RuleSet> = OnceLock::new();
     RULES.get_or_init(|| {
@@ -969,8 +983,18 @@ fn generator_covers_every_rule() {
             }
         }
     }
-    for id in SEED_RULES {
-        assert!(seen.iter().any(|s| s == id), "no generated case fires {id}");
+    // The generator writes Hyper-V and timer configurations: every fixable rule about
+    // those must be reached. (Rules without a fix, or about other devices, are tested by
+    // their own examples.)
+    let subjects = rules().rules.iter().filter(|r| {
+        r.fix.is_some() && (r.id.starts_with("hyperv/") || r.id.starts_with("windows/"))
+    });
+    for rule in subjects {
+        assert!(
+            seen.contains(&rule.id) || NOT_GENERATED.contains(&rule.id.as_str()),
+            "no generated case fires {}",
+            rule.id
+        );
     }
     assert!(clean > 10, "only {clean} clean cases in 512");
 }

@@ -63,7 +63,8 @@ pub struct CheckArgs {
     /// Output format for findings.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// When to use colour (NO_COLOR is honoured by `auto`).
+    /// When to use colour: findings, concise lines and --diff patches (`auto`: a
+    /// terminal, unless NO_COLOR is set).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
     /// Lowest severity that makes the run fail (exit 1).

@@ -90,7 +90,8 @@ fn process(
     let name = input.name(stdin_name);
     let diff_path = match input {
         Input::File(path) => crate::diff::patch_path(path),
-        _ => crate::diff::patch_path(std::path::Path::new(&name)),
+        Input::Stdin => crate::diff::patch_path(std::path::Path::new(&name)),
+        Input::Document { name, .. } => name.clone(),
     };
     let mut result = FileResult {
         name,

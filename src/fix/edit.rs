@@ -67,13 +67,17 @@ pub fn apply(text: &str, edits: &[Edit]) -> Result<String, String> {
     Ok(out)
 }
 
-/// Escape text for an attribute value quoted with `quote`.
+/// Escape text for an attribute value quoted with `quote`. Tab, CR and LF become
+/// character references, since a parser normalises them to spaces in attribute values.
 pub fn escape_attribute(value: &str, quote: char) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
+            '\t' => out.push_str("&#9;"),
+            '\r' => out.push_str("&#13;"),
+            '\n' => out.push_str("&#10;"),
             '"' if quote == '"' => out.push_str("&quot;"),
             '\'' if quote == '\'' => out.push_str("&apos;"),
             c => out.push(c),
@@ -126,6 +130,12 @@ mod tests {
     fn escaping_respects_the_quote() {
         assert_eq!(escape_attribute("a'b\"c&<", '\''), "a&apos;b\"c&amp;&lt;");
         assert_eq!(escape_attribute("a'b\"c", '"'), "a'b&quot;c");
+        let value = "tab\there\r\nnext";
+        let escaped = escape_attribute(value, '\'');
+        assert_eq!(escaped, "tab&#9;here&#13;&#10;next");
+        let xml = format!("<a x='{escaped}'/>");
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        assert_eq!(doc.root_element().attribute("x"), Some(value));
         assert_eq!(escape_text("1 < 2 & 3 > 2"), "1 &lt; 2 &amp; 3 &gt; 2");
     }
 }

@@ -162,7 +162,12 @@ fn report<'a>(
             Snippet::source(shown.text.as_ref())
                 .path(name)
                 .line_start(1)
-                .annotation(AnnotationKind::Primary.span(shown.range(&finding.range))),
+                .annotation(AnnotationKind::Primary.span(shown.range(&finding.range)))
+                .annotations(finding.related.iter().map(|r| {
+                    AnnotationKind::Context
+                        .span(shown.range(&r.range))
+                        .label(r.label.as_str())
+                })),
         ),
     ];
     for (fix, alternative, edits) in &fixes.fixes {

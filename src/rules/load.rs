@@ -8,14 +8,15 @@ use regex::Regex;
 use serde_saphyr::{Location, Spanned};
 
 use super::raw::{
-    self, RawCondition, RawEdit, RawEditKind, RawFile, RawFix, RawRule, RawTest, Scalar,
+    self, RawCondition, RawEdit, RawEditKind, RawFile, RawFix, RawKeys, RawRule, RawTest,
+    RawUnique, Scalar,
 };
 use super::{
     EditSpec, Example, ExampleKind, FixSpec, Message, MessagePart, Origin, Rule, RuleSet, Version,
 };
-use crate::condition::{Condition, Definitions, ValueTest};
+use crate::condition::{Condition, Definitions, KeyPart, Unique, ValueCondition, ValueTest};
 use crate::document::{LineIndex, Position};
-use crate::selector::{Namespaces, Selector};
+use crate::selector::{Expression, Namespaces, Normalize, Selector};
 
 /// Built-in rule files, embedded by `build.rs`: `(path, contents)`.
 const BUILTIN: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
@@ -157,6 +158,32 @@ impl FileCtx<'_> {
     /// escapes, and the folding and indentation of multi-line scalars.
     fn offset_of(&self, at: &Spanned<String>, inner: usize) -> usize {
         scalar_offset(self.text, self.start_of(at.referenced), &at.value, inner)
+    }
+
+    fn expression(&self, src: &Spanned<String>) -> Result<Expression, RuleError> {
+        Expression::parse(&src.value, &self.namespaces).map_err(|e| {
+            self.error_at_offset(
+                self.offset_of(src, e.offset),
+                format!("invalid expression `{}`: {}", src.value, e.message),
+            )
+        })
+    }
+
+    /// `as: NAME` (text when absent).
+    fn normalize(&self, name: Option<&Spanned<String>>) -> Result<Normalize, RuleError> {
+        match name {
+            None => Ok(Normalize::Text),
+            Some(n) => Normalize::from_name(&n.value).ok_or_else(|| {
+                self.error(
+                    n,
+                    format!(
+                        "unknown normalisation `{}` (known: {})",
+                        n.value,
+                        Normalize::NAMES.join(", ")
+                    ),
+                )
+            }),
+        }
     }
 
     fn line_of<T>(&self, at: &Spanned<T>) -> usize {
@@ -486,8 +513,13 @@ fn compile_condition(
                 format!("unknown definition `{}` ({known})", name.value),
             )
         })?,
-        RawCondition::Value { select, test } => {
+        RawCondition::Value {
+            select,
+            normalize,
+            test,
+        } => {
             let selector = ctx.selector(select)?;
+            let normalize = ctx.normalize(normalize.as_ref())?;
             let test = match test {
                 RawTest::Equals(v) => ValueTest::Equals(v.0.clone()),
                 RawTest::In(list) => ValueTest::In(list.iter().map(|s| s.0.clone()).collect()),
@@ -497,19 +529,102 @@ fn compile_condition(
                     })?)
                 }
                 RawTest::Compare(op, bound) => {
-                    let n = crate::selector::xpath_number(&bound.value.0);
+                    let n = if normalize.is_numeric() {
+                        normalize
+                            .text(&bound.value.0)
+                            .and_then(|k| k.number())
+                            .unwrap_or(f64::NAN)
+                    } else {
+                        crate::selector::xpath_number(&bound.value.0)
+                    };
                     if n.is_nan() {
                         return Err(
                             ctx.error(bound, format!("`{}` is not a number", bound.value.0))
                         );
                     }
+                    if !matches!(
+                        normalize,
+                        Normalize::Text | Normalize::Number | Normalize::Quantity
+                    ) {
+                        return Err(ctx.error(
+                            bound,
+                            format!(
+                                "numeric tests need numbers; `as: {normalize}` values are text"
+                            ),
+                        ));
+                    }
                     ValueTest::Compare(*op, n)
                 }
             };
-            Condition::Value(selector, test)
+            Condition::Value(ValueCondition {
+                selector,
+                normalize,
+                test,
+            })
         }
+        RawCondition::Test(src) => Condition::Test(ctx.expression(src)?),
+        RawCondition::Unique(u) => Condition::Unique(compile_unique(ctx, u)?),
         // Already reported while reading; the set will not be used.
         RawCondition::Invalid => Condition::All(vec![]),
+    })
+}
+
+fn compile_unique(ctx: &FileCtx, raw: &Spanned<RawUnique>) -> Result<Unique, RuleError> {
+    let u = &raw.value;
+    let (Some(for_each), Some(keys)) = (&u.for_each, &u.key) else {
+        let missing: Vec<&str> = [
+            ("`for-each`", u.for_each.is_none()),
+            ("`key`", u.key.is_none()),
+        ]
+        .iter()
+        .filter(|(_, m)| *m)
+        .map(|(k, _)| *k)
+        .collect();
+        return Err(ctx.error(
+            raw,
+            format!("`unique` is missing {}", missing.join(" and ")),
+        ));
+    };
+    let normalize = ctx.normalize(u.normalize.as_ref())?;
+    let for_each = ctx.selector(for_each)?;
+    let mut key = Vec::new();
+    match &keys.value {
+        RawKeys::One(text) => key.push(KeyPart {
+            selector: ctx.selector(&Spanned::new(text.clone(), keys.referenced, keys.defined))?,
+            normalize,
+            default: None,
+        }),
+        RawKeys::Many(parts) => {
+            if parts.is_empty() {
+                return Err(ctx.error(keys, "`key` needs at least one part"));
+            }
+            for part in parts {
+                let p = &part.value;
+                let source = match (&p.plain, &p.value) {
+                    (Some(text), _) => Spanned::new(text.clone(), part.referenced, part.defined),
+                    (None, Some(v)) => v.clone(),
+                    (None, None) => {
+                        return Err(ctx.error(part, "a key part needs `value:` (a selector)"));
+                    }
+                };
+                key.push(KeyPart {
+                    selector: ctx.selector(&source)?,
+                    normalize: match &p.normalize {
+                        Some(n) => ctx.normalize(Some(n))?,
+                        None => normalize,
+                    },
+                    default: p.default.as_ref().map(|d| d.0.clone()),
+                });
+            }
+        }
+    }
+    Ok(Unique {
+        for_each,
+        key,
+        label: u
+            .label
+            .clone()
+            .unwrap_or_else(|| "first defined here".to_string()),
     })
 }
 
@@ -671,7 +786,7 @@ fn compile_rule(
     })
 }
 
-/// `{selector}` holes; `{{` and `}}` are literal braces.
+/// `{expression}` and `{expression...}` holes; `{{` and `}}` are literal braces.
 fn compile_message(ctx: &FileCtx, src: &Spanned<String>) -> Result<Message, RuleError> {
     let text = &src.value;
     let mut parts = Vec::new();
@@ -695,16 +810,24 @@ fn compile_message(ctx: &FileCtx, src: &Spanned<String>) -> Result<Message, Rule
                     ));
                 };
                 let inner = &text[i + 1..i + close];
-                let selector = Selector::parse(inner, &ctx.namespaces).map_err(|e| {
+                let (source, every) = match inner.strip_suffix("...") {
+                    Some(rest) => (rest, true),
+                    None => (inner, false),
+                };
+                let expr = Expression::parse(source, &ctx.namespaces).map_err(|e| {
                     ctx.error_at_offset(
                         ctx.offset_of(src, i + 1 + e.offset),
-                        format!("invalid selector `{inner}` in message: {}", e.message),
+                        format!("invalid expression `{source}` in message: {}", e.message),
                     )
                 })?;
                 if !literal.is_empty() {
                     parts.push(MessagePart::Text(std::mem::take(&mut literal)));
                 }
-                parts.push(MessagePart::Value(selector));
+                parts.push(if every {
+                    MessagePart::Every(expr)
+                } else {
+                    MessagePart::Value(expr)
+                });
                 while chars.peek().is_some_and(|&(j, _)| j <= i + close) {
                     chars.next();
                 }
@@ -920,7 +1043,7 @@ mod tests {
             errors(&text),
             [
                 "8:7: unknown key presnt; did you mean present? | presnt: name",
-                "8:7: a condition needs one of `all`, `any`, `not`, `present`, `absent`, `is` or `value` | presnt: name",
+                "8:7: a condition needs one of `all`, `any`, `not`, `present`, `absent`, `is`, `test`, `unique` or `value` | presnt: name",
                 "10:7: unknown key titel; did you mean title? | titel: t",
                 "10:7: a fix is missing required field `title` | titel: t",
                 "14:11: unknown key atributes; did you mean attributes? | atributes: {x: y}",
@@ -934,8 +1057,8 @@ mod tests {
         assert_eq!(
             errors(&format!("{HEAD}    when: {{zzz: name}}\n")),
             [
-                "7:12: unknown key zzz in a condition; known keys: all, any, not, present, absent, is, value, equals, in, matches, greater-than, at-least, less-than, at-most | zzz: name}",
-                "7:12: a condition needs one of `all`, `any`, `not`, `present`, `absent`, `is` or `value` | zzz: name}",
+                "7:12: unknown key zzz in a condition; known keys: all, any, not, present, absent, is, test, unique, value, equals, in, matches, greater-than, at-least, less-than, at-most, as | zzz: name}",
+                "7:12: a condition needs one of `all`, `any`, `not`, `present`, `absent`, `is`, `test`, `unique` or `value` | zzz: name}",
             ]
         );
     }
@@ -1096,6 +1219,59 @@ mod tests {
         assert!(matches!(&fix.edits[2], EditSpec::Remove(_)));
         assert!(
             matches!(&fix.edits[3], EditSpec::Ensure { attributes, since: None, .. } if attributes == &[("io".to_string(), "native".to_string())])
+        );
+    }
+
+    #[test]
+    fn unique_test_and_normalisation_keys() {
+        let set = rules(&format!(
+            "{HEAD}    when:\n      all:\n        - unique: {{for-each: devices/disk/target, key: '@dev', as: case}}\n        - unique:\n            for-each: devices/*/address\n            as: number\n            key: ['@bus', {{value: '@slot', as: text}}, {{value: '@function', default: 0}}]\n            label: first here\n        - test: count(devices/disk) * 2 > 1\n        - value: memory\n          as: quantity\n          at-least: 1 GiB\n"
+        ));
+        let text = format!("{:?}", set.rules[0].when);
+        assert!(text.contains("normalize: Case"), "{text}");
+        assert!(text.contains("label: \"first here\""), "{text}");
+        assert!(text.contains("label: \"first defined here\""), "{text}");
+        assert!(text.contains("Compare(AtLeast, 1073741824.0)"), "{text}");
+        assert!(text.contains("default: Some(\"0\")"), "{text}");
+        let when = |w: &str| errors(&format!("{HEAD}    when: {w}\n"));
+        assert_eq!(
+            when("{unique: {key: '@dev'}}"),
+            ["7:20: `unique` is missing `for-each` | {key: '@dev'}}"]
+        );
+        assert_eq!(
+            when("{unique: {for-each: a, key: b, as: hex}}"),
+            [
+                "7:46: unknown normalisation `hex` (known: text, case, number, mac, uuid, quantity) | hex}}"
+            ]
+        );
+        assert_eq!(
+            when("{unique: {for-each: a, key: [], sort: x}}"),
+            [
+                "7:39: `key` needs at least one part | [], sort: x}}",
+                "7:43: unknown key sort in unique; known keys: for-each, key, as, label | sort: x}}",
+            ]
+        );
+        assert_eq!(
+            when("{test: 'count(a) >'}"),
+            [
+                "7:29: invalid expression `count(a) >`: unexpected end of selector, expected an expression | '}"
+            ]
+        );
+        assert_eq!(
+            when("{value: a, as: mac, greater-than: 3}"),
+            ["7:45: numeric tests need numbers; `as: mac` values are text | 3}"]
+        );
+        assert_eq!(
+            when("{as: mac, present: a}"),
+            ["7:16: `as` goes with `value:` | mac, present: a}"]
+        );
+        assert_eq!(
+            errors(
+                "rules:\n  - id: acme/x\n    severity: info\n    summary: s\n    explanation: e\n    when: {absent: a}\n    message: \"{count(a) +}\"\n"
+            ),
+            [
+                "7:26: invalid expression `count(a) +` in message: unexpected end of selector, expected an expression | }\""
+            ]
         );
     }
 }

@@ -9,7 +9,7 @@ mod raw;
 use std::fmt;
 
 use crate::condition::{Condition, Definitions};
-use crate::selector::{Selector, SimpleStep};
+use crate::selector::{Expression, Selector, SimpleStep};
 
 pub use load::{RuleError, load_builtin, load_rule_sets};
 pub use raw::REQUIRED_RULE_KEYS;
@@ -195,9 +195,10 @@ pub struct Example {
     pub line: usize,
 }
 
-/// A message template: literal text and `{selector}` holes, filled with the string value of
-/// the first item each selector picks from the rule's context (the `for-each` element, or
-/// `<domain>`).
+/// A message template: literal text and `{expression}` holes, filled with the string value
+/// of each expression at the rule's context (the `for-each` element, a `unique`
+/// duplicate, or `<domain>`); a hole ending in `...` renders every value, joined with
+/// `, `.
 #[derive(Debug, Clone)]
 pub struct Message {
     pub parts: Vec<MessagePart>,
@@ -206,7 +207,10 @@ pub struct Message {
 #[derive(Debug, Clone)]
 pub enum MessagePart {
     Text(String),
-    Value(Selector),
+    /// `{expr}`: the first value.
+    Value(Expression),
+    /// `{expr...}`: every value, joined.
+    Every(Expression),
 }
 
 impl Message {
@@ -215,11 +219,8 @@ impl Message {
         for part in &self.parts {
             match part {
                 MessagePart::Text(text) => out.push_str(text),
-                MessagePart::Value(selector) => {
-                    if let Some(item) = selector.select(ctx).first() {
-                        out.push_str(&item.string_value());
-                    }
-                }
+                MessagePart::Value(expr) => out.push_str(&expr.eval_string(ctx)),
+                MessagePart::Every(expr) => out.push_str(&expr.eval_strings(ctx).join(", ")),
             }
         }
         out

@@ -296,9 +296,13 @@ pub(super) enum RawCondition {
     Present(Spanned<String>),
     Absent(Spanned<String>),
     Is(Spanned<String>),
-    /// `value: SELECTOR` with one test.
+    /// `test: EXPRESSION`.
+    Test(Spanned<String>),
+    Unique(Spanned<RawUnique>),
+    /// `value: SELECTOR` with one test, and maybe `as:`.
     Value {
         select: Spanned<String>,
+        normalize: Option<Spanned<String>>,
         test: RawTest,
     },
     /// Not usable; the problems are recorded.
@@ -314,8 +318,9 @@ pub(super) enum RawTest {
 }
 
 /// Keys that name a condition's kind.
-pub(super) const CONDITION_KINDS: &[&str] =
-    &["all", "any", "not", "present", "absent", "is", "value"];
+pub(super) const CONDITION_KINDS: &[&str] = &[
+    "all", "any", "not", "present", "absent", "is", "test", "unique", "value",
+];
 /// Keys that name the test of a `value:` condition.
 pub(super) const VALUE_TESTS: &[&str] = &[
     "equals",
@@ -343,6 +348,7 @@ fn comparison(key: &str) -> Option<crate::condition::Comparison> {
 struct ConditionKeys {
     kind: Option<(Spanned<String>, RawCondition)>,
     select: Option<Spanned<String>>,
+    normalize: Option<Spanned<String>>,
     test: Option<(Spanned<String>, RawTest)>,
     first: Option<Location>,
 }
@@ -359,6 +365,7 @@ impl<'de> Deserialize<'de> for RawCondition {
                 let mut c = ConditionKeys::default();
                 let mut known: Vec<&str> = CONDITION_KINDS.to_vec();
                 known.extend(VALUE_TESTS);
+                known.push("as");
                 while let Some(key) = map.next_key::<Spanned<String>>()? {
                     c.first.get_or_insert(key.referenced);
                     let kind = match key.value.as_str() {
@@ -368,6 +375,13 @@ impl<'de> Deserialize<'de> for RawCondition {
                         "present" => RawCondition::Present(map.next_value()?),
                         "absent" => RawCondition::Absent(map.next_value()?),
                         "is" => RawCondition::Is(map.next_value()?),
+                        "test" => RawCondition::Test(map.next_value()?),
+                        "unique" => RawCondition::Unique(map.next_value()?),
+                        "as" => {
+                            let v = map.next_value()?;
+                            fill(&mut c.normalize, &key, v);
+                            continue;
+                        }
                         "value" => {
                             let v = map.next_value()?;
                             fill(&mut c.select, &key, v);
@@ -433,7 +447,14 @@ fn set_test(slot: &mut Option<(Spanned<String>, RawTest)>, key: Spanned<String>,
 
 impl ConditionKeys {
     fn finish(self) -> RawCondition {
-        const KINDS: &str = "`all`, `any`, `not`, `present`, `absent`, `is` or `value`";
+        const KINDS: &str =
+            "`all`, `any`, `not`, `present`, `absent`, `is`, `test`, `unique` or `value`";
+        if let Some(n) = &self.normalize
+            && self.select.is_none()
+        {
+            problem(n.referenced, "`as` goes with `value:`");
+            return RawCondition::Invalid;
+        }
         match (self.kind, self.select, self.test) {
             (Some((_, kind)), None, None) => kind,
             (Some((key, _)), Some(select), _) => {
@@ -456,7 +477,11 @@ impl ConditionKeys {
                 );
                 RawCondition::Invalid
             }
-            (None, Some(select), Some((_, test))) => RawCondition::Value { select, test },
+            (None, Some(select), Some((_, test))) => RawCondition::Value {
+                select,
+                normalize: self.normalize,
+                test,
+            },
             (None, Some(select), None) => {
                 problem(
                     select.referenced,
@@ -481,6 +506,111 @@ impl ConditionKeys {
                 RawCondition::Invalid
             }
         }
+    }
+}
+
+/// `unique: {for-each: ITEMS, key: KEY or [KEYS], as: NORMALISATION, label: TEXT}`.
+#[derive(Default)]
+pub(super) struct RawUnique {
+    pub for_each: Option<Spanned<String>>,
+    pub key: Option<Spanned<RawKeys>>,
+    pub normalize: Option<Spanned<String>>,
+    pub label: Option<String>,
+}
+
+pub(super) const UNIQUE_KEYS: &[&str] = &["for-each", "key", "as", "label"];
+
+map_visitor!(
+    RawUnique,
+    "`unique:`: a mapping with for-each and key",
+    "unique",
+    UNIQUE_KEYS,
+    |u, map, key| match key.value.as_str() {
+        "for-each" => fill(&mut u.for_each, &key, map.next_value()?),
+        "key" => fill(&mut u.key, &key, map.next_value()?),
+        "as" => fill(&mut u.normalize, &key, map.next_value()?),
+        "label" => fill(&mut u.label, &key, map.next_value()?),
+        _ => false,
+    }
+);
+
+/// One selector, or a list of parts (selectors or `{value, as, default}` mappings).
+pub(super) enum RawKeys {
+    One(String),
+    Many(Vec<Spanned<RawKeyPart>>),
+}
+
+/// A part of a `unique` key: a selector (`plain`), or a mapping.
+#[derive(Default)]
+pub(super) struct RawKeyPart {
+    pub plain: Option<String>,
+    pub value: Option<Spanned<String>>,
+    pub normalize: Option<Spanned<String>>,
+    pub default: Option<Scalar>,
+}
+
+pub(super) const KEY_PART_KEYS: &[&str] = &["value", "as", "default"];
+
+impl<'de> Deserialize<'de> for RawKeys {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawKeys;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a selector, or a list of selectors or `{value: SELECTOR, as: ..., default: ...}`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawKeys, E> {
+                Ok(RawKeys::One(v.to_string()))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawKeys, A::Error> {
+                let mut out = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    out.push(item);
+                }
+                Ok(RawKeys::Many(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawKeyPart {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawKeyPart;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a selector or `{value: SELECTOR, as: ..., default: ...}`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawKeyPart, E> {
+                Ok(RawKeyPart {
+                    plain: Some(v.to_string()),
+                    ..RawKeyPart::default()
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawKeyPart, A::Error> {
+                let mut p = RawKeyPart::default();
+                while let Some(key) = map.next_key::<Spanned<String>>()? {
+                    match key.value.as_str() {
+                        "value" => {
+                            let v = map.next_value()?;
+                            fill(&mut p.value, &key, v);
+                        }
+                        "as" => {
+                            let v = map.next_value()?;
+                            fill(&mut p.normalize, &key, v);
+                        }
+                        "default" => {
+                            let v = map.next_value()?;
+                            fill(&mut p.default, &key, v);
+                        }
+                        _ => unknown_key(&mut map, &key, "a key part", KEY_PART_KEYS)?,
+                    }
+                }
+                Ok(p)
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 

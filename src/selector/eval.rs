@@ -12,7 +12,8 @@ use std::borrow::Cow;
 use roxmltree::{Attributes, Children, Descendants, Node, NodeType};
 
 use super::Item;
-use super::parse::{Axis, CmpOp, Expr, Func, Literal, LocationPath, NodeTest, Step};
+use super::normalize;
+use super::parse::{ArithOp, Axis, CmpOp, Expr, Func, Literal, LocationPath, NodeTest, Step};
 
 /// The context of a predicate: the item under test, its 1-based position and
 /// the size of the candidate list (both 0 when no predicate reads them).
@@ -35,7 +36,7 @@ impl<'a, 'i> Ctx<'a, 'i> {
 
 /// An XPath 1.0 value. Node-sets are in document order without duplicates.
 #[derive(Debug, Clone)]
-enum Value<'a, 'i> {
+pub(super) enum Value<'a, 'i> {
     Nodes(Vec<Item<'a, 'i>>),
     Bool(bool),
     Num(f64),
@@ -202,8 +203,50 @@ fn matches(test: &NodeTest, axis: Axis, item: &Item<'_, '_>) -> bool {
 // Expressions
 // ---------------------------------------------------------------------------
 
+/// Evaluates a whole expression with `item` as the context.
+pub(super) fn eval_expr<'a, 'i>(e: &'a Expr, item: Item<'a, 'i>) -> Value<'a, 'i> {
+    eval(e, Ctx::new(item))
+}
+
+/// [`eval_expr`] as a boolean.
+pub(super) fn eval_expr_bool(e: &Expr, item: Item<'_, '_>) -> bool {
+    eval_bool(e, Ctx::new(item))
+}
+
+/// The string values of a whole expression: one per item of a node-set (in document
+/// order), else the single value as a string.
+pub(super) fn eval_expr_strings(e: &Expr, item: Item<'_, '_>) -> Vec<String> {
+    match eval(e, Ctx::new(item)) {
+        Value::Nodes(items) => items
+            .iter()
+            .map(|i| i.string_value().into_owned())
+            .collect(),
+        other => vec![to_string(other).into_owned()],
+    }
+}
+
+/// The items of a whole expression, when it is a location path.
+pub(super) fn eval_expr_items<'a, 'i>(e: &Expr, item: Item<'a, 'i>) -> Option<Vec<Item<'a, 'i>>> {
+    match e {
+        Expr::Path(p) => Some(select(p, item)),
+        _ => None,
+    }
+}
+
+fn arith(op: ArithOp, a: f64, b: f64) -> f64 {
+    match op {
+        ArithOp::Add => a + b,
+        ArithOp::Sub => a - b,
+        ArithOp::Mul => a * b,
+        ArithOp::Div => a / b,
+        // XPath `mod` truncates, like C's fmod (and Rust's `%` on floats).
+        ArithOp::Mod => a % b,
+    }
+}
+
 fn eval<'a, 'i>(e: &'a Expr, ctx: Ctx<'a, 'i>) -> Value<'a, 'i> {
     match e {
+        Expr::Arith(op, l, r) => Value::Num(arith(*op, eval_number(l, ctx), eval_number(r, ctx))),
         Expr::Or(_) | Expr::And(_) | Expr::Compare(..) | Expr::AttrCompare { .. } => {
             Value::Bool(eval_bool(e, ctx))
         }
@@ -256,6 +299,61 @@ fn eval_call<'a, 'i>(e: &'a Expr, func: Func, args: &'a [Expr], ctx: Ctx<'a, 'i>
         }),
         Func::Position => Value::Num(ctx.pos as f64),
         Func::Last => Value::Num(ctx.size as f64),
+        Func::Quantity => {
+            let default = args.get(1).map(|a| eval_string(a, ctx));
+            let first = match args.first() {
+                Some(Expr::Path(p)) => first_item(p, ctx.item),
+                Some(other) => {
+                    // A computed value: read as `4 GiB` text.
+                    let text = eval_string(other, ctx);
+                    return Value::Num(
+                        normalize::Normalize::Quantity
+                            .text(&text)
+                            .and_then(|k| k.number())
+                            .unwrap_or(f64::NAN),
+                    );
+                }
+                None => None,
+            };
+            Value::Num(
+                first
+                    .and_then(|item| normalize::item_quantity(&item, default.as_deref()))
+                    .unwrap_or(f64::NAN),
+            )
+        }
+        Func::Int => {
+            let text = match args.first() {
+                Some(arg) => eval_string(arg, ctx),
+                None => ctx.item.string_value(),
+            };
+            Value::Num(match (args.get(1), text.trim_matches(is_xml_space)) {
+                (Some(default), "") => eval_number(default, ctx),
+                (_, t) => normalize::c_integer(t).map_or(f64::NAN, |n| n as f64),
+            })
+        }
+        Func::LowerCase => Value::Str(Cow::Owned(string_arg(args, ctx).to_lowercase())),
+        Func::Mac => Value::Str(Cow::Owned(
+            normalize::mac(&string_arg(args, ctx)).unwrap_or_default(),
+        )),
+        Func::Uuid => Value::Str(Cow::Owned(
+            normalize::uuid(&string_arg(args, ctx)).unwrap_or_default(),
+        )),
+        Func::Hex => {
+            let n = args.first().map_or(f64::NAN, |a| eval_number(a, ctx));
+            let width = args.get(1).map_or(0.0, |a| eval_number(a, ctx));
+            Value::Str(Cow::Owned(
+                if n.is_finite() && n >= 0.0 && n.fract() == 0.0 && n < 1.8e19 {
+                    let width = if width.is_finite() && width > 0.0 {
+                        width.min(32.0) as usize
+                    } else {
+                        0
+                    };
+                    format!("{:0width$x}", n as u64)
+                } else {
+                    num_to_string(n)
+                },
+            ))
+        }
     }
 }
 
@@ -309,7 +407,7 @@ fn eval_bool<'a, 'i>(e: &'a Expr, ctx: Ctx<'a, 'i>) -> bool {
         Expr::Path(p) => exists(p, ctx.item),
         Expr::Literal(s) => !s.is_empty(),
         Expr::Number(n) => num_to_bool(*n),
-        Expr::Neg(_) => num_to_bool(eval_number(e, ctx)),
+        Expr::Neg(_) | Expr::Arith(..) => num_to_bool(eval_number(e, ctx)),
         Expr::Call(func, args) => match (func, args.as_slice()) {
             (Func::Not, [a]) => !eval_bool(a, ctx),
             (Func::True, _) => true,
@@ -477,7 +575,7 @@ fn to_number(v: Value<'_, '_>) -> f64 {
     }
 }
 
-fn to_string<'a>(v: Value<'a, '_>) -> Cow<'a, str> {
+pub(super) fn to_string<'a>(v: Value<'a, '_>) -> Cow<'a, str> {
     match v {
         Value::Nodes(n) => n.first().map_or(Cow::Borrowed(""), Item::string_value),
         Value::Bool(b) => Cow::Borrowed(if b { "true" } else { "false" }),

@@ -22,12 +22,18 @@
 //! `normalize-space`, `string`, `number`, `position` and `last`. Values and
 //! comparisons follow XPath 1.0. Prefixes are resolved through [`Namespaces`]
 //! and names match by namespace URI; unprefixed names match only elements in
-//! no namespace. Explicit axes, variables, `|` and arithmetic are rejected.
+//! no namespace. Arithmetic (`+ - * div mod`) follows XPath 1.0, and libvirt-aware
+//! functions read values as libvirt does: `quantity(path [, unit])` (a scaled integer in
+//! bytes), `int(v)` (an integer in any C base: `0x1f`), `lower-case(v)`, `mac(v)` and
+//! `uuid(v)` (canonical forms). Explicit axes, variables and `|` are rejected.
 //!
 //! `parse` holds the lexer, parser and AST; `eval` the evaluator.
 
 mod eval;
+pub mod normalize;
 mod parse;
+
+pub use normalize::{Key, Normalize};
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -111,6 +117,65 @@ pub struct Selector {
 impl fmt::Display for Selector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.source)
+    }
+}
+
+/// A compiled XPath expression: a selector, or anything built from selectors with
+/// comparisons, `and`/`or`, arithmetic (`+ - * div mod`) and functions. Used by `test:`
+/// conditions, message holes and computed values.
+#[derive(Debug, Clone)]
+pub struct Expression {
+    source: String,
+    expr: parse::Expr,
+}
+
+impl fmt::Display for Expression {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.source)
+    }
+}
+
+impl Expression {
+    /// Compiles `source`; prefixes are resolved through `ns` now.
+    ///
+    /// # Errors
+    ///
+    /// A [`SelectorError`] with the byte offset of the offending character.
+    pub fn parse(source: &str, ns: &Namespaces) -> Result<Expression, SelectorError> {
+        let expr = parse::parse_expression(source, ns)?;
+        Ok(Expression {
+            source: source.to_owned(),
+            expr,
+        })
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The expression's XPath boolean value at `ctx`.
+    pub fn eval_bool(&self, ctx: roxmltree::Node<'_, '_>) -> bool {
+        eval::eval_expr_bool(&self.expr, Item::Node(ctx))
+    }
+
+    /// The expression's XPath string value at `ctx` (a node-set's first item).
+    pub fn eval_string(&self, ctx: roxmltree::Node<'_, '_>) -> String {
+        eval::to_string(eval::eval_expr(&self.expr, Item::Node(ctx))).into_owned()
+    }
+
+    /// Every value: the string value of each item of a node-set, or the one value.
+    pub fn eval_strings(&self, ctx: roxmltree::Node<'_, '_>) -> Vec<String> {
+        eval::eval_expr_strings(&self.expr, Item::Node(ctx))
+    }
+
+    /// The selected items, when the expression is a location path.
+    pub fn eval_items<'a, 'i>(&self, ctx: roxmltree::Node<'a, 'i>) -> Option<Vec<Item<'a, 'i>>> {
+        eval::eval_expr_items(&self.expr, Item::Node(ctx))
+    }
+
+    /// Whether the expression is a plain location path (a selector).
+    pub fn is_path(&self) -> bool {
+        matches!(self.expr, parse::Expr::Path(_))
     }
 }
 
@@ -835,5 +900,80 @@ mod tests {
         .unwrap();
         assert_eq!(s.select(d1.root_element()).len(), 3);
         assert_eq!(other.select(d2.root_element())[0].string_value(), "x");
+    }
+
+    fn expr(src: &str) -> Expression {
+        Expression::parse(src, &Namespaces::builtin()).unwrap_or_else(|e| panic!("{src}: {e:?}"))
+    }
+
+    #[test]
+    fn arithmetic_follows_xpath() {
+        let doc =
+            roxmltree::Document::parse("<r><v>7</v><v>2</v><c n='3' m='0x10'/><c n='4'/></r>")
+                .unwrap();
+        let root = doc.root_element();
+        let num = |src: &str| expr(src).eval_string(root);
+        assert_eq!(num("1 + 2 * 3"), "7");
+        assert_eq!(num("(1 + 2) * 3"), "9");
+        assert_eq!(num("v - 1"), "6");
+        assert_eq!(num("v * v[2]"), "14");
+        assert_eq!(num("v div 2"), "3.5");
+        assert_eq!(num("v mod 4"), "3");
+        assert_eq!(num("-v mod 4"), "-3");
+        assert_eq!(num("5 - -2"), "7");
+        assert_eq!(num("1 div 0"), "Infinity");
+        assert_eq!(num("c/@m + 1"), "NaN");
+        assert_eq!(num("int(c/@m) + 1"), "17");
+        assert_eq!(num("count(c) * 10 + 1"), "21");
+        // `*` is a name test after `/`, an operator after a complete operand.
+        assert_eq!(num("count(*) * 2"), "8");
+        assert_eq!(texts(&doc, "c[@n * 2 = 8]"), ["<c n='4'/>"]);
+        assert_eq!(
+            texts(&doc, "c[@n + 1 = ../v[1] - 3]"),
+            ["<c n='3' m='0x10'/>"]
+        );
+        assert_eq!(texts(&doc, "c[@n mod 2 = 1]"), ["<c n='3' m='0x10'/>"]);
+        assert_eq!(texts(&doc, "v[. > ../c/@n * 2]"), ["<v>7</v>"]);
+        // Comparisons between two selectors.
+        let holds = |src: &str| expr(src).eval_bool(root);
+        assert!(holds("v[1] > c[1]/@n"));
+        assert!(holds("v[1] = c[1]/@n + c[2]/@n"));
+        assert!(!holds("v[2] >= c/@n"));
+        assert!(holds("v[1] - v[2] = 5"));
+    }
+
+    #[test]
+    fn expressions_render_one_or_every_value() {
+        let doc = roxmltree::Document::parse(DOMAIN).unwrap();
+        let root = doc.root_element();
+        let e = expr("devices/disk/target/@dev");
+        assert!(e.is_path());
+        assert_eq!(e.eval_string(root), "vda");
+        assert_eq!(e.eval_strings(root), ["vda", "sda", "vdb"]);
+        assert_eq!(e.eval_items(root).unwrap().len(), 3);
+        assert_eq!(e.to_string(), "devices/disk/target/@dev");
+        let n = expr("count(devices/disk) * 2");
+        assert!(!n.is_path());
+        assert_eq!(n.eval_strings(root), ["6"]);
+        assert!(n.eval_items(root).is_none());
+        assert!(expr("features/hyperv/stimer/@state = 'on'").eval_bool(root));
+        for (src, offset, message) in [
+            ("", 0, "empty expression"),
+            (
+                "1 +",
+                3,
+                "unexpected end of selector, expected an expression",
+            ),
+            ("a b", 2, "unexpected 'b' after the expression"),
+            ("foo(1)", 0, "unknown function 'foo'"),
+            ("int(1, 2, 3)", 0, "int() takes 0 or 2 arguments, found 3"),
+        ] {
+            let err = Expression::parse(src, &Namespaces::builtin()).unwrap_err();
+            assert_eq!(
+                (err.offset, err.message.as_str()),
+                (offset, message),
+                "{src}"
+            );
+        }
     }
 }

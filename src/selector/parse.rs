@@ -101,6 +101,15 @@ impl CmpOp {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ArithOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Func {
     Not,
     True,
@@ -117,6 +126,19 @@ pub(super) enum Func {
     Number,
     Position,
     Last,
+    /// `quantity(path [, default-unit])`: libvirt's scaled integer in bytes.
+    Quantity,
+    /// `int(value [, default])`: an integer in C's base-0 notation (`31`, `0x1f`, `037`);
+    /// `default` when the value is empty (an absent attribute).
+    Int,
+    /// `lower-case(value)`.
+    LowerCase,
+    /// `mac(value)`: a MAC address in libvirt's canonical form, or ''.
+    Mac,
+    /// `uuid(value)`: a UUID in canonical form, or ''.
+    Uuid,
+    /// `hex(number [, digits])`: lower-case hexadecimal, zero-padded to `digits`.
+    Hex,
 }
 
 /// What a function accepts: name, minimum and maximum argument count, and
@@ -161,6 +183,12 @@ const FUNCTIONS: &[FuncSig] = &[
     sig("number", Func::Number, 0, 1, false),
     sig("position", Func::Position, 0, 0, false),
     sig("last", Func::Last, 0, 0, false),
+    sig("quantity", Func::Quantity, 1, 2, false),
+    sig("int", Func::Int, 0, 2, false),
+    sig("lower-case", Func::LowerCase, 0, 1, false),
+    sig("mac", Func::Mac, 0, 1, false),
+    sig("uuid", Func::Uuid, 0, 1, false),
+    sig("hex", Func::Hex, 1, 2, false),
 ];
 
 /// A literal operand of a direct attribute comparison.
@@ -187,6 +215,8 @@ pub(super) enum Expr {
         value: Literal,
     },
     Neg(Box<Expr>),
+    /// `+ - * div mod`, as XPath numbers.
+    Arith(ArithOp, Box<Expr>, Box<Expr>),
     Literal(Box<str>),
     Number(f64),
     Path(LocationPath),
@@ -208,16 +238,21 @@ impl Expr {
             Expr::Or(_) | Expr::And(_) | Expr::Compare(..) | Expr::AttrCompare { .. } => {
                 Type::Boolean
             }
-            Expr::Neg(_) | Expr::Number(_) => Type::Number,
+            Expr::Neg(_) | Expr::Arith(..) | Expr::Number(_) => Type::Number,
             Expr::Literal(_) => Type::String,
             Expr::Path(_) => Type::NodeSet,
             Expr::Call(f, _) => match f {
                 Func::Not | Func::True | Func::False | Func::StartsWith | Func::Contains => {
                     Type::Boolean
                 }
-                Func::StringLength | Func::Count | Func::Number | Func::Position | Func::Last => {
-                    Type::Number
-                }
+                Func::StringLength
+                | Func::Count
+                | Func::Number
+                | Func::Position
+                | Func::Last
+                | Func::Quantity
+                | Func::Int => Type::Number,
+                Func::LowerCase | Func::Mac | Func::Uuid | Func::Hex => Type::String,
                 Func::LocalName
                 | Func::NamespaceUri
                 | Func::Name
@@ -236,6 +271,7 @@ impl Expr {
             Expr::Or(v) | Expr::And(v) => v.iter().any(Expr::uses_position),
             Expr::Compare(_, l, r) => l.uses_position() || r.uses_position(),
             Expr::Neg(e) => e.uses_position(),
+            Expr::Arith(_, l, r) => l.uses_position() || r.uses_position(),
             Expr::AttrCompare { .. } | Expr::Literal(_) | Expr::Number(_) | Expr::Path(_) => false,
         }
     }
@@ -472,14 +508,36 @@ pub(super) fn parse_selector(src: &str, ns: &Namespaces) -> Result<LocationPath,
     p.selector()
 }
 
+/// Parses a whole XPath expression (a location path, a comparison, arithmetic, a
+/// function call, ...).
+pub(super) fn parse_expression(src: &str, ns: &Namespaces) -> Result<Expr, SelectorError> {
+    let toks = lex(src)?;
+    let mut p = Parser {
+        src,
+        toks,
+        pos: 0,
+        ns,
+    };
+    if *p.peek_tok() == Tok::End {
+        return Err(err(0, "empty expression"));
+    }
+    let e = p.expr()?;
+    let t = p.peek().clone();
+    if t.tok != Tok::End {
+        return Err(err(
+            t.span.start,
+            format!("unexpected {} after the expression", p.describe(&t)),
+        ));
+    }
+    Ok(e)
+}
+
 struct Parser<'s> {
     src: &'s str,
     toks: Vec<Token>,
     pos: usize,
     ns: &'s Namespaces,
 }
-
-const ARITHMETIC: &str = "arithmetic operators are not supported";
 
 impl<'s> Parser<'s> {
     fn peek(&self) -> &Token {
@@ -804,7 +862,7 @@ impl<'s> Parser<'s> {
     }
 
     fn relational_expr(&mut self) -> Result<Expr, SelectorError> {
-        let mut left = self.unary_expr()?;
+        let mut left = self.additive_expr()?;
         loop {
             let op = match self.peek_tok() {
                 Tok::Lt => CmpOp::Lt,
@@ -814,8 +872,41 @@ impl<'s> Parser<'s> {
                 _ => return Ok(left),
             };
             self.bump();
-            let right = self.unary_expr()?;
+            let right = self.additive_expr()?;
             left = make_compare(op, left, right);
+        }
+    }
+
+    fn additive_expr(&mut self) -> Result<Expr, SelectorError> {
+        let mut left = self.multiplicative_expr()?;
+        loop {
+            let op = match self.peek_tok() {
+                Tok::Plus => ArithOp::Add,
+                Tok::Minus => ArithOp::Sub,
+                _ => return Ok(left),
+            };
+            self.bump();
+            let right = self.multiplicative_expr()?;
+            left = Expr::Arith(op, Box::new(left), Box::new(right));
+        }
+    }
+
+    fn multiplicative_expr(&mut self) -> Result<Expr, SelectorError> {
+        let mut left = self.unary_expr()?;
+        loop {
+            // In operator position `*` multiplies and `div`/`mod` are operators.
+            let op = if *self.peek_tok() == Tok::Star {
+                ArithOp::Mul
+            } else if self.at_keyword("div") {
+                ArithOp::Div
+            } else if self.at_keyword("mod") {
+                ArithOp::Mod
+            } else {
+                return Ok(left);
+            };
+            self.bump();
+            let right = self.unary_expr()?;
+            left = Expr::Arith(op, Box::new(left), Box::new(right));
         }
     }
 
@@ -827,14 +918,7 @@ impl<'s> Parser<'s> {
                 other => Expr::Neg(Box::new(other)),
             });
         }
-        let e = self.primary_expr()?;
-        if matches!(self.peek_tok(), Tok::Plus | Tok::Minus | Tok::Star)
-            || self.at_keyword("div")
-            || self.at_keyword("mod")
-        {
-            return Err(err(self.peek().span.start, ARITHMETIC));
-        }
-        Ok(e)
+        self.primary_expr()
     }
 
     fn primary_expr(&mut self) -> Result<Expr, SelectorError> {
@@ -854,7 +938,10 @@ impl<'s> Parser<'s> {
                 self.expect(Tok::RParen, "expected ')'")?;
                 Ok(e)
             }
-            Tok::Plus => Err(err(t.span.start, ARITHMETIC)),
+            Tok::Plus => Err(err(
+                t.span.start,
+                "a number has no leading '+' (XPath has no unary plus)",
+            )),
             _ if self.at_function_call() => self.function_call(),
             _ if self.at_path_start() => Ok(Expr::Path(self.location_path()?)),
             Tok::End => Err(err(
@@ -1107,11 +1194,12 @@ mod tests {
         );
         assert_err("a[$x]", 2, "variables are not supported");
         assert_err("a|b", 1, "the union operator '|' is not supported");
-        assert_err("a[@x + 1]", 5, "arithmetic operators are not supported");
-        assert_err("a[@x - 1]", 5, "arithmetic operators are not supported");
-        assert_err("a[@x * 2]", 5, "arithmetic operators are not supported");
-        assert_err("a[@x div 2]", 5, "arithmetic operators are not supported");
-        assert_err("a[+1]", 2, "arithmetic operators are not supported");
+        assert_err(
+            "a[+1]",
+            2,
+            "a number has no leading '+' (XPath has no unary plus)",
+        );
+        assert_err("a[@x +]", 6, "expected an expression, found ']'");
         assert_err(
             "a/processing-instruction()",
             2,

@@ -1,0 +1,386 @@
+//! Normalisations: reading a value the way libvirt reads it, so that two spellings of one
+//! value compare equal (`0x1f` and `31`, `52:54:00:AB:CD:EF` and `52-54-00-ab-cd-ef`,
+//! `4 GiB` written as `<memory unit='GiB'>4</memory>` and `4194304` KiB).
+//!
+//! Used by the selector functions `int()`, `lower-case()`, `mac()`, `uuid()` and
+//! `quantity()`, and by the `as:` of value tests and `unique` keys.
+
+use std::fmt;
+
+use roxmltree::Node;
+
+use super::Item;
+
+/// How a value is read before it is compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Normalize {
+    /// The text as written.
+    Text,
+    /// Case-insensitive (Unicode lower case).
+    Case,
+    /// An integer in C's base-0 notation, as libvirt parses addresses: `31`, `0x1f`,
+    /// `037` (octal).
+    Number,
+    /// A MAC address: six hex bytes separated by `:` or `-`, any case.
+    Mac,
+    /// A UUID: 32 hex digits, dashes anywhere, any case.
+    Uuid,
+    /// A libvirt scaled integer in bytes: the value times its `unit` attribute (or the
+    /// element's default unit).
+    Quantity,
+}
+
+impl Normalize {
+    pub const NAMES: &'static [&'static str] =
+        &["text", "case", "number", "mac", "uuid", "quantity"];
+
+    pub fn from_name(name: &str) -> Option<Normalize> {
+        Some(match name {
+            "text" => Normalize::Text,
+            "case" => Normalize::Case,
+            "number" => Normalize::Number,
+            "mac" => Normalize::Mac,
+            "uuid" => Normalize::Uuid,
+            "quantity" => Normalize::Quantity,
+            _ => return None,
+        })
+    }
+
+    /// Whether values compare as numbers (and so support `greater-than` and the like).
+    pub fn is_numeric(self) -> bool {
+        matches!(self, Normalize::Number | Normalize::Quantity)
+    }
+
+    /// The normalised key of a selected item; `None` when it does not read as this kind.
+    pub fn item(self, item: &Item<'_, '_>) -> Option<Key> {
+        match self {
+            Normalize::Quantity => item_quantity(item, None).map(Key::Number),
+            _ => self.text(&item.string_value()),
+        }
+    }
+
+    /// The normalised key of a text (a `quantity` text is read as `4 GiB`, `4GiB` or
+    /// `4096`, in bytes).
+    pub fn text(self, text: &str) -> Option<Key> {
+        match self {
+            Normalize::Text => Some(Key::Text(text.to_owned())),
+            Normalize::Case => Some(Key::Text(text.to_lowercase())),
+            Normalize::Number => c_integer(text).map(|n| Key::Number(n as f64)),
+            Normalize::Mac => mac(text).map(Key::Text),
+            Normalize::Uuid => uuid(text).map(Key::Text),
+            Normalize::Quantity => {
+                let t = text.trim();
+                let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+                let unit = t[split..].trim();
+                scaled(&t[..split], if unit.is_empty() { "b" } else { unit }).map(Key::Number)
+            }
+        }
+    }
+}
+
+impl fmt::Display for Normalize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = [
+            Normalize::Text,
+            Normalize::Case,
+            Normalize::Number,
+            Normalize::Mac,
+            Normalize::Uuid,
+            Normalize::Quantity,
+        ]
+        .iter()
+        .position(|n| n == self)
+        .unwrap_or(0);
+        f.write_str(Normalize::NAMES[i])
+    }
+}
+
+/// A normalised value.
+#[derive(Debug, Clone, PartialEq, PartialOrd)]
+pub enum Key {
+    Text(String),
+    Number(f64),
+}
+
+impl Key {
+    /// For hashing and equality of composite keys: numbers print without a fraction.
+    pub fn canonical(&self) -> String {
+        match self {
+            Key::Text(t) => t.clone(),
+            Key::Number(n) => super::eval::num_to_string(*n),
+        }
+    }
+
+    pub fn number(&self) -> Option<f64> {
+        match self {
+            Key::Number(n) => Some(*n),
+            Key::Text(_) => None,
+        }
+    }
+}
+
+fn is_xml_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\n')
+}
+
+/// An integer as C's `strtoll(s, .., 0)` reads a whole string: optional sign, then `0x`
+/// hex, `0` octal or decimal digits; surrounding XML whitespace allowed.
+pub fn c_integer(s: &str) -> Option<i128> {
+    let t = s.trim_matches(is_xml_space);
+    let (negative, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let (radix, body) = if let Some(hex) = digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        (16, hex)
+    } else if digits.len() > 1 && digits.starts_with('0') {
+        (8, &digits[1..])
+    } else {
+        (10, digits)
+    };
+    if body.is_empty() || !body.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let n = i128::from_str_radix(body, radix).ok()?;
+    Some(if negative { -n } else { n })
+}
+
+/// A MAC address in lower case with `:` separators; `None` unless six hex bytes.
+pub fn mac(s: &str) -> Option<String> {
+    let t = s.trim_matches(is_xml_space);
+    let parts: Vec<&str> = t.split([':', '-']).collect();
+    if parts.len() != 6 {
+        return None;
+    }
+    let mut out = String::with_capacity(17);
+    for (i, part) in parts.iter().enumerate() {
+        if part.is_empty() || part.len() > 2 || !part.chars().all(|c| c.is_ascii_hexdigit()) {
+            return None;
+        }
+        if i > 0 {
+            out.push(':');
+        }
+        let byte = u8::from_str_radix(part, 16).ok()?;
+        out.push_str(&format!("{byte:02x}"));
+    }
+    Some(out)
+}
+
+/// A UUID in lower case, `8-4-4-4-12`; `None` unless 32 hex digits (dashes anywhere).
+pub fn uuid(s: &str) -> Option<String> {
+    let t = s.trim_matches(is_xml_space);
+    let mut hex = String::with_capacity(32);
+    for c in t.chars() {
+        match c {
+            '-' => {}
+            c if c.is_ascii_hexdigit() => hex.push(c.to_ascii_lowercase()),
+            _ => return None,
+        }
+    }
+    if hex.len() != 32 {
+        return None;
+    }
+    Some(format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    ))
+}
+
+/// The multiplier of a libvirt unit (formatdomain, "memory allocation"): `b`/`bytes` 1;
+/// `KB` 10³, `k`/`KiB` 2¹⁰; `MB` 10⁶, `M`/`MiB` 2²⁰; ... up to `EB`, `E`/`EiB`. Case
+/// does not matter, as in libvirt.
+pub fn unit_multiplier(unit: &str) -> Option<f64> {
+    let u = unit.trim().to_ascii_lowercase();
+    if matches!(u.as_str(), "b" | "byte" | "bytes") {
+        return Some(1.0);
+    }
+    let mut chars = u.chars();
+    let power = match chars.next()? {
+        'k' => 1,
+        'm' => 2,
+        'g' => 3,
+        't' => 4,
+        'p' => 5,
+        'e' => 6,
+        _ => return None,
+    };
+    let base: f64 = match chars.as_str() {
+        "" | "ib" => 1024.0,
+        "b" => 1000.0,
+        _ => return None,
+    };
+    Some(base.powi(power))
+}
+
+/// `value` (unsigned decimal, as libvirt reads scaled integers) times `unit`, in bytes.
+fn scaled(value: &str, unit: &str) -> Option<f64> {
+    let v = value.trim_matches(is_xml_space);
+    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: f64 = v.parse().ok()?;
+    Some(n * unit_multiplier(unit)?)
+}
+
+/// The unit libvirt assumes when a scaled integer has no `unit` attribute: KiB for the
+/// memory sizes of a domain (`memory`, `currentMemory`, `maxMemory`, memtune limits,
+/// memory device sizes, NUMA cell `memory`, hugepage `size`), bytes otherwise
+/// (`shmem/size`, filesystem space limits).
+pub fn default_unit(element: Node<'_, '_>, attribute: Option<&str>) -> &'static str {
+    let name = attribute.unwrap_or_else(|| element.tag_name().name());
+    let parent = if attribute.is_some() {
+        element.tag_name().name()
+    } else {
+        element.parent_element().map_or("", |p| p.tag_name().name())
+    };
+    match (parent, name) {
+        ("shmem", "size") => "b",
+        (_, "space_hard_limit" | "space_soft_limit") => "b",
+        (
+            _,
+            "memory" | "currentMemory" | "maxMemory" | "hard_limit" | "soft_limit"
+            | "swap_hard_limit" | "min_guarantee" | "size" | "requested" | "current" | "block",
+        ) => "KiB",
+        _ => "b",
+    }
+}
+
+/// A selected item as a quantity in bytes: an element's text (or an attribute's value)
+/// scaled by the `unit` attribute of the element, else `default` or the element's
+/// default unit.
+pub fn item_quantity(item: &Item<'_, '_>, default: Option<&str>) -> Option<f64> {
+    let (element, attribute) = match item {
+        Item::Node(n) if n.is_element() => (*n, None),
+        Item::Attribute { element, attribute } => (*element, Some(attribute.name())),
+        Item::Node(_) => return None,
+    };
+    let unit = match element.attribute("unit") {
+        Some(u) => u,
+        None => default.unwrap_or_else(|| default_unit(element, attribute)),
+    };
+    scaled(&item.string_value(), unit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn c_integers_in_any_base() {
+        assert_eq!(c_integer("31"), Some(31));
+        assert_eq!(c_integer("0x1f"), Some(31));
+        assert_eq!(c_integer("0X1F"), Some(31));
+        assert_eq!(c_integer("037"), Some(31));
+        assert_eq!(c_integer(" 0x0000 "), Some(0));
+        assert_eq!(c_integer("0"), Some(0));
+        assert_eq!(c_integer("-0x10"), Some(-16));
+        for bad in ["", "0x", "08", "1e3", "inf", "0x1g", "1.0", "abc", "--1"] {
+            assert_eq!(c_integer(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn macs_and_uuids() {
+        assert_eq!(
+            mac("52:54:00:AB:CD:EF").as_deref(),
+            Some("52:54:00:ab:cd:ef")
+        );
+        assert_eq!(
+            mac("52-54-0-ab-cd-ef").as_deref(),
+            Some("52:54:00:ab:cd:ef")
+        );
+        for bad in [
+            "52:54:00:ab:cd",
+            "52:54:00:ab:cd:ef:01",
+            "52:54:00:ab:cd:eg",
+            "525:4:00:ab:cd:ef",
+            "",
+        ] {
+            assert_eq!(mac(bad), None, "{bad}");
+        }
+        assert_eq!(
+            uuid("C7A5FDBD-EDAF-9455-926A-D65C16DB1809").as_deref(),
+            Some("c7a5fdbd-edaf-9455-926a-d65c16db1809")
+        );
+        assert_eq!(
+            uuid("c7a5fdbdedaf9455926ad65c16db1809").as_deref(),
+            Some("c7a5fdbd-edaf-9455-926a-d65c16db1809")
+        );
+        assert_eq!(uuid("c7a5fdbd-edaf-9455-926a-d65c16db180"), None);
+        assert_eq!(uuid("x7a5fdbd-edaf-9455-926a-d65c16db1809"), None);
+    }
+
+    #[test]
+    fn units_as_formatdomain_documents() {
+        let cases: &[(&str, f64)] = &[
+            ("b", 1.0),
+            ("bytes", 1.0),
+            ("KB", 1e3),
+            ("k", 1024.0),
+            ("KiB", 1024.0),
+            ("MB", 1e6),
+            ("M", 1048576.0),
+            ("MiB", 1048576.0),
+            ("GB", 1e9),
+            ("G", 1073741824.0),
+            ("GiB", 1073741824.0),
+            ("TB", 1e12),
+            ("T", 1099511627776.0),
+            ("TiB", 1099511627776.0),
+            ("PB", 1e15),
+            ("P", 1125899906842624.0),
+            ("PiB", 1125899906842624.0),
+            ("EB", 1e18),
+            ("E", 1152921504606846976.0),
+            ("EiB", 1152921504606846976.0),
+            ("kib", 1024.0),
+        ];
+        for (unit, m) in cases {
+            assert_eq!(unit_multiplier(unit), Some(*m), "{unit}");
+        }
+        for bad in ["", "x", "KiBB", "Ki", "kb2"] {
+            assert_eq!(unit_multiplier(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn quantities_of_elements_and_attributes() {
+        let xml = "<domain><memory unit='GiB'>4</memory><currentMemory>4194304</currentMemory>\
+            <maxMemory unit='KB'>1000</maxMemory><devices><shmem><size>1024</size></shmem></devices>\
+            <cpu><numa><cell memory='2' unit='MiB'/><cell memory='2'/></numa></cpu><name>x</name></domain>";
+        let doc = roxmltree::Document::parse(xml).unwrap();
+        let root = doc.root_element();
+        let q = |src: &str| -> Vec<Option<f64>> {
+            super::super::Selector::parse(src, &super::super::Namespaces::builtin())
+                .unwrap()
+                .select(root)
+                .iter()
+                .map(|i| item_quantity(i, None))
+                .collect()
+        };
+        assert_eq!(q("memory"), [Some(4294967296.0)]);
+        assert_eq!(q("currentMemory"), [Some(4294967296.0)]);
+        assert_eq!(q("maxMemory"), [Some(1e6)]);
+        assert_eq!(q("devices/shmem/size"), [Some(1024.0)]);
+        assert_eq!(q("cpu/numa/cell/@memory"), [Some(2097152.0), Some(2048.0)]);
+        assert_eq!(q("name"), [None]);
+        assert_eq!(
+            Normalize::Quantity.text("4 GiB"),
+            Some(Key::Number(4294967296.0))
+        );
+        assert_eq!(Normalize::Quantity.text("4096"), Some(Key::Number(4096.0)));
+        assert_eq!(Normalize::Number.text("0x1f"), Some(Key::Number(31.0)));
+        assert_eq!(Normalize::Case.text("VDA"), Some(Key::Text("vda".into())));
+        assert_eq!(Normalize::from_name("mac"), Some(Normalize::Mac));
+        assert_eq!(Normalize::Mac.to_string(), "mac");
+        assert_eq!(Key::Number(31.0).canonical(), "31");
+    }
+}
