@@ -11,6 +11,7 @@
 #[allow(clippy::print_stdout, clippy::print_stderr)]
 pub mod cli;
 pub mod condition;
+pub mod config;
 pub mod diff;
 pub mod document;
 pub mod engine;
@@ -20,6 +21,9 @@ pub mod inputs;
 pub mod pipeline;
 pub mod report;
 pub mod rules;
+pub mod select;
 pub mod selector;
+pub mod settings;
 pub mod style;
+pub mod suppress;
 pub mod write;

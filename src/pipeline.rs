@@ -9,6 +9,16 @@ use crate::document::{self, Document, ParseErrorKind, Position};
 use crate::engine;
 use crate::fix::{self, FixError, Fixed, PlannedFinding as Finding};
 use crate::rules::{RuleSet, Safety};
+use crate::select::RuleInfo;
+use crate::suppress;
+
+/// Inline suppression comments for a run: the rules a directive may name (every rule of
+/// the run, enabled or not) and how directives are treated.
+#[derive(Debug, Clone, Copy)]
+pub struct Suppressions<'a> {
+    pub known: &'a [RuleInfo<'a>],
+    pub options: suppress::Options,
+}
 
 /// What to do with a document beyond linting it.
 ///
@@ -115,8 +125,18 @@ pub struct Invalid {
 
 /// Run the pipeline over raw bytes (a file's, standard input's, a live domain's).
 pub fn check_bytes(bytes: &[u8], rules: &RuleSet, options: Options) -> Outcome {
+    check_bytes_with(bytes, rules, options, None)
+}
+
+/// [`check_bytes`], honouring inline suppression comments when `suppressions` is given.
+pub fn check_bytes_with(
+    bytes: &[u8],
+    rules: &RuleSet,
+    options: Options,
+    suppressions: Option<Suppressions<'_>>,
+) -> Outcome {
     match document::decode_str(bytes) {
-        Ok(text) => check_text(text, rules, options),
+        Ok(text) => check_text_with(text, rules, options, suppressions),
         Err(e) => Outcome::Invalid(Invalid {
             message: e.message,
             position: e.position,
@@ -127,6 +147,28 @@ pub fn check_bytes(bytes: &[u8], rules: &RuleSet, options: Options) -> Outcome {
 
 /// Run the pipeline over a text.
 pub fn check_text(text: &str, rules: &RuleSet, options: Options) -> Outcome {
+    check_text_with(text, rules, options, None)
+}
+
+/// [`check_text`], honouring inline suppression comments when `suppressions` is given:
+/// silenced findings are dropped (and their fixes not applied), findings about the
+/// directives themselves are added, and a fix that would remove or move a directive is
+/// refused.
+pub fn check_text_with(
+    text: &str,
+    rules: &RuleSet,
+    options: Options,
+    suppressions: Option<Suppressions<'_>>,
+) -> Outcome {
+    // The engine plans no fixes; the text report's help and the fixer need them.
+    let lint = |doc: &Document<'_>| {
+        let findings = engine::lint(doc, rules);
+        let findings = match suppressions {
+            Some(s) => suppress::apply(doc, rules, s.known, findings, s.options),
+            None => findings,
+        };
+        fix::plan_findings(doc, rules, findings)
+    };
     let doc = match Document::parse(text) {
         Ok(doc) => doc,
         Err(e) => {
@@ -149,18 +191,29 @@ pub fn check_text(text: &str, rules: &RuleSet, options: Options) -> Outcome {
             reason: not_a_domain(&doc),
         };
     }
-    let found = engine::lint(&doc, rules);
     let planned = options.plan || options.fix.is_some();
     let findings = if planned {
-        fix::plan_findings(&doc, rules, found)
+        lint(&doc)
     } else {
+        let found = engine::lint(&doc, rules);
+        let found = match suppressions {
+            Some(s) => suppress::apply(&doc, rules, s.known, found, s.options),
+            None => found,
+        };
         found.into_iter().map(unplanned).collect()
     };
     drop(doc);
-    let fix = match options.fix {
-        Some(allowed) => fix_linted(text, &findings, rules, allowed),
+    let mut fix = match options.fix {
+        Some(allowed) => fix_linted(text, &findings, allowed, &lint),
         None => FixResult::NotFixed,
     };
+    if let (FixResult::Fixed(fixed), Some(s)) = (&fix, suppressions)
+        && !s.options.disabled
+        && let (Ok(before), Ok(after)) = (Document::parse(text), Document::parse(&fixed.text))
+        && let Err(message) = suppress::check_preserved(&before, &after)
+    {
+        fix = FixResult::Refused(FixError { message });
+    }
     Outcome::Linted(Linted {
         text: text.to_string(),
         findings,
@@ -178,11 +231,16 @@ fn unplanned(finding: engine::Finding) -> Finding {
     }
 }
 
-fn fix_linted(text: &str, findings: &[Finding], rules: &RuleSet, allowed: Safety) -> FixResult {
+fn fix_linted(
+    text: &str,
+    findings: &[Finding],
+    allowed: Safety,
+    lint: &dyn Fn(&Document<'_>) -> Vec<Finding>,
+) -> FixResult {
     if !findings.iter().any(|f| f.fix_edits(allowed).is_some()) {
         return FixResult::NotFixed;
     }
-    match fix::fix_linted(text, findings, rules, allowed) {
+    match fix::fix_linted_with(text, findings, allowed, lint) {
         Ok(fixed) if fixed.text == text => FixResult::NotFixed,
         Ok(fixed) => FixResult::Fixed(fixed),
         Err(e) => FixResult::Refused(e),

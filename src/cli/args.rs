@@ -43,6 +43,48 @@ pub enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Print the settings a file (or folder) is linted with, and where each comes from.
+    Config {
+        /// The file or folder whose settings to show.
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        #[command(flatten)]
+        rules: RuleArgs,
+        #[command(flatten)]
+        settings: SettingsArgs,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `virt-lint man | man -l -`.
+    Man,
+}
+
+/// Rule selection and config-file options, shared by the lint run and `virt-lint config`.
+#[derive(clap::Args, Debug, Default, Clone)]
+pub struct SettingsArgs {
+    /// Run only these rules: ids, groups (`hyperv/`), tags or ALL (comma-separated,
+    /// repeatable); replaces the config file's `select`.
+    #[arg(long, value_name = "RULES", value_delimiter = ',')]
+    pub select: Option<Vec<String>>,
+    /// Run these rules too (ids, groups, tags).
+    #[arg(long, value_name = "RULES", value_delimiter = ',')]
+    pub extend_select: Vec<String>,
+    /// Do not run these rules (ids, groups, tags).
+    #[arg(long, value_name = "RULES", value_delimiter = ',')]
+    pub ignore: Vec<String>,
+    /// Skip files matching this glob, relative to the current folder (repeatable; a
+    /// pattern without `/` matches a file or folder name anywhere).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Use this config file for every input instead of looking for `.virt-lint.yaml`.
+    #[arg(long, value_name = "PATH", conflicts_with = "isolated")]
+    pub config: Option<PathBuf>,
+    /// Ignore every config file.
+    #[arg(long)]
+    pub isolated: bool,
 }
 
 #[derive(clap::Args, Debug, Default)]
@@ -60,6 +102,8 @@ pub struct CheckArgs {
     pub paths: Vec<String>,
     #[command(flatten)]
     pub rules: RuleArgs,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
     /// Output format for findings.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -67,9 +111,20 @@ pub struct CheckArgs {
     /// terminal, unless NO_COLOR is set).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
-    /// Lowest severity that makes the run fail (exit 1).
-    #[arg(long, value_enum, default_value_t = FailOn::Warning, value_name = "SEVERITY")]
-    pub fail_on: FailOn,
+    /// Write the findings (and the summary of text formats) to FILE instead of standard
+    /// output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print findings only: no notes, no summary.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Print how often each rule fired instead of each finding.
+    #[arg(long)]
+    pub statistics: bool,
+    /// Lowest severity that makes the run fail (exit 1) [default: warning, or the config
+    /// file's `fail-on`].
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<FailOn>,
     /// Exit 0 even when findings remain (errors still exit 2).
     #[arg(long)]
     pub exit_zero: bool,
@@ -88,6 +143,16 @@ pub struct CheckArgs {
     /// With --fix: exit 1 when any file was changed (for pre-commit).
     #[arg(long)]
     pub exit_non_zero_on_fix: bool,
+    /// Treat `<!-- virt-lint: ignore ... -->` comments as plain comments.
+    #[arg(long)]
+    pub no_inline_ignores: bool,
+    /// Report suppression comments that give no reason.
+    #[arg(long)]
+    pub require_reason: bool,
+    /// Write a suppression comment above each current finding (to adopt virt-lint in an
+    /// existing repository); then exit 0.
+    #[arg(long, conflicts_with_all = ["fix", "diff", "no_inline_ignores"])]
+    pub add_ignore: bool,
 }
 
 impl CheckArgs {
@@ -147,6 +212,23 @@ pub enum Format {
     Text,
     /// One line per finding: path:line:col: severity[rule-id] message.
     Concise,
+    /// One JSON document (schema version 1, see README).
+    Json,
+    /// SARIF 2.1.0 (GitHub code scanning).
+    Sarif,
+    /// GitHub Actions annotations.
+    Github,
+    /// GitLab Code Quality report.
+    Gitlab,
+    /// JUnit XML: a test case per file, a failure per finding.
+    Junit,
+}
+
+impl Format {
+    /// Formats written once for the whole run (stdout carries nothing else).
+    pub fn is_machine(self) -> bool {
+        !matches!(self, Format::Text | Format::Concise)
+    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -6,66 +6,103 @@
 //! [`Reporter`] decides which stream gets what (findings, errors, notes, patches, fixed
 //! documents, the summary) and counts what the summary and exit code need.
 
+use std::collections::BTreeMap;
 use std::io::{self, IsTerminal, Write};
+use std::path::Path;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use super::{
-    CheckArgs, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, Format, Mode, load_rules, use_color,
-};
-use crate::document::{LineIndex, Position};
+use super::settings_cmd::{command_line, print_settings_error};
+use super::{CheckArgs, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, Format, Mode, use_color};
+use crate::document::{Document, LineIndex, Position};
 use crate::fix::PlannedFinding as Finding;
 use crate::inputs::{self, Input, InputError};
-use crate::pipeline::{self, FixResult, Options, Outcome};
+use crate::pipeline::{self, FixResult, Options, Outcome, Suppressions};
+use crate::report::machine::{ErrorReport, FileReport, RunReport};
 use crate::report::text::TextEmitter;
-use crate::report::{FileFindings, Summary, concise};
-use crate::rules::{RuleSet, Safety, Severity};
+use crate::report::{FileFindings, Summary, concise, github, gitlab, json, junit, plural, sarif};
+use crate::rules::{Safety, Severity};
+use crate::select::RuleInfo;
+use crate::settings::{Resolver, Settings};
+use crate::suppress;
 
 /// `virt-lint [PATH...]`.
 pub fn run(args: &CheckArgs) -> u8 {
-    let rules = match load_rules(&args.rules) {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
     let (paths, ignored) = args.inputs();
     for path in ignored {
         eprintln!("warning: ignoring {path}: --stdin-filename reads standard input");
     }
     let found = inputs::discover(&paths);
-    for note in &found.notes {
-        eprintln!("note: {}: {}", note.path, note.message);
+    if !args.quiet {
+        for note in &found.notes {
+            eprintln!("note: {}: {}", note.path, note.message);
+        }
     }
-    run_inputs(args, &rules, &paths, &found.inputs, &found.errors)
+    run_inputs(args, &paths, &found.inputs, &found.errors)
 }
 
 /// The run over inputs already found (files, standard input, in-memory documents such as
 /// live domains) from `paths` (as the user wrote them, for messages), with the problems
-/// found while looking for them.
+/// found while looking for them. Each input gets the settings of its config file (the
+/// current folder's when it is not a file); inputs an `exclude` pattern matches are left
+/// out.
 pub fn run_inputs(
     args: &CheckArgs,
-    rules: &RuleSet,
     paths: &[String],
     inputs: &[Input],
     input_errors: &[InputError],
 ) -> u8 {
-    let mode = args.mode();
+    for warning in super::empty_rule_folders(&args.rules.rules) {
+        eprintln!("{warning}");
+    }
+    let fail_on = args.fail_on.map(|f| f.threshold());
+    let mut resolver = Resolver::new(command_line(&args.rules, &args.settings, fail_on));
+    let mut jobs: Vec<(&Input, Arc<Settings>)> = Vec::new();
+    for input in inputs {
+        let path = match input {
+            Input::File(p) => Some(p.as_path()),
+            Input::Stdin => args.stdin_filename.as_deref().map(Path::new),
+            Input::Document { .. } => None,
+        };
+        let settings = match resolver.settings_for(path) {
+            Ok(s) => s,
+            Err(e) => return print_settings_error(&e),
+        };
+        if let Some(p) = path
+            && settings.is_excluded(p)
+        {
+            continue;
+        }
+        jobs.push((input, settings));
+    }
+    // Without inputs, command-line and config errors are still reported.
+    if jobs.is_empty()
+        && let Err(e) = resolver.settings_for(None)
+    {
+        return print_settings_error(&e);
+    }
     let stdin_name = args.stdin_filename.as_deref().unwrap_or("-");
-    let results: Vec<FileResult> = inputs
+    let results: Vec<FileResult> = jobs
         .par_iter()
-        .map(|input| process(input, stdin_name, rules, mode, args.allowed()))
+        .map(|(input, settings)| process(input, stdin_name, settings, args))
         .collect();
 
-    let mut reporter = Reporter::new(args, inputs.contains(&Input::Stdin));
+    let has_stdin = jobs.iter().any(|(i, _)| **i == Input::Stdin);
+    let mut reporter = match Reporter::new(args, has_stdin) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
     for e in input_errors {
         reporter.input_error(&e.path, &e.message);
     }
     for result in &results {
         reporter.file(result);
     }
-    reporter.finish(paths)
+    reporter.finish(paths, &results)
 }
 
-/// One input after the pipeline (and, with `--fix`, the write).
+/// One input after the pipeline (and, with `--fix` or `--add-ignore`, the write).
 pub struct FileResult {
     /// The name shown for the input.
     pub name: String,
@@ -78,15 +115,33 @@ pub struct FileResult {
     /// With `--fix -`: the complete document for standard output — the fixed text, or
     /// the input exactly as read when it was not fixed (whatever the reason).
     pub echo: Option<Vec<u8>>,
+    /// The settings the input was linted with.
+    pub settings: Arc<Settings>,
+    /// With `--add-ignore`: how many suppression comments were added.
+    pub added: usize,
+}
+
+impl FileResult {
+    /// The linted domain, unless its fix was refused or could not be written.
+    fn linted(&self) -> Option<&pipeline::Linted> {
+        match &self.outcome {
+            Ok(Outcome::Linted(l))
+                if self.write_error.is_none() && !matches!(l.fix, FixResult::Refused(_)) =>
+            {
+                Some(l)
+            }
+            _ => None,
+        }
+    }
 }
 
 fn process(
     input: &Input,
     stdin_name: &str,
-    rules: &RuleSet,
-    mode: Mode,
-    allowed: Safety,
+    settings: &Arc<Settings>,
+    args: &CheckArgs,
 ) -> FileResult {
+    let mode = args.mode();
     let name = input.name(stdin_name);
     let diff_path = match input {
         Input::File(path) => crate::diff::patch_path(path),
@@ -99,6 +154,8 @@ fn process(
         outcome: Err(String::new()),
         write_error: None,
         echo: None,
+        settings: settings.clone(),
+        added: 0,
     };
     let bytes = match input.read() {
         Ok(b) => b,
@@ -110,9 +167,30 @@ fn process(
     // Human output shows (text help) or counts (the summary) each finding's fixes.
     let options = match mode {
         Mode::Check => Options::PLAN,
-        Mode::Fix | Mode::Diff => Options::fix(allowed),
+        Mode::Fix | Mode::Diff => Options::fix(args.allowed()),
     };
-    let outcome = pipeline::check_bytes(&bytes, rules, options);
+    let known: Vec<RuleInfo<'_>> = settings.known();
+    let suppressions = Suppressions {
+        known: &known,
+        options: suppress::Options {
+            disabled: args.no_inline_ignores,
+            require_reason: args.require_reason,
+        },
+    };
+    let rules = &settings.rules;
+    let mut outcome = pipeline::check_bytes_with(&bytes, rules, options, Some(suppressions));
+    if args.add_ignore {
+        add_ignores(
+            input,
+            &bytes,
+            &mut outcome,
+            &mut result,
+            rules,
+            suppressions,
+        );
+        result.outcome = Ok(outcome);
+        return result;
+    }
     let fixed = match &outcome {
         Outcome::Linted(linted) => linted.fixed(),
         _ => None,
@@ -131,6 +209,40 @@ fn process(
     }
     result.outcome = Ok(outcome);
     result
+}
+
+/// `--add-ignore`: write a suppression comment above every finding, then lint the result
+/// (standard input: the annotated document goes to standard output).
+fn add_ignores(
+    input: &Input,
+    bytes: &[u8],
+    outcome: &mut Outcome,
+    result: &mut FileResult,
+    rules: &crate::rules::RuleSet,
+    suppressions: Suppressions<'_>,
+) {
+    let mut annotated = None;
+    if let Outcome::Linted(linted) = &*outcome
+        && let Ok(doc) = Document::parse(&linted.text)
+    {
+        let plain: Vec<crate::engine::Finding> =
+            linted.findings.iter().map(|f| f.finding.clone()).collect();
+        let (text, added) = suppress::add_ignores(&doc, &plain);
+        if added > 0 {
+            result.added = added;
+            annotated = Some(text);
+        }
+    }
+    if let Some(text) = &annotated {
+        *outcome = pipeline::check_text_with(text, rules, Options::LINT, Some(suppressions));
+    }
+    if *input == Input::Stdin {
+        result.echo = Some(annotated.map_or_else(|| bytes.to_vec(), String::into_bytes));
+    } else if let Some(text) = annotated
+        && let Err(e) = input.write(text.as_bytes())
+    {
+        result.write_error = Some(format!("cannot write the file: {e}; it is unchanged"));
+    }
 }
 
 /// Prints results in input order and keeps what the summary and exit code need.
@@ -152,25 +264,38 @@ struct Reporter<'a> {
     summary: Summary,
     any_diff: bool,
     any_changed: bool,
-    worst: Option<Severity>,
+    /// A file has findings at or above its `fail-on`.
+    failing: bool,
+    /// `--statistics`: per rule id, (findings, fixable ones, severity).
+    statistics: BTreeMap<String, (usize, usize, Severity)>,
+    /// Inputs that could not be linted, for the machine formats.
+    error_reports: Vec<ErrorReport>,
+    added: usize,
+    files_added: usize,
 }
 
 impl<'a> Reporter<'a> {
-    fn new(args: &'a CheckArgs, has_stdin: bool) -> Self {
+    fn new(args: &'a CheckArgs, has_stdin: bool) -> Result<Self, u8> {
         let mode = args.mode();
-        let to_stderr = mode == Mode::Diff || (mode == Mode::Fix && has_stdin);
-        let out: Box<dyn Write> = if to_stderr {
-            Box::new(io::stderr())
+        // Machine formats own standard output (or --output): the summary goes to stderr.
+        let to_stderr = mode == Mode::Diff
+            || ((mode == Mode::Fix || args.add_ignore) && has_stdin)
+            || args.format.is_machine();
+        let (out, out_is_terminal): (Box<dyn Write>, bool) = if to_stderr {
+            (Box::new(io::stderr()), io::stderr().is_terminal())
+        } else if let Some(path) = &args.output {
+            match std::fs::File::create(path) {
+                Ok(f) => (Box::new(io::BufWriter::new(f)), false),
+                Err(e) => {
+                    eprintln!("error: cannot write {}: {e}", path.display());
+                    return Err(EXIT_ERROR);
+                }
+            }
         } else {
-            Box::new(io::stdout())
-        };
-        let out_is_terminal = if to_stderr {
-            io::stderr().is_terminal()
-        } else {
-            io::stdout().is_terminal()
+            (Box::new(io::stdout()), io::stdout().is_terminal())
         };
         let out_color = use_color(args.color, out_is_terminal);
-        Reporter {
+        Ok(Reporter {
             args,
             mode,
             allowed: args.allowed(),
@@ -182,12 +307,21 @@ impl<'a> Reporter<'a> {
             summary: Summary::default(),
             any_diff: false,
             any_changed: false,
-            worst: None,
-        }
+            failing: false,
+            statistics: BTreeMap::new(),
+            error_reports: Vec::new(),
+            added: 0,
+            files_added: 0,
+        })
     }
 
     fn input_error(&mut self, path: &str, message: &str) {
         self.summary.failed += 1;
+        self.error_reports.push(ErrorReport {
+            name: path.to_string(),
+            message: message.to_string(),
+            position: None,
+        });
         eprintln!("error: {path}: {message}");
     }
 
@@ -197,14 +331,33 @@ impl<'a> Reporter<'a> {
             text,
             findings,
         };
-        let _ = match self.args.format {
-            Format::Text => self.text.emit(&mut *self.out, &file),
-            Format::Concise => concise::emit(&mut *self.out, &file, self.out_color),
-        };
+        for f in findings {
+            let entry = self
+                .statistics
+                .entry(f.rule_id.clone())
+                .or_insert((0, 0, f.severity));
+            entry.0 += 1;
+            if f.fix_edits(self.allowed).is_some() {
+                entry.1 += 1;
+            }
+        }
+        if !self.args.statistics {
+            let _ = match self.args.format {
+                Format::Text => self.text.emit(&mut *self.out, &file),
+                Format::Concise => concise::emit(&mut *self.out, &file, self.out_color),
+                // Written once, at the end.
+                _ => Ok(()),
+            };
+        }
         self.summary.add_findings(findings, self.allowed);
     }
 
     fn error(&mut self, name: &str, message: &str, position: Option<Position>, text: Option<&str>) {
+        self.error_reports.push(ErrorReport {
+            name: name.to_string(),
+            message: message.to_string(),
+            position,
+        });
         print_file_error(
             &self.errors,
             self.args.format,
@@ -232,7 +385,9 @@ impl<'a> Reporter<'a> {
         let linted = match outcome {
             Outcome::Skipped { reason } => {
                 self.summary.skipped += 1;
-                eprintln!("note: {name}: {reason}; skipped");
+                if !self.args.quiet {
+                    eprintln!("note: {name}: {reason}; skipped");
+                }
                 return;
             }
             Outcome::Invalid(invalid) => {
@@ -260,6 +415,10 @@ impl<'a> Reporter<'a> {
             self.findings(name, &linted.text, &linted.findings);
             return;
         }
+        if result.added > 0 {
+            self.added += result.added;
+            self.files_added += 1;
+        }
         if let Some(fixed) = linted.fixed() {
             self.any_changed = true;
             self.summary.fixed += fixed.applied.len();
@@ -276,7 +435,12 @@ impl<'a> Reporter<'a> {
             }
         }
         let remaining = linted.remaining();
-        self.worst = self.worst.max(remaining.iter().map(|f| f.severity).max());
+        if remaining
+            .iter()
+            .any(|f| f.severity >= result.settings.fail_on.value)
+        {
+            self.failing = true;
+        }
         if self.mode == Mode::Diff {
             // The patch is the payload; what remains is named in the summary.
             self.summary.add_findings(remaining, self.allowed);
@@ -307,17 +471,102 @@ impl<'a> Reporter<'a> {
         self.findings(name, linted.final_text(), remaining);
     }
 
-    /// Print the closing summary; return the exit code.
-    fn finish(mut self, paths: &[String]) -> u8 {
-        let text = match self.mode {
-            Mode::Diff => self.summary.render_diff(self.args.unsafe_fixes),
-            mode => self
-                .summary
-                .render(mode == Mode::Fix, self.args.unsafe_fixes),
+    /// The machine formats: the whole run at once, on standard output or `--output`.
+    fn machine(&mut self, results: &[FileResult]) {
+        let mut run = RunReport {
+            files: Vec::new(),
+            errors: std::mem::take(&mut self.error_reports),
         };
-        let _ = self.out.write_all(text.as_bytes());
+        for result in results {
+            if let Some(linted) = result.linted() {
+                run.files.push(FileReport {
+                    name: &result.name,
+                    text: linted.final_text(),
+                    findings: linted.remaining(),
+                    rules: &result.settings.rules,
+                });
+            }
+        }
+        let mut out: Box<dyn Write> = match &self.args.output {
+            Some(path) => match std::fs::File::create(path) {
+                Ok(f) => Box::new(io::BufWriter::new(f)),
+                Err(e) => {
+                    eprintln!("error: cannot write {}: {e}", path.display());
+                    self.summary.failed += 1;
+                    return;
+                }
+            },
+            None => Box::new(io::stdout().lock()),
+        };
+        let written = match self.args.format {
+            Format::Json => json::emit(&mut *out, &run),
+            Format::Sarif => sarif::emit(&mut *out, &run),
+            Format::Github => github::emit(&mut *out, &run),
+            Format::Gitlab => gitlab::emit(&mut *out, &run),
+            Format::Junit => junit::emit(&mut *out, &run),
+            Format::Text | Format::Concise => Ok(()),
+        };
+        if let Err(e) = written.and_then(|()| out.flush()) {
+            eprintln!("error: cannot write the report: {e}");
+            self.summary.failed += 1;
+        }
+    }
+
+    /// `--statistics`: one line per rule, most frequent first; `[*]` when every finding
+    /// has a fix that applies, `[-]` when some have.
+    fn statistics(&self) -> String {
+        let mut rows: Vec<_> = self.statistics.iter().collect();
+        rows.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
+        let width = rows
+            .iter()
+            .map(|(_, c)| c.0.to_string().len())
+            .max()
+            .unwrap_or(1);
+        let id_width = rows.iter().map(|(id, _)| id.len()).max().unwrap_or(0);
+        let mut out = String::new();
+        for (id, (count, fixable, severity)) in rows {
+            let mark = if fixable == count {
+                "[*]"
+            } else if *fixable > 0 {
+                "[-]"
+            } else {
+                "   "
+            };
+            out.push_str(&format!(
+                "{count:>width$}  {id:<id_width$}  {mark} {severity}\n"
+            ));
+        }
+        out
+    }
+
+    /// Print the closing summary; return the exit code.
+    fn finish(mut self, paths: &[String], results: &[FileResult]) -> u8 {
+        if self.args.format.is_machine() {
+            self.machine(results);
+        }
+        if self.args.statistics {
+            let table = self.statistics();
+            let _ = self.out.write_all(table.as_bytes());
+        }
+        if !self.args.quiet {
+            let mut text = String::new();
+            if self.args.add_ignore {
+                text.push_str(&format!(
+                    "Added {} to {}.\n",
+                    plural(self.added, "suppression comment", "suppression comments"),
+                    plural(self.files_added, "file", "files")
+                ));
+            }
+            text.push_str(&match self.mode {
+                Mode::Diff => self.summary.render_diff(self.args.unsafe_fixes),
+                mode => self
+                    .summary
+                    .render(mode == Mode::Fix, self.args.unsafe_fixes),
+            });
+            let _ = self.out.write_all(text.as_bytes());
+        }
         let _ = self.out.flush();
-        if self.summary.files_checked == 0 && self.summary.failed == 0 {
+        if self.summary.files_checked == 0 && self.summary.failed == 0 && !self.args.quiet {
             let shown: Vec<&str> = paths
                 .iter()
                 .map(|p| {
@@ -347,9 +596,10 @@ impl<'a> Reporter<'a> {
         if self.mode == Mode::Fix && self.args.exit_non_zero_on_fix && self.any_changed {
             return EXIT_FINDINGS;
         }
-        match self.worst {
-            Some(s) if !self.args.exit_zero && s >= self.args.fail_on.threshold() => EXIT_FINDINGS,
-            _ => EXIT_CLEAN,
+        if self.failing && !self.args.exit_zero {
+            EXIT_FINDINGS
+        } else {
+            EXIT_CLEAN
         }
     }
 }

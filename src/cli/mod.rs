@@ -7,6 +7,7 @@
 pub mod args;
 pub mod check;
 pub mod rules_cmd;
+pub mod settings_cmd;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -14,7 +15,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-pub use args::{Args, CheckArgs, ColorChoice, Command, FailOn, Format, Mode, RuleArgs};
+pub use args::{
+    Args, CheckArgs, ColorChoice, Command, FailOn, Format, Mode, RuleArgs, SettingsArgs,
+};
 
 use crate::report::plural;
 use crate::rules::{self, RuleError, RuleSet};
@@ -30,6 +33,13 @@ pub fn main() -> ExitCode {
         Some(Command::Rules { rules }) => rules_cmd::list(&rules),
         Some(Command::Rule { id, rules }) => rules_cmd::explain(&id, &rules),
         Some(Command::TestRules { paths }) => rules_cmd::test(&paths),
+        Some(Command::Config {
+            path,
+            rules,
+            settings,
+        }) => settings_cmd::config(&path, &rules, &settings),
+        Some(Command::Completions { shell }) => settings_cmd::completions(shell),
+        Some(Command::Man) => settings_cmd::man(),
         None => check::run(&args.check),
     };
     ExitCode::from(code)

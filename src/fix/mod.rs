@@ -82,6 +82,19 @@ pub fn fix_linted(
     rules: &RuleSet,
     allowed: Safety,
 ) -> Result<Fixed, FixError> {
+    fix_linted_with(text, original_findings, allowed, &|doc| {
+        plan_findings(doc, rules, engine::lint(doc, rules))
+    })
+}
+
+/// [`fix_linted`] with the caller's linter (the engine plus inline suppressions, say):
+/// `lint` gives the findings of each pass's text.
+pub fn fix_linted_with(
+    text: &str,
+    original_findings: &[PlannedFinding],
+    allowed: Safety,
+    lint: &dyn Fn(&Document<'_>) -> Vec<PlannedFinding>,
+) -> Result<Fixed, FixError> {
     let mut current = text.to_string();
     let mut findings = original_findings.to_vec();
     let mut applied: Vec<String> = Vec::new();
@@ -124,7 +137,7 @@ pub fn fix_linted(
                 dedup(&pass_rules).join(", ")
             ),
         })?;
-        findings = plan_findings(&doc, rules, engine::lint(&doc, rules));
+        findings = lint(&doc);
         applied.extend(pass_rules);
         drop(doc);
         current = next;

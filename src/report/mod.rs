@@ -2,6 +2,12 @@
 //! nothing else in the library prints.
 
 pub mod concise;
+pub mod github;
+pub mod gitlab;
+pub mod json;
+pub mod junit;
+pub mod machine;
+pub mod sarif;
 pub mod text;
 
 use std::fmt::Write as _;
