@@ -161,30 +161,36 @@ impl Unique {
     }
 
     fn key_of(&self, item: Item<'_, '_>) -> Option<Vec<String>> {
-        let ctx = item.element();
-        self.key
-            .iter()
-            .map(|part| {
-                let picked = match item {
-                    Item::Node(_) => part.selector.select(ctx).into_iter().next(),
-                    // An attribute item is its own key (`key: .`).
-                    Item::Attribute { .. } => Some(item),
-                };
-                match picked {
-                    Some(p) => Some(
-                        part.normalize
-                            .item(&p)
-                            .map_or_else(|| format!("raw:{}", p.string_value()), |k| k.canonical()),
-                    ),
-                    None => part.default.as_ref().map(|d| {
-                        part.normalize
-                            .text(d)
-                            .map_or_else(|| d.clone(), |k| k.canonical())
-                    }),
-                }
-            })
-            .collect()
+        item_key(&self.key, item)
     }
+}
+
+/// The key `parts` give `item`, each part normalised; `None` when a part without a
+/// default picks nothing (the item is then not compared).
+pub fn item_key(parts: &[KeyPart], item: Item<'_, '_>) -> Option<Vec<String>> {
+    let ctx = item.element();
+    parts
+        .iter()
+        .map(|part| {
+            let picked = match item {
+                Item::Node(_) => part.selector.select(ctx).into_iter().next(),
+                // An attribute item is its own key (`key: .`).
+                Item::Attribute { .. } => Some(item),
+            };
+            match picked {
+                Some(p) => Some(
+                    part.normalize
+                        .item(&p)
+                        .map_or_else(|| format!("raw:{}", p.string_value()), |k| k.canonical()),
+                ),
+                None => part.default.as_ref().map(|d| {
+                    part.normalize
+                        .text(d)
+                        .map_or_else(|| d.clone(), |k| k.canonical())
+                }),
+            }
+        })
+        .collect()
 }
 
 /// The named conditions every rule file may refer to with `is:`.

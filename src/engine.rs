@@ -32,6 +32,9 @@ pub struct Related {
     pub label: String,
     pub range: Range<usize>,
     pub position: Position,
+    /// The document the place is in, when it is another one (a repository rule's other
+    /// definition: its path or `URI/NAME`); `None` for the finding's own document.
+    pub document: Option<String>,
 }
 
 /// Whether the document is a libvirt domain (the only kind virt-lint lints).
@@ -46,6 +49,9 @@ pub fn lint(doc: &Document<'_>, rules: &RuleSet) -> Vec<Finding> {
     let root = doc.root();
     let mut findings = Vec::new();
     for (index, rule) in rules.enabled() {
+        if rule.repo.is_some() {
+            continue;
+        }
         let contexts: Vec<roxmltree::Node> = match &rule.for_each {
             Some(selector) => selector
                 .select(root)
@@ -117,6 +123,7 @@ fn finding(
                     label: label.clone(),
                     position: doc.position(range.start),
                     range,
+                    document: None,
                 }
             })
             .collect(),

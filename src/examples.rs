@@ -33,11 +33,45 @@ pub fn run(rules: &RuleSet, select: impl Fn(&Rule) -> bool) -> Vec<ExampleResult
                 index: i + 1,
                 kind: example.kind,
                 origin: format!("{}:{}", rule.origin.file, example.line),
-                failure: check(&alone, example.kind, &example.xml, example.fixed.as_deref()).err(),
+                failure: if rule.repo.is_some() {
+                    check_repo(&alone, example.kind, &example.xml)
+                } else {
+                    check(&alone, example.kind, &example.xml, example.fixed.as_deref())
+                }
+                .err(),
             });
         }
     }
     results
+}
+
+/// A repository rule's example holds several `<domain>` documents; a `fires` example must
+/// produce a finding in at least one of them.
+fn check_repo(alone: &RuleSet, kind: ExampleKind, xml: &str) -> Result<(), String> {
+    let docs = crate::repo::split_documents(xml)?;
+    if docs.len() < 2 {
+        return Err(format!(
+            "a repository rule's example needs two or more <domain> documents; it has {}",
+            docs.len()
+        ));
+    }
+    let names: Vec<String> = (1..=docs.len()).map(|i| format!("document {i}")).collect();
+    let texts: Vec<(&str, &str)> = names.iter().map(String::as_str).zip(docs).collect();
+    let findings = crate::repo::check_texts(alone, &texts)?;
+    match kind {
+        ExampleKind::Fires if findings.is_empty() => {
+            Err("expected the rule to fire; it did not".into())
+        }
+        ExampleKind::Passes if !findings.is_empty() => Err(format!(
+            "expected no finding; got: {}",
+            findings
+                .iter()
+                .map(|f| format!("{} at {}", names[f.doc], f.position))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn check(alone: &RuleSet, kind: ExampleKind, xml: &str, fixed: Option<&str>) -> Result<(), String> {

@@ -3,7 +3,7 @@
 //! The pipeline: [`inputs`] finds documents, [`document`] parses them, [`engine`] runs the
 //! [`rules`] (conditions in [`condition`], selectors in [`selector`]) and yields findings,
 //! [`fix`] turns findings into verified byte-range edits, [`report`] prints them and
-//! [`write`] writes fixed files atomically. [`pipeline`] is the per-document path from
+//! [`write`](mod@write) writes fixed files atomically. [`pipeline`] is the per-document path from
 //! bytes to findings (and a verified fixed text) that every caller shares; [`cli`] does
 //! the binary's I/O and reporting around it.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
@@ -18,7 +18,9 @@ pub mod engine;
 pub mod examples;
 pub mod fix;
 pub mod inputs;
+pub mod live;
 pub mod pipeline;
+pub mod repo;
 pub mod report;
 pub mod rules;
 pub mod select;

@@ -8,6 +8,7 @@
 use crate::document::{self, Document, ParseErrorKind, Position};
 use crate::engine;
 use crate::fix::{self, FixError, Fixed, PlannedFinding as Finding};
+use crate::repo;
 use crate::rules::{RuleSet, Safety};
 use crate::select::RuleInfo;
 use crate::suppress;
@@ -78,6 +79,10 @@ pub struct Linted {
     pub planned: bool,
     /// What fixing did (always [`FixResult::NotFixed`] when fixing was not asked).
     pub fix: FixResult,
+    /// The keys of the repository rules, read from [`Linted::final_text`], for
+    /// [`crate::repo::evaluate`] once every document of the run is linted. Empty when the
+    /// rule set has no repository rule.
+    pub repo: repo::Facts,
 }
 
 /// The result of fixing a linted domain.
@@ -160,15 +165,24 @@ pub fn check_text_with(
     options: Options,
     suppressions: Option<Suppressions<'_>>,
 ) -> Outcome {
-    // The engine plans no fixes; the text report's help and the fixer need them.
-    let lint = |doc: &Document<'_>| {
-        let findings = engine::lint(doc, rules);
-        let findings = match suppressions {
-            Some(s) => suppress::apply(doc, rules, s.known, findings, s.options),
-            None => findings,
-        };
-        fix::plan_findings(doc, rules, findings)
+    let repo_rules = repo::repo_rules(rules);
+    // The findings of a document (suppressed ones dropped) and its repository keys (those
+    // a directive silences marked: they still clash, but report nothing here).
+    let lint_with_keys = |doc: &Document<'_>| {
+        let mut findings = engine::lint(doc, rules);
+        let mut facts = repo::Facts::default();
+        if !repo_rules.is_empty() {
+            facts = repo::extract(doc, &repo_rules, &rules.definitions);
+        }
+        if let Some(s) = suppressions {
+            findings.extend(facts.probes(doc.root().id()));
+            findings = suppress::apply(doc, rules, s.known, findings, s.options);
+            findings = facts.take_probes(findings);
+        }
+        (findings, facts)
     };
+    // The engine plans no fixes; the text report's help and the fixer need them.
+    let lint = |doc: &Document<'_>| fix::plan_findings(doc, rules, lint_with_keys(doc).0);
     let doc = match Document::parse(text) {
         Ok(doc) => doc,
         Err(e) => {
@@ -192,14 +206,10 @@ pub fn check_text_with(
         };
     }
     let planned = options.plan || options.fix.is_some();
+    let (found, mut facts) = lint_with_keys(&doc);
     let findings = if planned {
-        lint(&doc)
+        fix::plan_findings(&doc, rules, found)
     } else {
-        let found = engine::lint(&doc, rules);
-        let found = match suppressions {
-            Some(s) => suppress::apply(&doc, rules, s.known, found, s.options),
-            None => found,
-        };
         found.into_iter().map(unplanned).collect()
     };
     drop(doc);
@@ -214,11 +224,19 @@ pub fn check_text_with(
     {
         fix = FixResult::Refused(FixError { message });
     }
+    // Repository rules see the text as it will be.
+    if let FixResult::Fixed(fixed) = &fix
+        && !repo_rules.is_empty()
+        && let Ok(doc) = Document::parse(&fixed.text)
+    {
+        facts = lint_with_keys(&doc).1;
+    }
     Outcome::Linted(Linted {
         text: text.to_string(),
         findings,
         planned,
         fix,
+        repo: facts,
     })
 }
 

@@ -84,6 +84,7 @@ pub fn meta_rules() -> Vec<Rule> {
             file: "<built-in>".to_string(),
             line: 0,
         },
+        repo: None,
     };
     vec![
         rule(

@@ -14,7 +14,7 @@ use crate::rules::{Safety, Severity};
     about = "Lint and fix libvirt domain XML",
     args_conflicts_with_subcommands = true,
     after_help = "Exit status: 0 clean, 1 findings at or above --fail-on, 2 usage, rule or input errors.\n\
-                  Examples:\n  virt-lint vms/\n  virsh dumpxml win10 | virt-lint -\n  virt-lint --fix --unsafe-fixes win10.xml"
+                  Examples:\n  virt-lint vms/\n  virsh dumpxml win10 | virt-lint -\n  virt-lint --fix --unsafe-fixes win10.xml\n  virt-lint --connect qemu:///system --all-domains"
 )]
 pub struct Args {
     #[command(subcommand)]
@@ -95,11 +95,27 @@ pub struct RuleArgs {
 }
 
 #[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("live_selection").args(["domain", "all_domains"])))]
 pub struct CheckArgs {
     /// Files, folders (searched for *.xml) or glob patterns; `-` reads standard input.
-    /// Default: the current folder (standard input with --stdin-filename).
+    /// Default: the current folder (standard input with --stdin-filename), unless
+    /// --connect is given.
     #[arg(value_name = "PATH")]
     pub paths: Vec<String>,
+    /// Lint the persistent definitions of a libvirt connection's domains, read with virsh
+    /// (repeatable: several hosts in one run), e.g. qemu:///system. Needs --domain or
+    /// --all-domains.
+    #[arg(long, value_name = "URI", requires = "live_selection")]
+    pub connect: Vec<String>,
+    /// A domain of the --connect connections to lint (repeatable).
+    #[arg(long, value_name = "NAME", requires = "connect")]
+    pub domain: Vec<String>,
+    /// Lint every domain of the --connect connections.
+    #[arg(long, requires = "connect", conflicts_with = "domain")]
+    pub all_domains: bool,
+    /// With --fix on live domains: redefine them without asking.
+    #[arg(long)]
+    pub yes: bool,
     #[command(flatten)]
     pub rules: RuleArgs,
     #[command(flatten)]
@@ -168,7 +184,7 @@ impl CheckArgs {
                 .collect();
             return (vec!["-".to_string()], ignored);
         }
-        if self.paths.is_empty() {
+        if self.paths.is_empty() && self.connect.is_empty() {
             return (vec![".".to_string()], Vec::new());
         }
         (self.paths.clone(), Vec::new())

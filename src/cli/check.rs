@@ -2,11 +2,11 @@
 //! [`pipeline`] over each (in parallel), write fixed files, then report in input order and
 //! pick the exit code.
 //!
-//! Where things go: [`process`] is the per-input I/O (read, pipeline, write); the
-//! [`Reporter`] decides which stream gets what (findings, errors, notes, patches, fixed
+//! Where things go: `process` is the per-input I/O (read, pipeline, write); the
+//! `Reporter` decides which stream gets what (findings, errors, notes, patches, fixed
 //! documents, the summary) and counts what the summary and exit code need.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 use std::sync::Arc;
@@ -18,7 +18,9 @@ use super::{CheckArgs, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, Format, Mode, use_
 use crate::document::{Document, LineIndex, Position};
 use crate::fix::PlannedFinding as Finding;
 use crate::inputs::{self, Input, InputError};
+use crate::live::LiveDomain;
 use crate::pipeline::{self, FixResult, Options, Outcome, Suppressions};
+use crate::repo;
 use crate::report::machine::{ErrorReport, FileReport, RunReport};
 use crate::report::text::TextEmitter;
 use crate::report::{FileFindings, Summary, concise, github, gitlab, json, junit, plural, sarif};
@@ -39,7 +41,14 @@ pub fn run(args: &CheckArgs) -> u8 {
             eprintln!("note: {}: {}", note.path, note.message);
         }
     }
-    run_inputs(args, &paths, &found.inputs, &found.errors)
+    let mut found_inputs = found.inputs;
+    let mut errors = found.errors;
+    let live = super::live::inputs(args);
+    found_inputs.extend(live.inputs);
+    errors.extend(live.errors);
+    let mut searched = paths;
+    searched.extend(args.connect.iter().cloned());
+    run_with_live(args, &searched, &found_inputs, &errors, &live.domains)
 }
 
 /// The run over inputs already found (files, standard input, in-memory documents such as
@@ -52,6 +61,18 @@ pub fn run_inputs(
     paths: &[String],
     inputs: &[Input],
     input_errors: &[InputError],
+) -> u8 {
+    run_with_live(args, paths, inputs, input_errors, &HashMap::new())
+}
+
+/// [`run_inputs`], where `live` names the live domain behind each in-memory input that is
+/// one: `--fix` redefines those, and repository rules compare names and ports per host.
+fn run_with_live(
+    args: &CheckArgs,
+    paths: &[String],
+    inputs: &[Input],
+    input_errors: &[InputError],
+    live: &HashMap<String, LiveDomain>,
 ) -> u8 {
     for warning in super::empty_rule_folders(&args.rules.rules) {
         eprintln!("{warning}");
@@ -83,10 +104,14 @@ pub fn run_inputs(
         return print_settings_error(&e);
     }
     let stdin_name = args.stdin_filename.as_deref().unwrap_or("-");
-    let results: Vec<FileResult> = jobs
+    let mut results: Vec<FileResult> = jobs
         .par_iter()
         .map(|(input, settings)| process(input, stdin_name, settings, args))
         .collect();
+    if args.mode() == Mode::Fix && !live.is_empty() {
+        super::live::redefine(args, &mut results, live);
+    }
+    add_repo_findings(&mut results, live);
 
     let has_stdin = jobs.iter().any(|(i, _)| **i == Input::Stdin);
     let mut reporter = match Reporter::new(args, has_stdin) {
@@ -102,11 +127,63 @@ pub fn run_inputs(
     reporter.finish(paths, &results)
 }
 
+/// Run the repository rules over every linted document, and add their findings to each
+/// document's (so that every output format reports them like the others). Each document
+/// is compared with the repository rules its own settings enable.
+fn add_repo_findings(results: &mut [FileResult], live: &HashMap<String, LiveDomain>) {
+    let mut per_result: Vec<Vec<Finding>> = vec![Vec::new(); results.len()];
+    {
+        let mut rules: Vec<repo::RepoRule<'_>> = Vec::new();
+        for result in results.iter() {
+            for rule in repo::repo_rules(&result.settings.rules) {
+                if !rules.iter().any(|r| r.id == rule.id) {
+                    rules.push(rule);
+                }
+            }
+        }
+        if rules.is_empty() {
+            return;
+        }
+        let (owners, docs): (Vec<usize>, Vec<repo::RunDocument<'_>>) = results
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| {
+                let linted = r.linted()?;
+                Some((
+                    i,
+                    repo::RunDocument {
+                        name: &r.name,
+                        host: live.get(&r.name).map(|d| d.uri.as_str()),
+                        facts: &linted.repo,
+                    },
+                ))
+            })
+            .unzip();
+        for finding in repo::evaluate(&docs, &rules) {
+            let other = docs[finding.related.doc].name;
+            per_result[owners[finding.doc]].push(finding.into_finding(other));
+        }
+    }
+    for (result, extra) in results.iter_mut().zip(per_result) {
+        if extra.is_empty() {
+            continue;
+        }
+        if let Ok(Outcome::Linted(linted)) = &mut result.outcome {
+            let findings = match &mut linted.fix {
+                FixResult::Fixed(fixed) => &mut fixed.findings,
+                _ => &mut linted.findings,
+            };
+            findings.extend(extra);
+            findings.sort_by(|a, b| (a.range.start, &a.rule_id).cmp(&(b.range.start, &b.rule_id)));
+        }
+    }
+}
+
 /// One input after the pipeline (and, with `--fix` or `--add-ignore`, the write).
 pub struct FileResult {
     /// The name shown for the input.
     pub name: String,
-    /// Headers for its patch with `--diff` (see [`crate::diff::headers`]).
+    /// Headers for its patch with `--diff` (see [`crate::diff::patch_path`]).
     pub diff_path: String,
     /// The pipeline's outcome, or why the input could not be read.
     pub outcome: Result<Outcome, String>,
@@ -119,11 +196,13 @@ pub struct FileResult {
     pub settings: Arc<Settings>,
     /// With `--add-ignore`: how many suppression comments were added.
     pub added: usize,
+    /// With `--fix` on a live domain: virsh's report of the new definition.
+    pub redefined: Option<String>,
 }
 
 impl FileResult {
     /// The linted domain, unless its fix was refused or could not be written.
-    fn linted(&self) -> Option<&pipeline::Linted> {
+    pub(crate) fn linted(&self) -> Option<&pipeline::Linted> {
         match &self.outcome {
             Ok(Outcome::Linted(l))
                 if self.write_error.is_none() && !matches!(l.fix, FixResult::Refused(_)) =>
@@ -156,6 +235,7 @@ fn process(
         echo: None,
         settings: settings.clone(),
         added: 0,
+        redefined: None,
     };
     let bytes = match input.read() {
         Ok(b) => b,
@@ -202,6 +282,7 @@ fn process(
                 None => bytes.into_owned(),
             });
         } else if let Some(fixed) = fixed
+            && matches!(input, Input::File(_))
             && let Err(e) = input.write(fixed.text.as_bytes())
         {
             result.write_error = Some(format!("cannot write the fixed file: {e}; it is unchanged"));
@@ -418,6 +499,12 @@ impl<'a> Reporter<'a> {
         if result.added > 0 {
             self.added += result.added;
             self.files_added += 1;
+        }
+        if let Some(report) = &result.redefined {
+            let _ = writeln!(
+                self.out,
+                "Redefined {name} ({report}). The new definition takes effect at the domain's next cold boot: shut it down and start it (a reboot keeps the running configuration).\n"
+            );
         }
         if let Some(fixed) = linted.fixed() {
             self.any_changed = true;

@@ -6,6 +6,7 @@
 
 pub mod args;
 pub mod check;
+pub mod live;
 pub mod rules_cmd;
 pub mod settings_cmd;
 

@@ -5,7 +5,9 @@ use std::io::{self, Write};
 
 use serde_json::{Value, json};
 
-use super::machine::{Locator, RunReport, Span, clean_name, fingerprints, related};
+use super::machine::{
+    Locator, RunReport, Span, clean_name, fingerprints, related, related_elsewhere,
+};
 use crate::fix::{PlannedFinding as Finding, PlannedFix};
 
 /// The schema version written in every document.
@@ -62,10 +64,19 @@ fn with_span(mut base: Value, s: Span) -> Value {
 }
 
 fn finding(path: &str, locator: &Locator<'_>, f: &Finding, fingerprint: &str) -> Value {
-    let related: Vec<Value> = related(f)
+    let mut related: Vec<Value> = related(f)
         .into_iter()
         .map(|(range, message)| with_span(json!({ "message": message }), locator.span(&range)))
         .collect();
+    // In another document (repository rules): its path, where the place starts, its bytes.
+    related.extend(related_elsewhere(f).into_iter().map(|r| {
+        json!({
+            "message": r.label,
+            "path": clean_name(r.document.as_deref().unwrap_or_default()),
+            "start": { "line": r.position.line, "column": r.position.column },
+            "byte_range": { "start": r.range.start, "end": r.range.end },
+        })
+    }));
     with_span(
         json!({
             "path": path,

@@ -65,12 +65,23 @@ impl<'a> Locator<'a> {
     }
 }
 
-/// A finding's related locations: `(range, label)`.
+/// A finding's related locations in its own document: `(range, label)`.
 pub fn related(finding: &Finding) -> Vec<(Range<usize>, String)> {
     finding
         .related
         .iter()
+        .filter(|r| r.document.is_none())
         .map(|r| (r.range.clone(), r.label.clone()))
+        .collect()
+}
+
+/// A finding's related locations in other documents (a repository rule's other place):
+/// the related location, whose `document` names the other document.
+pub fn related_elsewhere(finding: &Finding) -> Vec<&crate::engine::Related> {
+    finding
+        .related
+        .iter()
+        .filter(|r| r.document.is_some())
         .collect()
 }
 

@@ -6,7 +6,9 @@ use std::io::{self, Write};
 
 use serde_json::{Value, json};
 
-use super::machine::{Locator, RunReport, Span, fingerprints, related, relative_path};
+use super::machine::{
+    Locator, RunReport, Span, fingerprints, related, related_elsewhere, relative_path,
+};
 use crate::fix::PlannedFix;
 use crate::rules::{Rule, Severity};
 
@@ -99,16 +101,35 @@ pub fn document(run: &RunReport<'_>) -> Value {
             }})
         };
         for (f, print) in file.findings.iter().zip(prints) {
-            let related: Vec<Value> = related(f)
+            let mut related: Vec<Value> = related(f)
                 .into_iter()
-                .enumerate()
-                .map(|(i, (range, message))| {
+                .map(|(range, message)| {
                     let mut l = location(locator.span(&range));
-                    l["id"] = json!(i + 1);
                     l["message"] = json!({ "text": message });
                     l
                 })
                 .collect();
+            // In another document (repository rules).
+            related.extend(related_elsewhere(f).into_iter().map(|r| {
+                json!({
+                    "physicalLocation": {
+                        "artifactLocation": {
+                            "uri": relative_path(r.document.as_deref().unwrap_or_default()),
+                            "uriBaseId": "%SRCROOT%",
+                        },
+                        "region": {
+                            "startLine": r.position.line,
+                            "startColumn": r.position.column,
+                            "charOffset": r.range.start,
+                            "charLength": r.range.end - r.range.start,
+                        },
+                    },
+                    "message": { "text": r.label },
+                })
+            }));
+            for (i, l) in related.iter_mut().enumerate() {
+                l["id"] = json!(i + 1);
+            }
             let fixes: Vec<Value> = f
                 .fix
                 .iter()

@@ -157,19 +157,24 @@ fn report<'a>(
     let title = level(finding.severity)
         .primary_title(finding.message.as_str())
         .id(finding.rule_id.as_str());
-    let mut groups = vec![
-        Group::with_title(title).element(
-            Snippet::source(shown.text.as_ref())
-                .path(name)
-                .line_start(1)
-                .annotation(AnnotationKind::Primary.span(shown.range(&finding.range)))
-                .annotations(finding.related.iter().map(|r| {
-                    AnnotationKind::Context
-                        .span(shown.range(&r.range))
-                        .label(r.label.as_str())
-                })),
-        ),
-    ];
+    let mut groups =
+        vec![
+            Group::with_title(title).element(
+                Snippet::source(shown.text.as_ref())
+                    .path(name)
+                    .line_start(1)
+                    .annotation(AnnotationKind::Primary.span(shown.range(&finding.range)))
+                    // A place in another document (a repository rule's) is named in the
+                    // message; only this document's places are annotated here.
+                    .annotations(finding.related.iter().filter(|r| r.document.is_none()).map(
+                        |r| {
+                            AnnotationKind::Context
+                                .span(shown.range(&r.range))
+                                .label(r.label.as_str())
+                        },
+                    )),
+            ),
+        ];
     for (fix, alternative, edits) in &fixes.fixes {
         let kind = match (alternative, fix.safety) {
             (false, Safety::Safe) => "safe fix",

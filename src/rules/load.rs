@@ -16,6 +16,7 @@ use super::{
 };
 use crate::condition::{Condition, Definitions, KeyPart, Unique, ValueCondition, ValueTest};
 use crate::document::{LineIndex, Position};
+use crate::repo::{Against, RepoCheck};
 use crate::selector::{Expression, Namespaces, Normalize, Selector};
 
 /// Built-in rule files, embedded by `build.rs`: `(path, contents)`.
@@ -571,10 +572,36 @@ fn compile_condition(
 
 fn compile_unique(ctx: &FileCtx, raw: &Spanned<RawUnique>) -> Result<Unique, RuleError> {
     let u = &raw.value;
-    let (Some(for_each), Some(keys)) = (&u.for_each, &u.key) else {
+    let (for_each, key) = compile_items(
+        ctx,
+        raw,
+        u.for_each.as_ref(),
+        u.key.as_ref(),
+        u.normalize.as_ref(),
+    )?;
+    Ok(Unique {
+        for_each,
+        key,
+        label: u
+            .label
+            .clone()
+            .unwrap_or_else(|| "first defined here".to_string()),
+    })
+}
+
+/// The `for-each`, `key` and `as` of a `unique` (the condition, or a repository rule's):
+/// the items' selector and the parts of their key.
+fn compile_items<T>(
+    ctx: &FileCtx,
+    raw: &Spanned<T>,
+    for_each: Option<&Spanned<String>>,
+    keys: Option<&Spanned<RawKeys>>,
+    normalize: Option<&Spanned<String>>,
+) -> Result<(Selector, Vec<KeyPart>), RuleError> {
+    let (Some(for_each), Some(keys)) = (for_each, keys) else {
         let missing: Vec<&str> = [
-            ("`for-each`", u.for_each.is_none()),
-            ("`key`", u.key.is_none()),
+            ("`for-each`", for_each.is_none()),
+            ("`key`", keys.is_none()),
         ]
         .iter()
         .filter(|(_, m)| *m)
@@ -585,7 +612,7 @@ fn compile_unique(ctx: &FileCtx, raw: &Spanned<RawUnique>) -> Result<Unique, Rul
             format!("`unique` is missing {}", missing.join(" and ")),
         ));
     };
-    let normalize = ctx.normalize(u.normalize.as_ref())?;
+    let normalize = ctx.normalize(normalize)?;
     let for_each = ctx.selector(for_each)?;
     let mut key = Vec::new();
     match &keys.value {
@@ -618,14 +645,7 @@ fn compile_unique(ctx: &FileCtx, raw: &Spanned<RawUnique>) -> Result<Unique, Rul
             }
         }
     }
-    Ok(Unique {
-        for_each,
-        key,
-        label: u
-            .label
-            .clone()
-            .unwrap_or_else(|| "first defined here".to_string()),
-    })
+    Ok((for_each, key))
 }
 
 /// `default: on` / `off` (also true/false, yes/no).
@@ -648,14 +668,9 @@ fn compile_rule(
 ) -> Result<Rule, RuleError> {
     let r = &raw.value;
     let missing = r.missing();
-    let (Some(id), Some(severity), Some(summary), Some(explanation), Some(when), Some(message)) = (
-        &r.id,
-        r.severity,
-        &r.summary,
-        &r.explanation,
-        &r.when,
-        &r.message,
-    ) else {
+    let (Some(id), Some(severity), Some(summary), Some(explanation), Some(message)) =
+        (&r.id, r.severity, &r.summary, &r.explanation, &r.message)
+    else {
         let list = missing
             .iter()
             .map(|k| format!("`{k}`"))
@@ -674,6 +689,23 @@ fn compile_rule(
             None => ctx.error(raw, format!("a rule is missing required {fields} {list}")),
         });
     };
+    let repo = compile_scope(ctx, r, id, defs)?;
+    if !missing.is_empty() {
+        let list = missing
+            .iter()
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let fields = if missing.len() == 1 {
+            "field"
+        } else {
+            "fields"
+        };
+        return Err(ctx.error(
+            id,
+            format!("rule `{}` is missing required {fields} {list}", id.value),
+        ));
+    }
     if !id_pattern.is_match(&id.value) {
         return Err(ctx.error(
             id,
@@ -706,7 +738,11 @@ fn compile_rule(
     }
     let default_enabled = compile_default(ctx, r.default.as_ref())?;
     let for_each = r.for_each.as_ref().map(|s| ctx.selector(s)).transpose()?;
-    let when = compile_condition(ctx, when, defs)?;
+    let when = match &r.when {
+        Some(when) => compile_condition(ctx, when, defs)?,
+        // Only a repository rule has no `when` (`missing` said so otherwise).
+        None => Condition::All(Vec::new()),
+    };
     let mut report_at = Vec::new();
     if let Some(list) = &r.report_at {
         for source in &list.value.0 {
@@ -783,7 +819,104 @@ fn compile_rule(
             file: ctx.name.to_string(),
             line: ctx.line_of(id),
         },
+        repo,
     })
+}
+
+/// `scope:` and, for a repository rule, its `unique:` block.
+fn compile_scope(
+    ctx: &FileCtx,
+    r: &RawRule,
+    id: &Spanned<String>,
+    defs: &Definitions,
+) -> Result<Option<RepoCheck>, RuleError> {
+    match &r.scope {
+        None => {}
+        Some(s) if s.value == "file" || s.value == "repo" => {}
+        Some(s) => {
+            return Err(ctx.error(
+                s,
+                format!("unknown scope `{}`: expected `file` or `repo`", s.value),
+            ));
+        }
+    }
+    if !r.is_repo() {
+        if let Some(unique) = &r.unique {
+            return Err(ctx.error(
+                unique,
+                "a rule-level `unique` needs `scope: repo` (within one file, write the `unique` condition under `when`)",
+            ));
+        }
+        return Ok(None);
+    }
+    let Some(unique) = &r.unique else {
+        return Err(ctx.error(id, "a `scope: repo` rule needs a `unique` block"));
+    };
+    if r.for_each.is_some()
+        || r.when.is_some()
+        || r.report_at.is_some()
+        || r.fix.is_some()
+        || !r.alternatives.is_empty()
+    {
+        return Err(ctx.error(
+            id,
+            "a `scope: repo` rule has no `for-each`, `when`, `report-at`, `fix` or `alternatives` (write `for-each` inside `unique`)",
+        ));
+    }
+    let u = &unique.value;
+    let (for_each, key) = compile_items(
+        ctx,
+        unique,
+        u.for_each.as_ref(),
+        u.key.as_ref(),
+        u.normalize.as_ref(),
+    )?;
+    let against = match &u.against {
+        Some(a) => {
+            let v = &a.value;
+            let (for_each, key) =
+                // Keys are compared as the rule's own are, unless `against` says otherwise.
+                compile_items(
+                    ctx,
+                    a,
+                    v.for_each.as_ref(),
+                    v.key.as_ref(),
+                    v.normalize.as_ref().or(u.normalize.as_ref()),
+                )?;
+            Some(Against { for_each, key })
+        }
+        None => None,
+    };
+    let mut group_by = Vec::new();
+    if let Some(list) = &u.group_by {
+        for source in &list.value.0 {
+            group_by.push(Selector::parse(source, &ctx.namespaces).map_err(|e| {
+                ctx.error(
+                    list,
+                    format!("invalid selector `{source}` in group-by: {}", e.message),
+                )
+            })?);
+        }
+    }
+    Ok(Some(RepoCheck {
+        unique: Unique {
+            for_each,
+            key,
+            label: u
+                .label
+                .clone()
+                .unwrap_or_else(|| "the other definition".to_string()),
+        },
+        group_by,
+        across_groups: u.across_groups,
+        if_any: u
+            .if_any
+            .as_ref()
+            .map(|c| compile_condition(ctx, c, defs))
+            .transpose()?,
+        per_host: u.per_host.unwrap_or(false),
+        against,
+    }))
 }
 
 /// `{expression}` and `{expression...}` holes; `{{` and `}}` are literal braces.
@@ -1241,7 +1374,7 @@ mod tests {
         assert_eq!(
             when("{unique: {for-each: a, key: b, as: hex}}"),
             [
-                "7:46: unknown normalisation `hex` (known: text, case, number, mac, uuid, quantity) | hex}}"
+                "7:46: unknown normalisation `hex` (known: text, case, number, mac, uuid, quantity, path) | hex}}"
             ]
         );
         assert_eq!(

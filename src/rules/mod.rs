@@ -143,6 +143,9 @@ pub struct Rule {
     pub alternatives: Vec<FixSpec>,
     pub examples: Vec<Example>,
     pub origin: Origin,
+    /// For a repository rule (`scope: repo`): its cross-document check. The per-file
+    /// engine skips such rules; [`crate::repo`] evaluates them over a whole run.
+    pub repo: Option<crate::repo::RepoCheck>,
 }
 
 #[derive(Debug, Clone)]

@@ -207,6 +207,10 @@ pub(super) struct RawRule {
     pub default: Option<Spanned<Scalar>>,
     pub for_each: Option<Spanned<String>>,
     pub when: Option<Spanned<RawCondition>>,
+    /// `file` (the default) or `repo` (see `crate::repo`).
+    pub scope: Option<Spanned<String>>,
+    /// A repository rule's check (`scope: repo`).
+    pub unique: Option<Spanned<RawRepoUnique>>,
     pub report_at: Option<Spanned<OneOrMany>>,
     pub message: Option<Spanned<String>>,
     pub fix: Option<Spanned<RawFix>>,
@@ -229,6 +233,8 @@ pub(super) const RULE_KEYS: &[&str] = &[
     "fix",
     "alternatives",
     "examples",
+    "scope",
+    "unique",
 ];
 
 /// The keys every rule must have.
@@ -256,6 +262,8 @@ map_visitor!(
         "default" => fill(&mut r.default, &key, map.next_value()?),
         "for-each" => fill(&mut r.for_each, &key, map.next_value()?),
         "when" => fill(&mut r.when, &key, map.next_value()?),
+        "scope" => fill(&mut r.scope, &key, map.next_value()?),
+        "unique" => fill(&mut r.unique, &key, map.next_value()?),
         "report-at" => fill(&mut r.report_at, &key, map.next_value()?),
         "message" => fill(&mut r.message, &key, map.next_value()?),
         "fix" => fill(&mut r.fix, &key, map.next_value()?),
@@ -273,7 +281,8 @@ impl RawRule {
             self.severity.is_some(),
             self.summary.is_some(),
             self.explanation.is_some(),
-            self.when.is_some(),
+            // A repository rule has `unique` instead.
+            self.when.is_some() || self.is_repo(),
             self.message.is_some(),
         ];
         REQUIRED_RULE_KEYS
@@ -284,6 +293,81 @@ impl RawRule {
             .collect()
     }
 }
+
+impl RawRule {
+    /// `scope: repo`.
+    pub fn is_repo(&self) -> bool {
+        self.scope.as_ref().is_some_and(|s| s.value == "repo")
+    }
+}
+
+/// The `unique:` block of a repository rule: the `unique` condition's keys (`for-each`,
+/// `key`, `as`, `label`) and what only a comparison across documents needs.
+#[derive(Default)]
+pub(super) struct RawRepoUnique {
+    pub for_each: Option<Spanned<String>>,
+    pub key: Option<Spanned<RawKeys>>,
+    pub normalize: Option<Spanned<String>>,
+    pub label: Option<String>,
+    pub group_by: Option<Spanned<OneOrMany>>,
+    pub across_groups: Option<Severity>,
+    pub if_any: Option<Spanned<RawCondition>>,
+    pub per_host: Option<bool>,
+    pub against: Option<Spanned<RawAgainst>>,
+}
+
+pub(super) const REPO_UNIQUE_KEYS: &[&str] = &[
+    "for-each",
+    "key",
+    "as",
+    "label",
+    "group-by",
+    "across-groups",
+    "if-any",
+    "per-host",
+    "against",
+];
+
+map_visitor!(
+    RawRepoUnique,
+    "a repository rule's `unique` block: a mapping with for-each and key",
+    "a repository rule's `unique`",
+    REPO_UNIQUE_KEYS,
+    |u, map, key| match key.value.as_str() {
+        "for-each" => fill(&mut u.for_each, &key, map.next_value()?),
+        "key" => fill(&mut u.key, &key, map.next_value()?),
+        "as" => fill(&mut u.normalize, &key, map.next_value()?),
+        "label" => fill(&mut u.label, &key, map.next_value()?),
+        "group-by" => fill(&mut u.group_by, &key, map.next_value()?),
+        "across-groups" => fill(&mut u.across_groups, &key, map.next_value()?),
+        "if-any" => fill(&mut u.if_any, &key, map.next_value()?),
+        "per-host" => fill(&mut u.per_host, &key, map.next_value()?),
+        "against" => fill(&mut u.against, &key, map.next_value()?),
+        _ => false,
+    }
+);
+
+/// `against:` in a repository rule's `unique`: the items of other documents whose keys
+/// the `for-each` items' keys are looked up in.
+#[derive(Default)]
+pub(super) struct RawAgainst {
+    pub for_each: Option<Spanned<String>>,
+    pub key: Option<Spanned<RawKeys>>,
+    pub normalize: Option<Spanned<String>>,
+}
+
+map_visitor!(
+    RawAgainst,
+    "`against`: a mapping with for-each and key",
+    "`against`",
+    &["for-each", "key", "as"],
+    |a, map, key| match key.value.as_str() {
+        "for-each" => fill(&mut a.for_each, &key, map.next_value()?),
+        "key" => fill(&mut a.key, &key, map.next_value()?),
+        "as" => fill(&mut a.normalize, &key, map.next_value()?),
+        _ => false,
+    }
+);
 
 // ---------------------------------------------------------------------------------------
 // Conditions

@@ -28,11 +28,14 @@ pub enum Normalize {
     /// A libvirt scaled integer in bytes: the value times its `unit` attribute (or the
     /// element's default unit).
     Quantity,
+    /// A file path: repeated `/`, `.` steps and a trailing `/` do not matter (`..` is
+    /// kept: it may cross a symlink).
+    Path,
 }
 
 impl Normalize {
     pub const NAMES: &'static [&'static str] =
-        &["text", "case", "number", "mac", "uuid", "quantity"];
+        &["text", "case", "number", "mac", "uuid", "quantity", "path"];
 
     pub fn from_name(name: &str) -> Option<Normalize> {
         Some(match name {
@@ -42,6 +45,7 @@ impl Normalize {
             "mac" => Normalize::Mac,
             "uuid" => Normalize::Uuid,
             "quantity" => Normalize::Quantity,
+            "path" => Normalize::Path,
             _ => return None,
         })
     }
@@ -74,6 +78,7 @@ impl Normalize {
                 let unit = t[split..].trim();
                 scaled(&t[..split], if unit.is_empty() { "b" } else { unit }).map(Key::Number)
             }
+            Normalize::Path => Some(Key::Text(path(text))),
         }
     }
 }
@@ -87,11 +92,30 @@ impl fmt::Display for Normalize {
             Normalize::Mac,
             Normalize::Uuid,
             Normalize::Quantity,
+            Normalize::Path,
         ]
         .iter()
         .position(|n| n == self)
         .unwrap_or(0);
         f.write_str(Normalize::NAMES[i])
+    }
+}
+
+/// `path` normalisation: `/var//lib/./x/` reads as `/var/lib/x`.
+fn path(text: &str) -> String {
+    let text = text.trim();
+    if text.is_empty() {
+        return String::new();
+    }
+    let absolute = text.starts_with('/');
+    let steps: Vec<&str> = text
+        .split('/')
+        .filter(|s| !s.is_empty() && *s != ".")
+        .collect();
+    match (absolute, steps.is_empty()) {
+        (true, _) => format!("/{}", steps.join("/")),
+        (false, true) => ".".to_string(),
+        (false, false) => steps.join("/"),
     }
 }
 
