@@ -5,7 +5,8 @@
 //! [`fix`] turns findings into verified byte-range edits, [`report`] prints them and
 //! [`write`](mod@write) writes fixed files atomically. [`pipeline`] is the per-document path from
 //! bytes to findings (and a verified fixed text) that every caller shares; [`cli`] does
-//! the binary's I/O and reporting around it.
+//! the binary's I/O and reporting around it. [`reference`] writes the rules reference
+//! (`docs/rules.md`).
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 #[allow(clippy::print_stdout, clippy::print_stderr)]
@@ -20,6 +21,7 @@ pub mod fix;
 pub mod inputs;
 pub mod live;
 pub mod pipeline;
+pub mod reference;
 pub mod repo;
 pub mod report;
 pub mod rules;

@@ -25,10 +25,14 @@ pub struct Args {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// List every rule: id, severity, fix, summary.
+    /// List every rule: id, severity, fix, summary (or the Markdown reference).
     Rules {
         #[command(flatten)]
         rules: RuleArgs,
+        /// `text`: one line per rule; `markdown`: the full reference, grouped by rule
+        /// group and tag (as in docs/rules.md).
+        #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
+        format: RulesFormat,
     },
     /// Explain one rule: why it matters, its fix and examples.
     Rule {
@@ -245,6 +249,16 @@ impl Format {
     pub fn is_machine(self) -> bool {
         !matches!(self, Format::Text | Format::Concise)
     }
+}
+
+/// Output format of `virt-lint rules`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RulesFormat {
+    /// One line per rule: id, severity, fix, summary.
+    Text,
+    /// The rules reference in Markdown: indexes by group and tag, then each rule's
+    /// explanation, fixes, references and examples.
+    Markdown,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

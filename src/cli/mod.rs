@@ -17,7 +17,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 pub use args::{
-    Args, CheckArgs, ColorChoice, Command, FailOn, Format, Mode, RuleArgs, SettingsArgs,
+    Args, CheckArgs, ColorChoice, Command, FailOn, Format, Mode, RuleArgs, RulesFormat,
+    SettingsArgs,
 };
 
 use crate::report::plural;
@@ -31,7 +32,7 @@ pub const EXIT_ERROR: u8 = 2;
 pub fn main() -> ExitCode {
     let args = Args::parse();
     let code = match args.command {
-        Some(Command::Rules { rules }) => rules_cmd::list(&rules),
+        Some(Command::Rules { rules, format }) => rules_cmd::list(&rules, format),
         Some(Command::Rule { id, rules }) => rules_cmd::explain(&id, &rules),
         Some(Command::TestRules { paths }) => rules_cmd::test(&paths),
         Some(Command::Config {

@@ -1,14 +1,16 @@
-//! The rule subcommands: `virt-lint rules` (the list), `virt-lint rule ID` (one rule
+//! The rule subcommands: `virt-lint rules` (the list, or with `--format markdown` the
+//! reference of [`crate::reference`]), `virt-lint rule ID` (one rule
 //! explained) and `virt-lint test-rules PATH...` (run the examples of rule files).
 
 use std::io::{self, Write};
 use std::path::PathBuf;
 
 use super::{
-    EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, RuleArgs, empty_rule_folders, load_rules,
+    EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, RuleArgs, RulesFormat, empty_rule_folders, load_rules,
     print_rule_errors,
 };
 use crate::examples;
+use crate::reference;
 use crate::rules::{self, ExampleKind, Safety};
 
 fn fix_label(rule: &rules::Rule) -> &'static str {
@@ -18,11 +20,17 @@ fn fix_label(rule: &rules::Rule) -> &'static str {
     }
 }
 
-pub fn list(args: &RuleArgs) -> u8 {
+pub fn list(args: &RuleArgs, format: RulesFormat) -> u8 {
     let rules = match load_rules(args) {
         Ok(r) => r,
         Err(code) => return code,
     };
+    if format == RulesFormat::Markdown {
+        let _ = io::stdout()
+            .lock()
+            .write_all(reference::markdown(&rules).as_bytes());
+        return EXIT_CLEAN;
+    }
     let width = rules.rules.iter().map(|r| r.id.len()).max().unwrap_or(2);
     let mut out = io::stdout().lock();
     let _ = writeln!(
