@@ -330,6 +330,8 @@ pub fn bounded_map<T: Sync, R: Send>(
         .into_inner()
         .unwrap_or_else(|p| p.into_inner())
         .into_iter()
+        // Cannot panic: the workers take every index below `items.len()` before the scope
+        // ends (a worker that panicked has already propagated out of `thread::scope`).
         .map(|r| r.expect("every item was processed"))
         .collect()
 }

@@ -506,7 +506,10 @@ fn evaluate_unique<'a>(
                 },
             };
             let Some((od, oe)) = other else { continue };
-            let related = &facts_of(od).expect("the related entry exists").entries[oe];
+            // The index only holds entries of documents with facts.
+            let Some(related) = facts_of(od).and_then(|f| f.entries.get(oe)) else {
+                continue;
+            };
             findings.push(finding(
                 docs, d, facts.rule, rule, entry, severity, od, related, count,
             ));
@@ -542,7 +545,10 @@ fn evaluate_against<'a>(
             };
             let own = facts.against.iter().any(|a| a.key == entry.key);
             let count = found.documents - usize::from(own);
-            let related = &facts_of(od).expect("the related entry exists").against[oe];
+            // The index only holds entries of documents with facts.
+            let Some(related) = facts_of(od).and_then(|f| f.against.get(oe)) else {
+                continue;
+            };
             findings.push(finding(
                 docs,
                 d,

@@ -139,7 +139,14 @@ pub fn plan(fix: &FixSpec, ctx: Node<'_, '_>, style: &Style) -> Result<Vec<Edit>
                 attributes,
                 when_created,
                 ..
-            } => planner.ensure(ctx, path, source, attributes, when_created)?,
+            } => {
+                // Attribute templates are rendered at the rule's context.
+                let attributes: Vec<(String, String)> = attributes
+                    .iter()
+                    .map(|(name, value)| (name.clone(), value.render(ctx)))
+                    .collect();
+                planner.ensure(ctx, path, source, &attributes, when_created)?
+            }
             EditSpec::Set {
                 element,
                 attribute,
@@ -148,8 +155,9 @@ pub fn plan(fix: &FixSpec, ctx: Node<'_, '_>, style: &Style) -> Result<Vec<Edit>
                 for item in element.select(ctx) {
                     if let Item::Node(node) = item
                         && node.is_element()
+                        && let Some(value) = value.resolve(node, node.attribute(attribute.as_str()))
                     {
-                        planner.set_attribute(node, attribute, value);
+                        planner.set_attribute(node, attribute, &value);
                     }
                 }
             }
@@ -160,7 +168,61 @@ pub fn plan(fix: &FixSpec, ctx: Node<'_, '_>, style: &Style) -> Result<Vec<Edit>
             }
             EditSpec::ReplaceText { selector, text } => {
                 for item in selector.select(ctx) {
-                    planner.edits.push(text_replacement(item, text)?);
+                    let owner = item.element();
+                    let owner = if owner.is_element() {
+                        owner
+                    } else {
+                        owner.parent_element().unwrap_or(ctx)
+                    };
+                    let current = item.string_value();
+                    if let Some(new_text) = text.resolve(owner, Some(&current)) {
+                        planner.edits.push(text_replacement(item, &new_text)?);
+                    }
+                }
+            }
+            EditSpec::CopyAttributes {
+                element,
+                from,
+                names,
+            } => {
+                for item in element.select(ctx) {
+                    let Item::Node(target) = item else { continue };
+                    if !target.is_element() {
+                        continue;
+                    }
+                    let Some(source) = from.select(target).into_iter().find_map(|i| match i {
+                        Item::Node(n) if n.is_element() => Some(n),
+                        _ => None,
+                    }) else {
+                        return Err(format!(
+                            "`{from}` selects no element to copy attributes from"
+                        ));
+                    };
+                    let copied: Vec<String> = if names.is_empty() {
+                        source
+                            .attributes()
+                            .filter(|a| a.namespace().is_none())
+                            .map(|a| a.name().to_string())
+                            .collect()
+                    } else {
+                        names.clone()
+                    };
+                    for name in &copied {
+                        match source.attribute(name.as_str()) {
+                            Some(value) => planner.set_attribute(target, name, value),
+                            None => {
+                                if let Some(attribute) = target
+                                    .attributes()
+                                    .find(|a| a.name() == name && a.namespace().is_none())
+                                {
+                                    planner.edits.push(removal(Item::Attribute {
+                                        element: target,
+                                        attribute,
+                                    })?);
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -823,7 +885,7 @@ mod tests {
             source: path.into(),
             attributes: attributes
                 .iter()
-                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .map(|(a, b)| (a.to_string(), (*b).into()))
                 .collect(),
             when_created: vec![("clock".into(), vec![("offset".into(), "utc".into())])],
             since: None,

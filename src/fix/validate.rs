@@ -44,6 +44,10 @@ fn check_edit(edit: &EditSpec, for_each: bool) -> Result<(), String> {
             )),
             _ => Ok(()),
         },
+        EditSpec::CopyAttributes { element, .. } => match element.targets() {
+            Targets::Elements | Targets::Context | Targets::AnyNode => Ok(()),
+            _ => Err(format!("`copy-attributes: {element}` must select elements")),
+        },
         EditSpec::Ensure { .. } | EditSpec::Set { .. } => Ok(()),
     }
 }

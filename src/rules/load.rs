@@ -8,11 +8,12 @@ use regex::Regex;
 use serde_saphyr::{Location, Spanned};
 
 use super::raw::{
-    self, RawCondition, RawEdit, RawEditKind, RawFile, RawFix, RawKeys, RawRule, RawTest,
-    RawUnique, Scalar,
+    self, OrderedMap, RawCondition, RawDefinition, RawEdit, RawEditKind, RawEdits, RawFile, RawFix,
+    RawKeys, RawRef, RawRule, RawTest, RawUnique, Scalar,
 };
 use super::{
-    EditSpec, Example, ExampleKind, FixSpec, Message, MessagePart, Origin, Rule, RuleSet, Version,
+    EditSpec, EditValue, Example, ExampleKind, FixSpec, Message, MessagePart, Origin, Rule,
+    RuleSet, Template, Version,
 };
 use crate::condition::{Condition, Definitions, KeyPart, Unique, ValueCondition, ValueTest};
 use crate::document::{LineIndex, Position};
@@ -368,48 +369,98 @@ fn compile(sources: &[(String, String)]) -> (RuleSet, Vec<RuleError>) {
 
     // Definitions are global: first their names (so `is:` can refer forward and across
     // files), then their conditions.
-    let mut defs = Definitions::default();
-    let mut def_origin: Vec<String> = Vec::new();
-    let mut def_sources = Vec::new();
+    let mut defs = DefCtx {
+        parsed: &parsed,
+        defs: Definitions::default(),
+        at: Vec::new(),
+        templates: Vec::new(),
+        instances: std::collections::HashMap::new(),
+        in_progress: Vec::new(),
+    };
+    let mut def_origin: Vec<(String, String)> = Vec::new();
+    let mut plain = Vec::new();
     for (file_index, (ctx, raw)) in parsed.iter().enumerate() {
-        for (name, cond) in &raw.definitions {
-            if let Some(i) = defs.index(&name.value) {
+        for (name, def) in &raw.definitions {
+            if let Some((_, origin)) = def_origin.iter().find(|(n, _)| *n == name.value) {
+                errors.push(ctx.error(
+                    name,
+                    format!("definition `{}` is already defined at {origin}", name.value),
+                ));
+                continue;
+            }
+            def_origin.push((
+                name.value.clone(),
+                format!("{}:{}", ctx.name, ctx.line_of(name)),
+            ));
+            if def.value.params.is_empty() {
+                defs.defs.names.push(name.value.clone());
+                defs.at.push((file_index, def.referenced));
+                plain.push((file_index, def));
+            } else {
+                defs.templates.push((name.value.clone(), file_index, def));
+            }
+        }
+    }
+    for (file_index, def) in &plain {
+        let ctx = &parsed[*file_index].0;
+        let cond = Spanned::new(def.value.condition.clone(), def.referenced, def.defined);
+        match compile_condition(ctx, &cond, &mut defs) {
+            Ok(c) => defs.defs.conditions.push(c),
+            Err(e) => {
+                errors.push(e);
+                defs.defs.conditions.push(Condition::All(vec![]));
+            }
+        }
+    }
+    // A definition with parameters must at least compile with its parameters' names.
+    for (name, file_index, def) in defs.templates.clone() {
+        let args: Vec<(String, String)> = def
+            .value
+            .params
+            .iter()
+            .map(|p| (p.value.clone(), p.value.clone()))
+            .collect();
+        let ctx = &parsed[file_index].0;
+        let mut cond = def.value.condition.clone();
+        cond.substitute(&args);
+        // A trial: whatever it instantiates is dropped again.
+        let (count, instances) = (defs.defs.names.len(), defs.instances.clone());
+        let trial = compile_condition(
+            ctx,
+            &Spanned::new(cond, def.referenced, def.defined),
+            &mut defs,
+        );
+        defs.defs.names.truncate(count);
+        defs.defs.conditions.truncate(count);
+        defs.at.truncate(count);
+        defs.instances = instances;
+        if let Err(e) = trial {
+            errors.push(RuleError {
+                message: format!("{} (in definition `{name}`)", e.message),
+                ..e
+            });
+        }
+    }
+
+    let mut groups = Groups {
+        parsed: &parsed,
+        groups: Vec::new(),
+        in_progress: Vec::new(),
+    };
+    for (file_index, (ctx, raw)) in parsed.iter().enumerate() {
+        for (name, edits) in &raw.edit_groups {
+            if let Some((_, other, _)) = groups.groups.iter().find(|(n, _, _)| *n == name.value) {
                 errors.push(ctx.error(
                     name,
                     format!(
-                        "definition `{}` is already defined at {}",
-                        name.value, def_origin[i]
+                        "edit group `{}` is already defined in {}",
+                        name.value, parsed[*other].0.name
                     ),
                 ));
                 continue;
             }
-            defs.names.push(name.value.clone());
-            def_origin.push(format!("{}:{}", ctx.name, ctx.line_of(name)));
-            def_sources.push((file_index, cond));
+            groups.groups.push((name.value.clone(), file_index, edits));
         }
-    }
-    for (file_index, cond) in &def_sources {
-        let ctx = &parsed[*file_index].0;
-        match compile_condition(ctx, cond, &defs) {
-            Ok(c) => defs.conditions.push(c),
-            Err(e) => {
-                errors.push(e);
-                defs.conditions.push(Condition::All(vec![]));
-            }
-        }
-    }
-    if errors.is_empty()
-        && let Some(cycle) = find_cycle(&defs)
-    {
-        let (file_index, cond) = &def_sources[cycle[0]];
-        let names: Vec<_> = cycle.iter().map(|&i| defs.names[i].as_str()).collect();
-        errors.push(parsed[*file_index].0.error(
-            cond,
-            format!(
-                "definitions refer to each other in a cycle: {}",
-                names.join(" -> ")
-            ),
-        ));
     }
 
     // Cannot panic: a constant pattern, compiled by every test run.
@@ -417,7 +468,7 @@ fn compile(sources: &[(String, String)]) -> (RuleSet, Vec<RuleError>) {
     let mut rules: Vec<Rule> = Vec::new();
     for (ctx, raw) in &parsed {
         for raw_rule in &raw.rules {
-            match compile_rule(ctx, raw_rule, &defs, &id_pattern) {
+            match compile_rule(ctx, raw_rule, &mut defs, &mut groups, &id_pattern) {
                 Ok(rule) => {
                     if let Some(other) = rules.iter().find(|r| r.id == rule.id) {
                         let at = raw_rule
@@ -440,11 +491,161 @@ fn compile(sources: &[(String, String)]) -> (RuleSet, Vec<RuleError>) {
             }
         }
     }
+    let defs_at = defs.at;
+    let defs = defs.defs;
+    if errors.is_empty()
+        && let Some(cycle) = find_cycle(&defs)
+    {
+        let (file_index, at) = defs_at[cycle[0]];
+        let names: Vec<_> = cycle.iter().map(|&i| defs.names[i].as_str()).collect();
+        errors.push(parsed[file_index].0.error_at(
+            at,
+            format!(
+                "definitions refer to each other in a cycle: {}",
+                names.join(" -> ")
+            ),
+        ));
+    }
     // Report in reading order: by file, then by place.
     let file_order = |name: &str| sources.iter().position(|(n, _)| n == name);
     errors.sort_by_key(|e| (file_order(&e.file), e.position.map(|p| (p.line, p.column))));
     errors.dedup();
     (RuleSet::new(rules, defs), errors)
+}
+
+/// The definitions while rules are compiled: plain ones by index, ones with parameters
+/// instantiated on first use (once per distinct set of arguments).
+struct DefCtx<'p> {
+    parsed: &'p [(FileCtx<'p>, RawFile)],
+    defs: Definitions,
+    /// Where each definition of `defs` is written: file index and location.
+    at: Vec<(usize, Location)>,
+    /// Definitions with parameters: name, file index, text.
+    templates: Vec<(String, usize, &'p Spanned<RawDefinition>)>,
+    /// Instantiations already compiled, by `name(param=arg, ...)`.
+    instances: std::collections::HashMap<String, usize>,
+    in_progress: Vec<String>,
+}
+
+impl DefCtx<'_> {
+    /// The index of the definition `r` names, instantiating one with parameters.
+    fn resolve(&mut self, ctx: &FileCtx, r: &Spanned<RawRef>) -> Result<usize, RuleError> {
+        let name = &r.value.name;
+        let at = r.value.name_at.unwrap_or(r.referenced);
+        if let Some(i) = self.defs.index(name) {
+            if !r.value.args.is_empty() {
+                return Err(ctx.error_at(at, format!("definition `{name}` takes no parameters")));
+            }
+            return Ok(i);
+        }
+        let Some((_, file_index, def)) = self.templates.iter().find(|(n, _, _)| n == name).cloned()
+        else {
+            let mut known: Vec<&str> = self.defs.names.iter().map(String::as_str).collect();
+            known.extend(self.templates.iter().map(|(n, _, _)| n.as_str()));
+            let known: Vec<&str> = known.into_iter().filter(|n| !n.contains('(')).collect();
+            let known = if known.is_empty() {
+                "none are defined".to_string()
+            } else {
+                format!("known: {}", known.join(", "))
+            };
+            return Err(ctx.error_at(at, format!("unknown definition `{name}` ({known})")));
+        };
+        let params: Vec<&str> = def.value.params.iter().map(|p| p.value.as_str()).collect();
+        let mut args: Vec<(String, String)> = Vec::new();
+        for (param, value) in &r.value.args {
+            let param = match (param.as_str(), params.as_slice()) {
+                ("", [only]) => (*only).to_string(),
+                ("", _) => {
+                    return Err(ctx.error_at(
+                        at,
+                        format!(
+                            "definition `{name}` takes parameters {}: name them, as `{{{name}: {{{}: ...}}}}`",
+                            params.join(", "),
+                            params[0]
+                        ),
+                    ));
+                }
+                (p, _) if params.contains(&p) => p.to_string(),
+                (p, _) => {
+                    return Err(ctx.error_at(
+                        at,
+                        format!(
+                            "definition `{name}` has no parameter `{p}` (its parameters: {})",
+                            params.join(", ")
+                        ),
+                    ));
+                }
+            };
+            args.push((param, value.clone()));
+        }
+        let missing: Vec<&str> = params
+            .iter()
+            .filter(|p| !args.iter().any(|(a, _)| a == *p))
+            .copied()
+            .collect();
+        if !missing.is_empty() {
+            return Err(ctx.error_at(
+                at,
+                format!(
+                    "definition `{name}` needs {} {}: write `{{{name}: ...}}`",
+                    if missing.len() == 1 {
+                        "parameter"
+                    } else {
+                        "parameters"
+                    },
+                    missing.join(", ")
+                ),
+            ));
+        }
+        args.sort();
+        let key = format!(
+            "{name}({})",
+            args.iter()
+                .map(|(p, v)| format!("{p}={v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if let Some(&i) = self.instances.get(&key) {
+            return Ok(i);
+        }
+        if self.in_progress.contains(&key) {
+            return Err(ctx.error_at(at, format!("definition `{key}` refers to itself")));
+        }
+        self.in_progress.push(key.clone());
+        let mut cond = def.value.condition.clone();
+        cond.substitute(&args);
+        let parsed = self.parsed;
+        let def_ctx = &parsed[file_index].0;
+        let compiled = compile_condition(
+            def_ctx,
+            &Spanned::new(cond, def.referenced, def.defined),
+            self,
+        );
+        self.in_progress.pop();
+        let compiled = compiled.map_err(|e| RuleError {
+            message: format!(
+                "{} (in `{key}`, used at {}:{})",
+                e.message,
+                ctx.name,
+                at.line()
+            ),
+            ..e
+        })?;
+        let index = self.defs.names.len();
+        self.defs.names.push(key.clone());
+        self.defs.conditions.push(compiled);
+        self.at.push((file_index, def.referenced));
+        self.instances.insert(key, index);
+        Ok(index)
+    }
+}
+
+/// The named edit groups, expanded where `use:` names them.
+struct Groups<'p> {
+    parsed: &'p [(FileCtx<'p>, RawFile)],
+    /// Name, file index, edits.
+    groups: Vec<(String, usize, &'p Spanned<RawEdits>)>,
+    in_progress: Vec<String>,
 }
 
 fn find_cycle(defs: &Definitions) -> Option<Vec<usize>> {
@@ -489,9 +690,9 @@ fn find_cycle(defs: &Definitions) -> Option<Vec<usize>> {
 fn compile_condition(
     ctx: &FileCtx,
     raw: &Spanned<RawCondition>,
-    defs: &Definitions,
+    defs: &mut DefCtx,
 ) -> Result<Condition, RuleError> {
-    let list = |items: &Vec<Spanned<RawCondition>>| {
+    let mut list = |items: &Vec<Spanned<RawCondition>>| {
         items
             .iter()
             .map(|i| compile_condition(ctx, i, defs))
@@ -503,17 +704,7 @@ fn compile_condition(
         RawCondition::Not(inner) => Condition::Not(Box::new(compile_condition(ctx, inner, defs)?)),
         RawCondition::Present(s) => Condition::Present(ctx.selector(s)?),
         RawCondition::Absent(s) => Condition::Absent(ctx.selector(s)?),
-        RawCondition::Is(name) => defs.index(&name.value).map(Condition::Is).ok_or_else(|| {
-            let known = if defs.names.is_empty() {
-                "none are defined".to_string()
-            } else {
-                format!("known: {}", defs.names.join(", "))
-            };
-            ctx.error(
-                name,
-                format!("unknown definition `{}` ({known})", name.value),
-            )
-        })?,
+        RawCondition::Is(r) => Condition::Is(defs.resolve(ctx, r)?),
         RawCondition::Value {
             select,
             normalize,
@@ -663,7 +854,8 @@ fn compile_default(ctx: &FileCtx, raw: Option<&Spanned<Scalar>>) -> Result<bool,
 fn compile_rule(
     ctx: &FileCtx,
     raw: &Spanned<RawRule>,
-    defs: &Definitions,
+    defs: &mut DefCtx,
+    groups: &mut Groups,
     id_pattern: &Regex,
 ) -> Result<Rule, RuleError> {
     let r = &raw.value;
@@ -762,21 +954,16 @@ fn compile_rule(
         }
     }
     let message = compile_message(ctx, message)?;
-    let fix = r.fix.as_ref().map(|f| compile_fix(ctx, f)).transpose()?;
+    let fix = r
+        .fix
+        .as_ref()
+        .map(|f| compile_fix(ctx, f, groups, for_each.is_some()))
+        .transpose()?;
     let alternatives = r
         .alternatives
         .iter()
-        .map(|f| compile_fix(ctx, f))
+        .map(|f| compile_fix(ctx, f, groups, for_each.is_some()))
         .collect::<Result<Vec<_>, _>>()?;
-    let raw_fixes = r.fix.iter().chain(&r.alternatives);
-    for (spec, raw_fix) in fix.iter().chain(&alternatives).zip(raw_fixes) {
-        crate::fix::validate::check_fix(spec, for_each.is_some()).map_err(|(i, message)| {
-            match raw_fix.value.edits.as_ref().and_then(|e| e.get(i)) {
-                Some(edit) => ctx.error(edit, message),
-                None => ctx.error(raw_fix, message),
-            }
-        })?;
-    }
     let mut examples = Vec::new();
     for ex in &r.examples {
         let e = &ex.value;
@@ -828,7 +1015,7 @@ fn compile_scope(
     ctx: &FileCtx,
     r: &RawRule,
     id: &Spanned<String>,
-    defs: &Definitions,
+    defs: &mut DefCtx,
 ) -> Result<Option<RepoCheck>, RuleError> {
     match &r.scope {
         None => {}
@@ -921,6 +1108,11 @@ fn compile_scope(
 
 /// `{expression}` and `{expression...}` holes; `{{` and `}}` are literal braces.
 fn compile_message(ctx: &FileCtx, src: &Spanned<String>) -> Result<Message, RuleError> {
+    compile_holes(ctx, src, "message")
+}
+
+/// Text with `{expression}` holes (a message, or a value an edit writes).
+fn compile_holes(ctx: &FileCtx, src: &Spanned<String>, what: &str) -> Result<Message, RuleError> {
     let text = &src.value;
     let mut parts = Vec::new();
     let mut literal = String::new();
@@ -939,7 +1131,7 @@ fn compile_message(ctx: &FileCtx, src: &Spanned<String>) -> Result<Message, Rule
                 let Some(close) = text[i..].find('}') else {
                     return Err(ctx.error_at_offset(
                         ctx.offset_of(src, i),
-                        "unclosed `{` in message (write `{{` for a brace)",
+                        format!("unclosed `{{` in {what} (write `{{{{` for a brace)"),
                     ));
                 };
                 let inner = &text[i + 1..i + close];
@@ -950,7 +1142,7 @@ fn compile_message(ctx: &FileCtx, src: &Spanned<String>) -> Result<Message, Rule
                 let expr = Expression::parse(source, &ctx.namespaces).map_err(|e| {
                     ctx.error_at_offset(
                         ctx.offset_of(src, i + 1 + e.offset),
-                        format!("invalid expression `{source}` in message: {}", e.message),
+                        format!("invalid expression `{source}` in {what}: {}", e.message),
                     )
                 })?;
                 if !literal.is_empty() {
@@ -968,7 +1160,7 @@ fn compile_message(ctx: &FileCtx, src: &Spanned<String>) -> Result<Message, Rule
             '}' => {
                 return Err(ctx.error_at_offset(
                     ctx.offset_of(src, i),
-                    "unmatched `}` in message (write `}}` for a brace)",
+                    format!("unmatched `}}` in {what} (write `}}}}` for a brace)"),
                 ));
             }
             c => literal.push(c),
@@ -980,7 +1172,12 @@ fn compile_message(ctx: &FileCtx, src: &Spanned<String>) -> Result<Message, Rule
     Ok(Message { parts })
 }
 
-fn compile_fix(ctx: &FileCtx, raw: &Spanned<RawFix>) -> Result<FixSpec, RuleError> {
+fn compile_fix(
+    ctx: &FileCtx,
+    raw: &Spanned<RawFix>,
+    groups: &mut Groups,
+    for_each: bool,
+) -> Result<FixSpec, RuleError> {
     let f = &raw.value;
     let mut missing = Vec::new();
     if f.title.is_none() {
@@ -1006,14 +1203,110 @@ fn compile_fix(ctx: &FileCtx, raw: &Spanned<RawFix>) -> Result<FixSpec, RuleErro
     if raw_edits.is_empty() {
         return Err(ctx.error(raw, "a fix needs at least one edit"));
     }
-    let edits = raw_edits
-        .iter()
-        .map(|e| compile_edit(ctx, e))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut edits = Vec::new();
+    for e in raw_edits {
+        compile_edits(ctx, e, groups, for_each, &mut edits)?;
+    }
     Ok(FixSpec {
         title: title.trim().to_string(),
         safety,
         edits,
+    })
+}
+
+/// Compile one edit into `out` (a `use:` adds the edits of its group), checking that the
+/// fixer can apply it.
+fn compile_edits(
+    ctx: &FileCtx,
+    raw: &Spanned<RawEdit>,
+    groups: &mut Groups,
+    for_each: bool,
+    out: &mut Vec<EditSpec>,
+) -> Result<(), RuleError> {
+    if let RawEditKind::Use(name) = &raw.value.kind {
+        let Some((_, file_index, edits)) = groups
+            .groups
+            .iter()
+            .find(|(n, _, _)| *n == name.value)
+            .cloned()
+        else {
+            let known: Vec<&str> = groups.groups.iter().map(|(n, _, _)| n.as_str()).collect();
+            return Err(ctx.error(
+                name,
+                format!(
+                    "unknown edit group `{}` ({})",
+                    name.value,
+                    if known.is_empty() {
+                        "none are defined".to_string()
+                    } else {
+                        format!("known: {}", known.join(", "))
+                    }
+                ),
+            ));
+        };
+        if groups.in_progress.contains(&name.value) {
+            return Err(ctx.error(name, format!("edit group `{}` uses itself", name.value)));
+        }
+        groups.in_progress.push(name.value.clone());
+        let parsed = groups.parsed;
+        let group_ctx = &parsed[file_index].0;
+        let mut result = Ok(());
+        for edit in &edits.value {
+            result = compile_edits(group_ctx, edit, groups, for_each, out);
+            if result.is_err() {
+                break;
+            }
+        }
+        groups.in_progress.pop();
+        return result;
+    }
+    let edit = compile_edit(ctx, raw)?;
+    let check = FixSpec {
+        title: String::new(),
+        safety: crate::rules::Safety::Safe,
+        edits: vec![edit],
+    };
+    crate::fix::validate::check_fix(&check, for_each)
+        .map_err(|(_, message)| ctx.error(raw, message))?;
+    out.extend(check.edits);
+    Ok(())
+}
+
+/// A template (`{expression}` holes) written at `at`.
+fn compile_template(
+    ctx: &FileCtx,
+    text: &str,
+    at: &Spanned<impl Sized>,
+) -> Result<Template, RuleError> {
+    compile_holes(
+        ctx,
+        &Spanned::new(text.to_string(), at.referenced, at.defined),
+        "value",
+    )
+}
+
+/// `to:`/`with:` and `map:` of a set or replace-text.
+fn compile_value(
+    ctx: &FileCtx,
+    kind: &str,
+    target: &Spanned<String>,
+    template: Option<&Spanned<Scalar>>,
+    map: Option<&Spanned<OrderedMap>>,
+) -> Result<EditValue, RuleError> {
+    let key = if kind == "set" { "to" } else { "with" };
+    if template.is_none() && map.is_none() {
+        return Err(ctx.error(
+            target,
+            format!(
+                "`{kind}` needs `{key}:` (the new value) or `map:` (a table of old to new values)"
+            ),
+        ));
+    }
+    Ok(EditValue {
+        template: template
+            .map(|t| compile_template(ctx, &t.value.0, t))
+            .transpose()?,
+        map: map.map(|m| m.value.0.clone()).unwrap_or_default(),
     })
 }
 
@@ -1046,7 +1339,8 @@ fn compile_edit(ctx: &FileCtx, raw: &Spanned<RawEdit>) -> Result<EditSpec, RuleE
                         "`ensure` takes a plain element path: child names with `[@attr='value']` predicates only (no `*`, `//`, `..`, functions or namespace prefixes)",
                     )
                 })?;
-            let attributes = attributes.as_ref().map(|a| a.0.clone()).unwrap_or_default();
+            let attributes: Vec<(String, String)> =
+                attributes.as_ref().map(|a| a.0.clone()).unwrap_or_default();
             let mut created: Vec<(String, Vec<(String, String)>)> = when_created
                 .iter()
                 .flat_map(|w| w.value.iter())
@@ -1076,34 +1370,52 @@ fn compile_edit(ctx: &FileCtx, raw: &Spanned<RawEdit>) -> Result<EditSpec, RuleE
             EditSpec::Ensure {
                 path,
                 source: src.value.clone(),
-                attributes,
+                attributes: attributes
+                    .iter()
+                    .map(|(name, value)| Ok((name.clone(), compile_template(ctx, value, raw)?)))
+                    .collect::<Result<_, RuleError>>()?,
                 when_created: created,
                 since,
             }
         }
-        RawEditKind::Set { target, to } => {
+        RawEditKind::Set { target, to, map } => {
             let selector = ctx.selector(target)?;
             let (element, attribute) = selector.split_attribute().ok_or_else(|| {
                 ctx.error(target, "`set` takes a path ending in an attribute, like `clock/timer[@name='hpet']/@present`")
             })?;
-            let value = to
-                .as_ref()
-                .ok_or_else(|| ctx.error(target, "`set` needs `to:` (the new value)"))?;
             EditSpec::Set {
                 element,
                 attribute,
-                value: value.0.clone(),
+                value: compile_value(ctx, "set", target, to.as_ref(), map.as_ref())?,
             }
         }
         RawEditKind::Remove(target) => EditSpec::Remove(ctx.selector(target)?),
-        RawEditKind::ReplaceText { target, with } => {
-            let text = with
-                .as_ref()
-                .ok_or_else(|| ctx.error(target, "`replace-text` needs `with:` (the new text)"))?;
-            EditSpec::ReplaceText {
-                selector: ctx.selector(target)?,
-                text: text.0.clone(),
+        RawEditKind::ReplaceText { target, with, map } => EditSpec::ReplaceText {
+            selector: ctx.selector(target)?,
+            text: compile_value(ctx, "replace-text", target, with.as_ref(), map.as_ref())?,
+        },
+        RawEditKind::CopyAttributes {
+            target,
+            from,
+            names,
+        } => {
+            let from = from.as_ref().ok_or_else(|| {
+                ctx.error(target, "`copy-attributes` needs `from:` (the element to copy from, relative to each target)")
+            })?;
+            for name in names {
+                if !is_xml_name(name) {
+                    return Err(ctx.error(raw, format!("`{name}` is not a valid attribute name")));
+                }
             }
+            EditSpec::CopyAttributes {
+                element: ctx.selector(target)?,
+                from: ctx.selector(from)?,
+                names: names.clone(),
+            }
+        }
+        // Expanded by `compile_edits`.
+        RawEditKind::Use(name) => {
+            return Err(ctx.error(name, "`use` cannot appear here"));
         }
         // Already reported while reading; the set will not be used.
         RawEditKind::Invalid => EditSpec::Remove(
@@ -1246,13 +1558,15 @@ mod tests {
         );
         assert_eq!(
             edit("{set: a/@b}"),
-            ["12:17: `set` needs `to:` (the new value) | a/@b}"]
+            [
+                "12:17: `set` needs `to:` (the new value) or `map:` (a table of old to new values) | a/@b}"
+            ]
         );
         assert_eq!(
             edit("{to: b}"),
             [
                 "12:12: `to` goes with `set` | to: b}",
-                "12:12: an edit needs one of ensure, set, remove, replace-text | to: b}",
+                "12:12: an edit needs one of ensure, set, remove, replace-text, copy-attributes, use | to: b}",
             ]
         );
         assert_eq!(
@@ -1346,12 +1660,14 @@ mod tests {
         let fix = rule.fix.as_ref().unwrap();
         assert_eq!(fix.safety, crate::rules::Safety::Unsafe);
         assert!(
-            matches!(&fix.edits[0], EditSpec::Set { attribute, value, .. } if attribute == "cache" && value == "none")
+            matches!(&fix.edits[0], EditSpec::Set { attribute, value, .. } if attribute == "cache" && value.template.as_ref().and_then(|t| t.literal_text()).as_deref() == Some("none"))
         );
-        assert!(matches!(&fix.edits[1], EditSpec::ReplaceText { text, .. } if text == "42"));
+        assert!(
+            matches!(&fix.edits[1], EditSpec::ReplaceText { text, .. } if text.template.as_ref().and_then(|t| t.literal_text()).as_deref() == Some("42"))
+        );
         assert!(matches!(&fix.edits[2], EditSpec::Remove(_)));
         assert!(
-            matches!(&fix.edits[3], EditSpec::Ensure { attributes, since: None, .. } if attributes == &[("io".to_string(), "native".to_string())])
+            matches!(&fix.edits[3], EditSpec::Ensure { attributes, since: None, .. } if attributes.len() == 1 && attributes[0].0 == "io" && attributes[0].1.literal_text().as_deref() == Some("native"))
         );
     }
 
@@ -1404,6 +1720,226 @@ mod tests {
             ),
             [
                 "7:26: invalid expression `count(a) +` in message: unexpected end of selector, expected an expression | }\""
+            ]
+        );
+    }
+
+    /// The text after applying (unsafe included) the fixes of the one rule of `yaml`.
+    fn fixed(yaml: &str, xml: &str) -> String {
+        let set = rules(yaml);
+        crate::fix::fix_text(xml, &set, crate::rules::Safety::Unsafe)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .text
+    }
+
+    fn rule_with(when: &str, edits: &str) -> String {
+        format!(
+            "{HEAD}    when: {when}\n    fix:\n      title: t\n      safety: unsafe\n      edits:\n{edits}"
+        )
+    }
+
+    #[test]
+    fn templates_map_and_copied_attributes() {
+        let xml = "<domain><memory unit='GiB'>4</memory><currentMemory unit='KiB'>9</currentMemory>\
+            <devices><disk><driver cache='writeback'/></disk><disk><driver cache='unsafe'/></disk>\
+            <disk><driver cache='directsync'/></disk></devices></domain>";
+        // A value from the document: relative to the element the edit changes.
+        assert_eq!(
+            fixed(
+                &rule_with(
+                    "{test: \"currentMemory != memory or currentMemory/@unit != memory/@unit\"}",
+                    "        - replace-text: currentMemory\n          with: \"{../memory}\"\n        - copy-attributes: currentMemory\n          from: ../memory\n          names: [unit]\n"
+                ),
+                xml
+            ),
+            xml.replace(
+                "<currentMemory unit='KiB'>9<",
+                "<currentMemory unit='GiB'>4<"
+            )
+        );
+        // A table: listed values are rewritten, others stay.
+        let map_rule = rule_with(
+            "{present: \"devices/disk/driver[@cache='writeback' or @cache='unsafe']\"}",
+            "        - set: devices/disk/driver/@cache\n          map: {writeback: none, unsafe: none}\n",
+        );
+        assert_eq!(
+            fixed(&map_rule, xml),
+            xml.replace("'writeback'", "'none'")
+                .replace("'unsafe'", "'none'")
+        );
+        // A table with a fallback template for the other values.
+        let fallback = rule_with(
+            "{present: \"devices/disk/driver[@cache='directsync']\"}",
+            "        - set: devices/disk/driver/@cache\n          map: {writeback: none}\n          to: \"{../../../memory/@unit}-{@cache}\"\n",
+        );
+        assert_eq!(
+            fixed(&fallback, xml),
+            xml.replace("'writeback'", "'none'")
+                .replace("'unsafe'", "'GiB-unsafe'")
+                .replace("'directsync'", "'GiB-directsync'")
+        );
+        // A copied attribute the source lacks is removed; all attributes when unnamed.
+        let copy = rule_with(
+            "{present: currentMemory/@dumpCore}",
+            "        - copy-attributes: currentMemory\n          from: ../memory\n          names: [unit, dumpCore]\n",
+        );
+        let xml2 = "<domain><memory>4</memory><currentMemory unit='GiB' dumpCore='on'>4</currentMemory></domain>";
+        assert_eq!(
+            fixed(&copy, xml2),
+            "<domain><memory>4</memory><currentMemory>4</currentMemory></domain>"
+        );
+        let all = rule_with(
+            "{absent: currentMemory/@unit}",
+            "        - copy-attributes: currentMemory\n          from: ../memory\n",
+        );
+        assert_eq!(
+            fixed(
+                &all,
+                "<domain><memory unit='MiB' dumpCore='off'>4</memory><currentMemory>4</currentMemory></domain>"
+            ),
+            "<domain><memory unit='MiB' dumpCore='off'>4</memory><currentMemory unit='MiB' dumpCore='off'>4</currentMemory></domain>"
+        );
+        // `ensure` attribute templates are rendered at the rule's context.
+        let ensure = rule_with(
+            "{absent: metadata/note}",
+            "        - ensure: metadata/note\n          attributes: {of: \"{name}\", vcpus: \"{vcpu * 2}\"}\n",
+        );
+        assert_eq!(
+            fixed(
+                &ensure,
+                "<domain><name>db1</name><vcpu>3</vcpu><metadata/></domain>"
+            ),
+            "<domain><name>db1</name><vcpu>3</vcpu><metadata><note of='db1' vcpus='6'/></metadata></domain>"
+        );
+        assert_eq!(
+            errors(&rule_with(
+                "{absent: a}",
+                "        - set: a/@b\n          to: \"{count(}\"\n"
+            )),
+            [
+                "13:23: invalid expression `count(` in value: unexpected end of selector, expected an expression | }\""
+            ]
+        );
+        assert_eq!(
+            errors(&rule_with("{absent: a}", "        - copy-attributes: a\n")),
+            [
+                "12:28: `copy-attributes` needs `from:` (the element to copy from, relative to each target) | a"
+            ]
+        );
+        assert_eq!(
+            errors(&rule_with(
+                "{absent: a}",
+                "        - remove: a\n          map: {x: y}\n"
+            )),
+            ["13:11: `map` goes with `set` or `replace-text` | map: {x: y}"]
+        );
+    }
+
+    #[test]
+    fn edit_groups_expand_in_place() {
+        let text = format!(
+            "edit-groups:\n  inner:\n    - ensure: features/b\n  outer:\n    - ensure: features/a\n    - use: inner\n    - ensure: features/c\n{}",
+            rule_with(
+                "{absent: features/c}",
+                "        - use: outer\n        - ensure: features/d\n"
+            )
+        );
+        let set = rules(&text);
+        let paths: Vec<String> = set.rules[0]
+            .fix
+            .as_ref()
+            .unwrap()
+            .edits
+            .iter()
+            .map(|e| match e {
+                EditSpec::Ensure { source, .. } => source.clone(),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            paths,
+            ["features/a", "features/b", "features/c", "features/d"]
+        );
+        let group_errors = |groups: &str, edits: &str| {
+            errors(&format!(
+                "edit-groups:\n{groups}{}",
+                rule_with("{absent: a}", edits)
+            ))
+        };
+        assert_eq!(
+            group_errors("  g: [{ensure: a}]\n", "        - use: h\n"),
+            ["14:16: unknown edit group `h` (known: g) | h"]
+        );
+        assert_eq!(
+            group_errors("  g:\n    - use: g\n", "        - use: g\n"),
+            ["3:12: edit group `g` uses itself | g"]
+        );
+        assert_eq!(
+            group_errors("  g: [{ensure: 'a[1]'}]\n", "        - use: g\n"),
+            [
+                "2:17: `ensure` takes a plain element path: child names with `[@attr='value']` predicates only (no `*`, `//`, `..`, functions or namespace prefixes) | a[1]'}]"
+            ]
+        );
+    }
+
+    #[test]
+    fn definitions_with_parameters() {
+        let defs = "definitions:\n  hv:\n    params: [feature]\n    present: \"features/hyperv/{feature}[@state='on']\"\n  both:\n    params: [a, b]\n    all:\n      - is: {hv: '{a}'}\n      - is: {hv: {feature: '{b}'}}\n";
+        let set = rules(&format!(
+            "{defs}{HEAD}    when:\n      all:\n        - is: {{hv: stimer}}\n        - is: {{both: {{a: synic, b: vpindex}}}}\n        - is: {{hv: {{feature: stimer}}}}\n"
+        ));
+        // One instance per distinct argument list, shared.
+        assert_eq!(
+            set.definitions.names,
+            [
+                "hv(feature=stimer)",
+                "hv(feature=synic)",
+                "hv(feature=vpindex)",
+                "both(a=synic, b=vpindex)"
+            ]
+        );
+        let doc = |features: &str| {
+            format!("<domain><features><hyperv>{features}</hyperv></features></domain>")
+        };
+        let fires = |xml: &str| {
+            let d = crate::document::Document::parse(xml).unwrap();
+            !crate::engine::lint(&d, &set).is_empty()
+        };
+        assert!(fires(&doc(
+            "<stimer state='on'/><synic state='on'/><vpindex state='on'/>"
+        )));
+        assert!(!fires(&doc("<stimer state='on'/><synic state='on'/>")));
+        let when = |w: &str| errors(&format!("{defs}{HEAD}    when: {w}\n"));
+        assert_eq!(
+            when("{is: hv}"),
+            ["16:16: definition `hv` needs parameter feature: write `{hv: ...}` | hv}"]
+        );
+        assert_eq!(
+            when("{is: {hv: {x: 1}}}"),
+            [
+                "16:17: definition `hv` has no parameter `x` (its parameters: feature) | hv: {x: 1}}}"
+            ]
+        );
+        assert_eq!(
+            when("{is: {both: x}}"),
+            [
+                "16:17: definition `both` takes parameters a, b: name them, as `{both: {a: ...}}` | both: x}}"
+            ]
+        );
+        assert_eq!(
+            when("{is: {windows: x}}"),
+            ["16:17: unknown definition `windows` (known: hv, both) | windows: x}}"]
+        );
+        assert_eq!(
+            errors(&format!(
+                "definitions:\n  plain: {{present: a}}\n{HEAD}    when: {{is: {{plain: x}}}}\n"
+            )),
+            ["9:17: definition `plain` takes no parameters | plain: x}}"]
+        );
+        assert_eq!(
+            errors("definitions:\n  loop:\n    params: [p]\n    is: {loop: '{p}'}\nrules: []\n"),
+            [
+                "4:10: definition `loop(p=p)` refers to itself (in `loop(p=p)`, used at t.yaml:4) (in definition `loop`) | loop: '{p}'}"
             ]
         );
     }

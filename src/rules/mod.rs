@@ -159,11 +159,12 @@ pub struct FixSpec {
 #[derive(Debug, Clone)]
 pub enum EditSpec {
     /// Make sure the element path exists (creating what is missing, as last children) and
-    /// carries `attributes`. Never changes an attribute the file sets to `off` or `no`.
+    /// carries `attributes` (templates, rendered at the rule's context). Never changes an
+    /// attribute the file sets to `off` or `no`.
     Ensure {
         path: Vec<SimpleStep>,
         source: String,
-        attributes: Vec<(String, String)>,
+        attributes: Vec<(String, Template)>,
         /// Extra attributes for path elements the fix has to create, by element name
         /// (`<clock>` needs an `offset`).
         when_created: Vec<(String, Vec<(String, String)>)>,
@@ -175,12 +176,58 @@ pub enum EditSpec {
     Set {
         element: Selector,
         attribute: String,
-        value: String,
+        value: EditValue,
     },
     /// Remove every selected element or attribute.
     Remove(Selector),
     /// Replace the text content of every selected element.
-    ReplaceText { selector: Selector, text: String },
+    ReplaceText { selector: Selector, text: EditValue },
+    /// Give every element `element` selects the attributes `names` of the first element
+    /// `from` selects (relative to each target): set where the source has the attribute,
+    /// removed where it does not. All of the source's attributes when `names` is empty.
+    CopyAttributes {
+        element: Selector,
+        from: Selector,
+        names: Vec<String>,
+    },
+}
+
+/// A value an edit writes: a template (`{expression}` holes, rendered at the element the
+/// edit changes), and/or a table rewriting the current value (`map:`). With a table, a
+/// current value it lists becomes its entry; any other value becomes the template, or
+/// stays when there is none.
+#[derive(Debug, Clone)]
+pub struct EditValue {
+    pub template: Option<Template>,
+    pub map: Vec<(String, String)>,
+}
+
+impl EditValue {
+    /// The new value for an element at `ctx` whose current value is `current`; `None`
+    /// leaves it as it is.
+    pub fn resolve(&self, ctx: roxmltree::Node<'_, '_>, current: Option<&str>) -> Option<String> {
+        if let Some(current) = current
+            && let Some((_, to)) = self.map.iter().find(|(from, _)| from == current)
+        {
+            return Some(to.clone());
+        }
+        self.template.as_ref().map(|t| t.render(ctx))
+    }
+}
+
+impl From<&str> for Template {
+    fn from(text: &str) -> Self {
+        Template::literal(text)
+    }
+}
+
+impl From<&str> for EditValue {
+    fn from(text: &str) -> Self {
+        EditValue {
+            template: Some(Template::literal(text)),
+            map: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -216,7 +263,33 @@ pub enum MessagePart {
     Every(Expression),
 }
 
+/// A value with `{expression}` holes: the same language as messages.
+pub type Template = Message;
+
 impl Message {
+    /// A template without holes.
+    pub fn literal(text: &str) -> Message {
+        Message {
+            parts: if text.is_empty() {
+                Vec::new()
+            } else {
+                vec![MessagePart::Text(text.to_string())]
+            },
+        }
+    }
+
+    /// The text, when the template has no holes.
+    pub fn literal_text(&self) -> Option<String> {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                MessagePart::Text(t) => out.push_str(t),
+                _ => return None,
+            }
+        }
+        Some(out)
+    }
+
     pub fn render(&self, ctx: roxmltree::Node<'_, '_>) -> String {
         let mut out = String::new();
         for part in &self.parts {

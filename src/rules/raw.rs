@@ -154,11 +154,12 @@ fn put<T>(slot: &mut T, value: T) -> bool {
 #[derive(Default)]
 pub(super) struct RawFile {
     pub namespaces: Option<Spanned<OrderedMap>>,
-    pub definitions: Vec<(Spanned<String>, Spanned<RawCondition>)>,
+    pub definitions: Vec<(Spanned<String>, Spanned<RawDefinition>)>,
+    pub edit_groups: Vec<(Spanned<String>, Spanned<RawEdits>)>,
     pub rules: Vec<Spanned<RawRule>>,
 }
 
-pub(super) const FILE_KEYS: &[&str] = &["namespaces", "definitions", "rules"];
+pub(super) const FILE_KEYS: &[&str] = &["namespaces", "definitions", "edit-groups", "rules"];
 
 map_visitor!(
     RawFile,
@@ -167,32 +168,33 @@ map_visitor!(
     FILE_KEYS,
     |out, map, key| match key.value.as_str() {
         "namespaces" => fill(&mut out.namespaces, &key, map.next_value()?),
-        "definitions" => put(&mut out.definitions, map.next_value::<Definitions>()?.0),
+        "definitions" => put(&mut out.definitions, map.next_value::<Named<_>>()?.0),
+        "edit-groups" => put(&mut out.edit_groups, map.next_value::<Named<_>>()?.0),
         "rules" => put(&mut out.rules, map.next_value()?),
         _ => false,
     }
 );
 
-/// `definitions:`, in the order written.
-struct Definitions(Vec<(Spanned<String>, Spanned<RawCondition>)>);
+/// A mapping of names to values (`definitions:`, `edit-groups:`), in the order written.
+struct Named<T>(Vec<(Spanned<String>, Spanned<T>)>);
 
-impl<'de> Deserialize<'de> for Definitions {
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Named<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Definitions;
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = Named<T>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a mapping of definition names to conditions")
+                f.write_str("a mapping of names")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Definitions, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Named<T>, A::Error> {
                 let mut out = Vec::new();
                 while let Some(name) = map.next_key::<Spanned<String>>()? {
                     out.push((name, map.next_value()?));
                 }
-                Ok(Definitions(out))
+                Ok(Named(out))
             }
         }
-        d.deserialize_map(V)
+        d.deserialize_map(V(std::marker::PhantomData))
     }
 }
 
@@ -373,13 +375,14 @@ map_visitor!(
 // Conditions
 
 /// One condition, by kind.
+#[derive(Clone)]
 pub(super) enum RawCondition {
     All(Vec<Spanned<RawCondition>>),
     Any(Vec<Spanned<RawCondition>>),
     Not(Box<Spanned<RawCondition>>),
     Present(Spanned<String>),
     Absent(Spanned<String>),
-    Is(Spanned<String>),
+    Is(Spanned<RawRef>),
     /// `test: EXPRESSION`.
     Test(Spanned<String>),
     Unique(Spanned<RawUnique>),
@@ -394,6 +397,7 @@ pub(super) enum RawCondition {
 }
 
 /// The test of a `value:` condition.
+#[derive(Clone)]
 pub(super) enum RawTest {
     Equals(Scalar),
     In(Vec<Scalar>),
@@ -437,6 +441,79 @@ struct ConditionKeys {
     first: Option<Location>,
 }
 
+impl ConditionKeys {
+    /// Read the value of one key of a condition mapping; `false` for a key that is not a
+    /// condition key (its value is then still unread).
+    fn read<'de, A: MapAccess<'de>>(
+        &mut self,
+        map: &mut A,
+        key: Spanned<String>,
+    ) -> Result<Option<Spanned<String>>, A::Error> {
+        self.first.get_or_insert(key.referenced);
+        let kind = match key.value.as_str() {
+            "all" => RawCondition::All(map.next_value()?),
+            "any" => RawCondition::Any(map.next_value()?),
+            "not" => RawCondition::Not(Box::new(map.next_value()?)),
+            "present" => RawCondition::Present(map.next_value()?),
+            "absent" => RawCondition::Absent(map.next_value()?),
+            "is" => RawCondition::Is(map.next_value()?),
+            "test" => RawCondition::Test(map.next_value()?),
+            "unique" => RawCondition::Unique(map.next_value()?),
+            "as" => {
+                let v = map.next_value()?;
+                fill(&mut self.normalize, &key, v);
+                return Ok(None);
+            }
+            "value" => {
+                let v = map.next_value()?;
+                fill(&mut self.select, &key, v);
+                return Ok(None);
+            }
+            "equals" => {
+                let test = RawTest::Equals(map.next_value()?);
+                set_test(&mut self.test, key, test);
+                return Ok(None);
+            }
+            "in" => {
+                let test = RawTest::In(map.next_value()?);
+                set_test(&mut self.test, key, test);
+                return Ok(None);
+            }
+            "matches" => {
+                let test = RawTest::Matches(map.next_value()?);
+                set_test(&mut self.test, key, test);
+                return Ok(None);
+            }
+            other => match comparison(other) {
+                Some(op) => {
+                    let test = RawTest::Compare(op, map.next_value()?);
+                    set_test(&mut self.test, key, test);
+                    return Ok(None);
+                }
+                None => return Ok(Some(key)),
+            },
+        };
+        match &self.kind {
+            Some((first, _)) => problem(
+                key.referenced,
+                format!(
+                    "a condition takes one kind; `{}` follows `{}`: split them with `all:`",
+                    key.value, first.value
+                ),
+            ),
+            None => self.kind = Some((key, kind)),
+        }
+        Ok(None)
+    }
+
+    fn known() -> Vec<&'static str> {
+        let mut known: Vec<&str> = CONDITION_KINDS.to_vec();
+        known.extend(VALUE_TESTS);
+        known.push("as");
+        known
+    }
+}
+
 impl<'de> Deserialize<'de> for RawCondition {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -447,72 +524,136 @@ impl<'de> Deserialize<'de> for RawCondition {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawCondition, A::Error> {
                 let mut c = ConditionKeys::default();
-                let mut known: Vec<&str> = CONDITION_KINDS.to_vec();
-                known.extend(VALUE_TESTS);
-                known.push("as");
                 while let Some(key) = map.next_key::<Spanned<String>>()? {
-                    c.first.get_or_insert(key.referenced);
-                    let kind = match key.value.as_str() {
-                        "all" => RawCondition::All(map.next_value()?),
-                        "any" => RawCondition::Any(map.next_value()?),
-                        "not" => RawCondition::Not(Box::new(map.next_value()?)),
-                        "present" => RawCondition::Present(map.next_value()?),
-                        "absent" => RawCondition::Absent(map.next_value()?),
-                        "is" => RawCondition::Is(map.next_value()?),
-                        "test" => RawCondition::Test(map.next_value()?),
-                        "unique" => RawCondition::Unique(map.next_value()?),
-                        "as" => {
-                            let v = map.next_value()?;
-                            fill(&mut c.normalize, &key, v);
-                            continue;
-                        }
-                        "value" => {
-                            let v = map.next_value()?;
-                            fill(&mut c.select, &key, v);
-                            continue;
-                        }
-                        "equals" => {
-                            let test = RawTest::Equals(map.next_value()?);
-                            set_test(&mut c.test, key, test);
-                            continue;
-                        }
-                        "in" => {
-                            let test = RawTest::In(map.next_value()?);
-                            set_test(&mut c.test, key, test);
-                            continue;
-                        }
-                        "matches" => {
-                            let test = RawTest::Matches(map.next_value()?);
-                            set_test(&mut c.test, key, test);
-                            continue;
-                        }
-                        other => match comparison(other) {
-                            Some(op) => {
-                                let test = RawTest::Compare(op, map.next_value()?);
-                                set_test(&mut c.test, key, test);
-                                continue;
-                            }
-                            None => {
-                                unknown_key(&mut map, &key, "a condition", &known)?;
-                                continue;
-                            }
-                        },
-                    };
-                    match &c.kind {
-                        Some((first, _)) => problem(
-                            key.referenced,
-                            format!(
-                                "a condition takes one kind; `{}` follows `{}`: split them with `all:`",
-                                key.value, first.value
-                            ),
-                        ),
-                        None => c.kind = Some((key, kind)),
+                    if let Some(key) = c.read(&mut map, key)? {
+                        unknown_key(&mut map, &key, "a condition", &ConditionKeys::known())?;
                     }
                 }
                 Ok(c.finish())
             }
         }
         d.deserialize_map(V)
+    }
+}
+
+/// A named condition: a condition mapping, with `params: [NAME, ...]` when it takes
+/// parameters (`{NAME}` in its strings is replaced by the argument).
+#[derive(Clone)]
+pub(super) struct RawDefinition {
+    pub params: Vec<Spanned<String>>,
+    pub condition: RawCondition,
+}
+
+impl<'de> Deserialize<'de> for RawDefinition {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawDefinition;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a condition, with `params: [...]` if it takes parameters")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawDefinition, A::Error> {
+                let mut c = ConditionKeys::default();
+                let mut params = None;
+                while let Some(key) = map.next_key::<Spanned<String>>()? {
+                    if key.value == "params" {
+                        let v = map.next_value()?;
+                        fill(&mut params, &key, v);
+                    } else if let Some(key) = c.read(&mut map, key)? {
+                        let mut known = ConditionKeys::known();
+                        known.push("params");
+                        unknown_key(&mut map, &key, "a definition", &known)?;
+                    }
+                }
+                Ok(RawDefinition {
+                    params: params.unwrap_or_default(),
+                    condition: c.finish(),
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// A use of a named definition or edit group: `NAME`, `{NAME: ARG}` (its one parameter)
+/// or `{NAME: {PARAM: ARG, ...}}`.
+#[derive(Clone, Default)]
+pub(super) struct RawRef {
+    pub name: String,
+    /// The name's location, when written as a mapping key.
+    pub name_at: Option<Location>,
+    /// `(param, argument)`; a lone argument has the param `""`.
+    pub args: Vec<(String, String)>,
+}
+
+impl<'de> Deserialize<'de> for RawRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawRef;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a name, or `{NAME: ARGUMENT}` / `{NAME: {PARAM: ARGUMENT}}`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawRef, E> {
+                Ok(RawRef {
+                    name: v.to_string(),
+                    ..RawRef::default()
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawRef, A::Error> {
+                let mut out = RawRef::default();
+                while let Some(key) = map.next_key::<Spanned<String>>()? {
+                    let args: Args = map.next_value()?;
+                    if out.name_at.is_some() {
+                        problem(
+                            key.referenced,
+                            "name one definition per `is:`; combine them with `all:`",
+                        );
+                        continue;
+                    }
+                    out.name = key.value;
+                    out.name_at = Some(key.referenced);
+                    out.args = args.0;
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The arguments of a [`RawRef`]: one scalar, or a mapping of parameters to scalars.
+struct Args(Vec<(String, String)>);
+
+impl<'de> Deserialize<'de> for Args {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Args;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an argument, or a mapping of parameters to arguments")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Args, E> {
+                Ok(Args(vec![(String::new(), v.to_string())]))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Args, E> {
+                Ok(Args(vec![(String::new(), v.to_string())]))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Args, E> {
+                Ok(Args(vec![(String::new(), v.to_string())]))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Args, E> {
+                Ok(Args(vec![(String::new(), v.to_string())]))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Args, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, Scalar>()? {
+                    out.push((k, v.0));
+                }
+                Ok(Args(out))
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -594,7 +735,7 @@ impl ConditionKeys {
 }
 
 /// `unique: {for-each: ITEMS, key: KEY or [KEYS], as: NORMALISATION, label: TEXT}`.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(super) struct RawUnique {
     pub for_each: Option<Spanned<String>>,
     pub key: Option<Spanned<RawKeys>>,
@@ -619,13 +760,14 @@ map_visitor!(
 );
 
 /// One selector, or a list of parts (selectors or `{value, as, default}` mappings).
+#[derive(Clone)]
 pub(super) enum RawKeys {
     One(String),
     Many(Vec<Spanned<RawKeyPart>>),
 }
 
 /// A part of a `unique` key: a selector (`plain`), or a mapping.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(super) struct RawKeyPart {
     pub plain: Option<String>,
     pub value: Option<Spanned<String>>,
@@ -698,6 +840,81 @@ impl<'de> Deserialize<'de> for RawKeyPart {
     }
 }
 
+/// Replace each `{param}` of `text` with its argument.
+fn substitute_str(text: &mut String, args: &[(String, String)]) {
+    if !text.contains('{') {
+        return;
+    }
+    for (param, value) in args {
+        let hole = format!("{{{param}}}");
+        if text.contains(&hole) {
+            *text = text.replace(&hole, value);
+        }
+    }
+}
+
+impl RawCondition {
+    /// The condition with every `{param}` in its strings replaced by its argument (for
+    /// instantiating a definition with parameters).
+    pub fn substitute(&mut self, args: &[(String, String)]) {
+        let s = |t: &mut Spanned<String>| substitute_str(&mut t.value, args);
+        match self {
+            RawCondition::All(list) | RawCondition::Any(list) => {
+                list.iter_mut().for_each(|c| c.value.substitute(args))
+            }
+            RawCondition::Not(inner) => inner.value.substitute(args),
+            RawCondition::Present(t) | RawCondition::Absent(t) | RawCondition::Test(t) => s(t),
+            RawCondition::Is(r) => r
+                .value
+                .args
+                .iter_mut()
+                .for_each(|(_, v)| substitute_str(v, args)),
+            RawCondition::Value {
+                select,
+                normalize,
+                test,
+            } => {
+                s(select);
+                if let Some(n) = normalize {
+                    s(n);
+                }
+                match test {
+                    RawTest::Equals(v) => substitute_str(&mut v.0, args),
+                    RawTest::In(list) => {
+                        list.iter_mut().for_each(|v| substitute_str(&mut v.0, args))
+                    }
+                    RawTest::Matches(p) => s(p),
+                    RawTest::Compare(_, b) => substitute_str(&mut b.value.0, args),
+                }
+            }
+            RawCondition::Unique(u) => {
+                let u = &mut u.value;
+                if let Some(f) = &mut u.for_each {
+                    s(f);
+                }
+                if let Some(l) = &mut u.label {
+                    substitute_str(l, args);
+                }
+                match u.key.as_mut().map(|k| &mut k.value) {
+                    Some(RawKeys::One(t)) => substitute_str(t, args),
+                    Some(RawKeys::Many(parts)) => {
+                        for p in parts {
+                            if let Some(t) = &mut p.value.plain {
+                                substitute_str(t, args);
+                            }
+                            if let Some(v) = &mut p.value.value {
+                                s(v);
+                            }
+                        }
+                    }
+                    None => {}
+                }
+            }
+            RawCondition::Invalid => {}
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Fixes and edits
 
@@ -723,6 +940,9 @@ map_visitor!(
     }
 );
 
+/// A list of edits (a fix's, or an edit group's).
+pub(super) type RawEdits = Vec<Spanned<RawEdit>>;
+
 /// One edit: its kind, and what any edit may carry.
 pub(super) struct RawEdit {
     pub kind: RawEditKind,
@@ -741,35 +961,59 @@ pub(super) enum RawEditKind {
     },
     Set {
         target: Spanned<String>,
-        to: Option<Scalar>,
+        to: Option<Spanned<Scalar>>,
+        map: Option<Spanned<OrderedMap>>,
     },
     Remove(Spanned<String>),
     ReplaceText {
         target: Spanned<String>,
-        with: Option<Scalar>,
+        with: Option<Spanned<Scalar>>,
+        map: Option<Spanned<OrderedMap>>,
     },
+    CopyAttributes {
+        target: Spanned<String>,
+        from: Option<Spanned<String>>,
+        names: Vec<String>,
+    },
+    /// `use: GROUP`: the edits of a named edit group.
+    Use(Spanned<String>),
     Invalid,
 }
 
-pub(super) const EDIT_KINDS: &[&str] = &["ensure", "set", "remove", "replace-text"];
-/// Keys that go with one edit kind, and that kind.
-const EDIT_COMPANIONS: &[(&str, &str)] = &[
-    ("attributes", "ensure"),
-    ("when-created", "ensure"),
-    ("since", "ensure"),
-    ("to", "set"),
-    ("with", "replace-text"),
+pub(super) const EDIT_KINDS: &[&str] = &[
+    "ensure",
+    "set",
+    "remove",
+    "replace-text",
+    "copy-attributes",
+    "use",
+];
+/// Keys that go with some edit kinds, and those kinds.
+const EDIT_COMPANIONS: &[(&str, &[&str])] = &[
+    ("attributes", &["ensure"]),
+    ("when-created", &["ensure"]),
+    ("since", &["ensure"]),
+    ("to", &["set"]),
+    ("with", &["replace-text"]),
+    ("map", &["set", "replace-text"]),
+    ("from", &["copy-attributes"]),
+    ("names", &["copy-attributes"]),
 ];
 
 #[derive(Default)]
 struct EditKeys {
     kind: Option<Spanned<String>>,
     target: Option<Spanned<String>>,
-    attributes: Option<(Spanned<String>, OrderedMap)>,
-    when_created: Option<(Spanned<String>, Spanned<CreatedAttributes>)>,
-    to: Option<(Spanned<String>, Scalar)>,
-    with: Option<(Spanned<String>, Scalar)>,
-    since: Option<(Spanned<String>, Spanned<Scalar>)>,
+    /// Companion keys, as read (for checking that they suit the kind).
+    companions: Vec<Spanned<String>>,
+    attributes: Option<OrderedMap>,
+    when_created: Option<Spanned<CreatedAttributes>>,
+    to: Option<Spanned<Scalar>>,
+    with: Option<Spanned<Scalar>>,
+    map: Option<Spanned<OrderedMap>>,
+    from: Option<Spanned<String>>,
+    names: Option<Vec<String>>,
+    since: Option<Spanned<Scalar>>,
     first: Option<Location>,
 }
 
@@ -787,46 +1031,45 @@ impl<'de> Deserialize<'de> for RawEdit {
                 known.extend(EDIT_COMPANIONS.iter().map(|(k, _)| *k));
                 while let Some(key) = map.next_key::<Spanned<String>>()? {
                     e.first.get_or_insert(key.referenced);
-                    match key.value.as_str() {
-                        kind if EDIT_KINDS.contains(&kind) => {
-                            let target: Spanned<String> = map.next_value()?;
-                            match &e.kind {
-                                Some(first) => problem(
-                                    key.referenced,
-                                    format!(
-                                        "an edit takes one kind; `{}` follows `{}`: make them two edits",
-                                        key.value, first.value
-                                    ),
+                    let name = key.value.as_str();
+                    if EDIT_KINDS.contains(&name) {
+                        let target: Spanned<String> = map.next_value()?;
+                        match &e.kind {
+                            Some(first) => problem(
+                                key.referenced,
+                                format!(
+                                    "an edit takes one kind; `{}` follows `{}`: make them two edits",
+                                    key.value, first.value
                                 ),
-                                None => {
-                                    e.kind = Some(key);
-                                    e.target = Some(target);
-                                }
+                            ),
+                            None => {
+                                e.kind = Some(key);
+                                e.target = Some(target);
                             }
                         }
-                        "attributes" => {
-                            let v = map.next_value()?;
-                            e.attributes = Some((key, v));
-                        }
+                        continue;
+                    }
+                    match name {
+                        "attributes" => e.attributes = Some(map.next_value()?),
                         "when-created" => {
                             let v: Spanned<WhenCreated> = map.next_value()?;
-                            let v = Spanned::new(v.value.0, v.referenced, v.defined);
-                            e.when_created = Some((key, v));
+                            e.when_created = Some(Spanned::new(v.value.0, v.referenced, v.defined));
                         }
-                        "to" => {
-                            let v = map.next_value()?;
-                            e.to = Some((key, v));
+                        "to" => e.to = Some(map.next_value()?),
+                        "with" => e.with = Some(map.next_value()?),
+                        "map" => e.map = Some(map.next_value()?),
+                        "from" => e.from = Some(map.next_value()?),
+                        "names" => e.names = Some(map.next_value()?),
+                        "since" => e.since = Some(map.next_value()?),
+                        _ => {
+                            unknown_key(&mut map, &key, "an edit", &known)?;
+                            continue;
                         }
-                        "with" => {
-                            let v = map.next_value()?;
-                            e.with = Some((key, v));
-                        }
-                        "since" => {
-                            let v = map.next_value()?;
-                            e.since = Some((key, v));
-                        }
-                        _ => unknown_key(&mut map, &key, "an edit", &known)?,
                     }
+                    if e.companions.iter().any(|k| k.value == key.value) {
+                        problem(key.referenced, format!("key {} is given twice", key.value));
+                    }
+                    e.companions.push(key);
                 }
                 Ok(e.finish())
             }
@@ -861,22 +1104,17 @@ impl<'de> Deserialize<'de> for WhenCreated {
 impl EditKeys {
     fn finish(self) -> RawEdit {
         let kind_name = self.kind.as_ref().map(|k| k.value.as_str());
-        // A companion key of another kind (or of none).
-        let companions: [(Option<&Spanned<String>>, &str); 5] = [
-            (self.attributes.as_ref().map(|a| &a.0), "ensure"),
-            (self.when_created.as_ref().map(|a| &a.0), "ensure"),
-            (self.since.as_ref().map(|a| &a.0), "ensure"),
-            (self.to.as_ref().map(|a| &a.0), "set"),
-            (self.with.as_ref().map(|a| &a.0), "replace-text"),
-        ];
         let mut ok = true;
-        for (key, owner) in companions {
-            if let Some(key) = key
-                && kind_name != Some(owner)
-            {
+        for key in &self.companions {
+            let owners = EDIT_COMPANIONS
+                .iter()
+                .find(|(k, _)| *k == key.value)
+                .map_or(&[][..], |(_, o)| *o);
+            if !kind_name.is_some_and(|k| owners.contains(&k)) {
+                let owners: Vec<String> = owners.iter().map(|o| format!("`{o}`")).collect();
                 problem(
                     key.referenced,
-                    format!("`{}` goes with `{owner}`", key.value),
+                    format!("`{}` goes with {}", key.value, owners.join(" or ")),
                 );
                 ok = false;
             }
@@ -885,17 +1123,25 @@ impl EditKeys {
             (Some(kind), Some(target)) if ok => match kind.value.as_str() {
                 "ensure" => RawEditKind::Ensure {
                     path: target,
-                    attributes: self.attributes.map(|a| a.1),
-                    when_created: self.when_created.map(|a| a.1),
+                    attributes: self.attributes,
+                    when_created: self.when_created,
                 },
                 "set" => RawEditKind::Set {
                     target,
-                    to: self.to.map(|a| a.1),
+                    to: self.to,
+                    map: self.map,
                 },
                 "remove" => RawEditKind::Remove(target),
+                "copy-attributes" => RawEditKind::CopyAttributes {
+                    target,
+                    from: self.from,
+                    names: self.names.unwrap_or_default(),
+                },
+                "use" => RawEditKind::Use(target),
                 _ => RawEditKind::ReplaceText {
                     target,
-                    with: self.with.map(|a| a.1),
+                    with: self.with,
+                    map: self.map,
                 },
             },
             (None, _) => {
@@ -911,7 +1157,7 @@ impl EditKeys {
         };
         RawEdit {
             kind,
-            since: self.since.map(|s| s.1),
+            since: self.since,
         }
     }
 }
