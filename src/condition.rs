@@ -11,9 +11,11 @@ use std::collections::HashMap;
 use roxmltree::Node;
 
 use crate::selector::{Expression, Item, Key, Normalize, Selector};
+use std::sync::OnceLock;
+
 use regex::Regex;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Condition {
     All(Vec<Condition>),
     Any(Vec<Condition>),
@@ -32,22 +34,72 @@ pub enum Condition {
 }
 
 /// `value: SELECTOR` with `as:` and one test.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ValueCondition {
     pub selector: Selector,
     pub normalize: Normalize,
     pub test: ValueTest,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum ValueTest {
     Equals(String),
     In(Vec<String>),
-    Matches(Regex),
+    Matches(Pattern),
     Compare(Comparison, f64),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A regular expression (`matches:`), kept as its source and compiled on first use: the
+/// compiled built-in rule set stores patterns as text, and most of a run's patterns are
+/// never needed (their rule's other conditions fail first).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(from = "String", into = "String")]
+pub struct Pattern {
+    source: String,
+    compiled: OnceLock<Regex>,
+}
+
+impl Pattern {
+    /// Compiles `source` now, so that a bad pattern is reported when its rule is loaded.
+    pub fn new(source: &str) -> Result<Pattern, regex::Error> {
+        let regex = Regex::new(source)?;
+        Ok(Pattern {
+            source: source.to_owned(),
+            compiled: OnceLock::from(regex),
+        })
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    pub fn is_match(&self, text: &str) -> bool {
+        self.compiled
+            .get_or_init(|| {
+                // Only a pattern `Pattern::new` accepted is ever stored: the built-in
+                // set's patterns were compiled by build.rs before they were written out.
+                Regex::new(&self.source).expect("pattern checked when its rule was loaded")
+            })
+            .is_match(text)
+    }
+}
+
+impl From<String> for Pattern {
+    fn from(source: String) -> Pattern {
+        Pattern {
+            source,
+            compiled: OnceLock::new(),
+        }
+    }
+}
+
+impl From<Pattern> for String {
+    fn from(pattern: Pattern) -> String {
+        pattern.source
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Comparison {
     GreaterThan,
     AtLeast,
@@ -110,7 +162,7 @@ impl ValueCondition {
 }
 
 /// `unique: {for-each: ITEMS, key: ...}`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Unique {
     /// The items that must differ, relative to the context.
     pub for_each: Selector,
@@ -121,7 +173,7 @@ pub struct Unique {
 }
 
 /// One part of a `unique` key.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct KeyPart {
     pub selector: Selector,
     pub normalize: Normalize,
@@ -193,8 +245,69 @@ pub fn item_key(parts: &[KeyPart], item: Item<'_, '_>) -> Option<Vec<String>> {
         .collect()
 }
 
+/// Shared definitions evaluated once per document: while a document is linted
+/// ([`memo::Document`] alive on this thread), the value of each definition at the root
+/// element is kept, so the twenty rules that ask `is: windows-guest` evaluate it once.
+/// Only root-element results are kept: a definition asked at another element (a
+/// `for-each` rule's) is evaluated there each time.
+pub mod memo {
+    use std::cell::RefCell;
+
+    use roxmltree::Node;
+
+    thread_local! {
+        /// While a document is linted: its root element and the definitions' values there.
+        static ROOT: RefCell<Option<(roxmltree::NodeId, Vec<Option<bool>>)>> =
+            const { RefCell::new(None) };
+    }
+
+    /// Keeps definition values for one document while alive (one per `engine::lint`).
+    pub struct Document(());
+
+    impl Document {
+        pub fn start(root: Node<'_, '_>) -> Document {
+            ROOT.with(|r| *r.borrow_mut() = Some((root.id(), Vec::new())));
+            Document(())
+        }
+    }
+
+    impl Drop for Document {
+        fn drop(&mut self) {
+            ROOT.with(|r| *r.borrow_mut() = None);
+        }
+    }
+
+    /// Definition `index` at `ctx`: the kept value, or `eval()`'s (kept when `ctx` is
+    /// the root element of the document being linted).
+    pub(super) fn definition(index: usize, ctx: Node<'_, '_>, eval: impl FnOnce() -> bool) -> bool {
+        let kept = ROOT.with(|r| match &*r.borrow() {
+            Some((root, values)) if *root == ctx.id() => Some(values.get(index).copied().flatten()),
+            _ => None,
+        });
+        match kept {
+            Some(Some(value)) => value,
+            Some(None) => {
+                // Evaluated without the borrow held: definitions refer to definitions.
+                let value = eval();
+                ROOT.with(|r| {
+                    if let Some((root, values)) = &mut *r.borrow_mut()
+                        && *root == ctx.id()
+                    {
+                        if values.len() <= index {
+                            values.resize(index + 1, None);
+                        }
+                        values[index] = Some(value);
+                    }
+                });
+                value
+            }
+            None => eval(),
+        }
+    }
+}
+
 /// The named conditions every rule file may refer to with `is:`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Definitions {
     pub names: Vec<String>,
     pub conditions: Vec<Condition>,
@@ -214,7 +327,9 @@ impl Condition {
             Condition::Not(inner) => !inner.eval(ctx, defs),
             Condition::Present(selector) => selector.exists(ctx),
             Condition::Absent(selector) => !selector.exists(ctx),
-            Condition::Is(index) => defs.conditions[*index].eval(ctx, defs),
+            Condition::Is(index) => {
+                memo::definition(*index, ctx, || defs.conditions[*index].eval(ctx, defs))
+            }
             Condition::Value(v) => v.holds(ctx),
             Condition::Test(expr) => expr.eval_bool(ctx),
             Condition::Unique(u) => !u.duplicates(ctx).is_empty(),
@@ -305,6 +420,33 @@ impl Condition {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn definitions_are_evaluated_once_per_document_at_the_root() {
+        let doc = roxmltree::Document::parse("<domain><os/></domain>").unwrap();
+        let root = doc.root_element();
+        let os = root.first_element_child().unwrap();
+        let calls = std::cell::Cell::new(0);
+        let eval = || {
+            calls.set(calls.get() + 1);
+            true
+        };
+        assert!(memo::definition(3, root, eval), "no document: evaluated");
+        assert!(memo::definition(3, root, eval));
+        assert_eq!(calls.get(), 2);
+        {
+            let _memo = memo::Document::start(root);
+            for _ in 0..3 {
+                assert!(memo::definition(3, root, eval));
+            }
+            assert_eq!(calls.get(), 3, "kept at the root");
+            assert!(memo::definition(3, os, eval));
+            assert!(memo::definition(3, os, eval));
+            assert_eq!(calls.get(), 5, "not kept elsewhere");
+        }
+        assert!(memo::definition(3, root, eval));
+        assert_eq!(calls.get(), 6, "forgotten with the document");
+    }
     use crate::selector::Namespaces;
 
     fn sel(s: &str) -> Selector {
@@ -353,7 +495,7 @@ mod tests {
         assert!(!any.eval(root, &defs));
         let re = value(
             "@type",
-            ValueTest::Matches(Regex::new("^(kvm|qemu)$").unwrap()),
+            ValueTest::Matches(Pattern::new("^(kvm|qemu)$").unwrap()),
         );
         assert!(re.eval(root, &defs));
         let eq = value("os/type", ValueTest::Equals("hvm".into()));
@@ -428,7 +570,7 @@ mod tests {
         assert!(holds(value_as(
             "name",
             Normalize::Case,
-            ValueTest::Matches(Regex::new("^win").unwrap())
+            ValueTest::Matches(Pattern::new("^win").unwrap())
         )));
         // A value that does not read as a MAC equals nothing, but `matches` sees its text.
         assert!(!holds(value_as(
@@ -439,7 +581,7 @@ mod tests {
         assert!(holds(value_as(
             "name",
             Normalize::Mac,
-            ValueTest::Matches(Regex::new("^Win").unwrap())
+            ValueTest::Matches(Pattern::new("^Win").unwrap())
         )));
     }
 

@@ -47,6 +47,7 @@ pub fn is_domain(doc: &Document<'_>) -> bool {
 /// rule id.
 pub fn lint(doc: &Document<'_>, rules: &RuleSet) -> Vec<Finding> {
     let root = doc.root();
+    let _memo = crate::condition::memo::Document::start(root);
     let mut findings = Vec::new();
     for (index, rule) in rules.enabled() {
         if rule.repo.is_some() {

@@ -9,6 +9,7 @@
 //! (`docs/rules.md`).
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod builtin;
 #[allow(clippy::print_stdout, clippy::print_stderr)]
 pub mod cli;
 pub mod condition;

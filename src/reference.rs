@@ -149,6 +149,13 @@ fn section(out: &mut String, rule: &Rule) {
         tags,
         default_label(rule)
     );
+    if !rule.libvirt.is_open() {
+        let _ = writeln!(
+            out,
+            "**libvirt**: applies to {} only (checked against `--libvirt-version`).\n",
+            rule.libvirt
+        );
+    }
     let explanation = rule.explanation.trim();
     if !explanation.is_empty() {
         let _ = writeln!(out, "{}\n", escape_text(explanation));
@@ -208,7 +215,13 @@ fn shown_example(rule: &Rule) -> Option<&Example> {
 }
 
 fn fix_text(fix: &FixSpec) -> String {
-    escape(&fix.title)
+    match fix.since() {
+        Some(v) => format!(
+            "{} (writes elements of libvirt {v} or later)",
+            escape(&fix.title)
+        ),
+        None => escape(&fix.title),
+    }
 }
 
 fn fix_label(rule: &Rule) -> &'static str {

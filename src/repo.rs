@@ -25,38 +25,14 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use crate::condition::{Condition, Definitions, KeyPart, Unique, item_key};
+use crate::condition::{Definitions, KeyPart, item_key};
 use crate::document::{Document, Position, start_tag_range};
 use crate::engine::{Finding, Related};
 use crate::fix::PlannedFinding;
 use crate::rules::{Message, RuleSet, Severity};
 use crate::selector::{Item, Selector};
 
-/// Items of other documents whose keys the primary items must not equal.
-#[derive(Debug, Clone)]
-pub struct Against {
-    pub for_each: Selector,
-    pub key: Vec<KeyPart>,
-}
-
-/// The compiled `unique:` block of a repository rule.
-#[derive(Debug, Clone)]
-pub struct RepoCheck {
-    /// The items each document contributes (relative to `<domain>`), their key (parts,
-    /// each with its normalisation and default) and the related location's label: the
-    /// same vocabulary as the within-file `unique` condition. An item whose key parts
-    /// are all empty has no key and is left out.
-    pub unique: Unique,
-    /// Items only collide within the same group (relative to the item; composite).
-    pub group_by: Vec<Selector>,
-    /// Equal keys in different groups are reported too, at this severity.
-    pub across_groups: Option<Severity>,
-    /// Equal keys are a finding only when at least one of the items meets this.
-    pub if_any: Option<Condition>,
-    /// Only documents of the same host (live connection) collide; files are one host.
-    pub per_host: bool,
-    pub against: Option<Against>,
-}
+pub use crate::rules::repo::{Against, RepoCheck};
 
 /// One item's key, read from a document.
 #[derive(Debug, Clone)]
@@ -604,6 +580,7 @@ fn finding(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::condition::{Condition, Unique};
     use crate::rules::MessagePart;
     use crate::selector::{Namespaces, Normalize};
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use globset::{GlobBuilder, GlobMatcher};
 
 use crate::config::{self, Config, ConfigError, FixChoice, Located, Source};
-use crate::rules::{self, RuleError, RuleSet, Safety, Severity};
+use crate::rules::{self, RuleError, RuleSet, Safety, Severity, Version};
 use crate::select::{self, Layer, RuleInfo, Selector};
 use crate::suppress;
 
@@ -23,6 +23,8 @@ pub struct CommandLine {
     pub exclude: Vec<String>,
     pub rules: Vec<PathBuf>,
     pub fail_on: Option<Severity>,
+    /// `--libvirt-version X.Y`: the libvirt release the definitions are checked for.
+    pub libvirt_version: Option<Version>,
     /// `--config PATH`: this file for every input, no discovery.
     pub config: Option<PathBuf>,
     /// `--isolated`: no config file at all.
@@ -91,7 +93,9 @@ pub struct Settings {
     pub layers: Vec<(String, Layer)>,
     /// Per-rule changes, for `virt-lint config`: `(rule, what, source)`.
     pub overrides: Vec<(String, String, Source)>,
-    pub libvirt_version: Option<Located<String>>,
+    /// The libvirt release the definitions are checked for (also set on `rules`); the
+    /// default is the newest the rules know.
+    pub libvirt_version: Located<Version>,
     pub rule_paths: Vec<Located<PathBuf>>,
 }
 
@@ -123,8 +127,18 @@ impl Settings {
             "fail-on: {} ({})",
             self.fail_on.value, self.fail_on.source
         );
-        if let Some(v) = &self.libvirt_version {
-            let _ = writeln!(out, "libvirt-version: {} ({})", v.value, v.source);
+        let v = &self.libvirt_version;
+        match v.source {
+            Source::Default => {
+                let _ = writeln!(
+                    out,
+                    "libvirt-version: {} (default: the newest the rules know)",
+                    v.value
+                );
+            }
+            _ => {
+                let _ = writeln!(out, "libvirt-version: {} ({})", v.value, v.source);
+            }
         }
         for r in &self.rule_paths {
             let _ = writeln!(out, "rules: {} ({})", r.value.display(), r.source);
@@ -337,8 +351,35 @@ fn build(cli: &CommandLine, config: Option<Arc<Config>>) -> Result<Settings, Set
             exclude.push(e);
         }
     }
+    let from_file = config
+        .as_ref()
+        .and_then(|c| c.libvirt_version.as_ref().map(|v| (c, v)));
+    let libvirt_version = match (cli.libvirt_version, from_file) {
+        (Some(v), _) => Located {
+            value: v,
+            source: Source::CommandLine("--libvirt-version"),
+        },
+        (None, Some((c, v))) => match Version::parse(&v.value) {
+            Some(version) => Located {
+                value: version,
+                source: v.source.clone(),
+            },
+            None => {
+                let message = format!("invalid libvirt-version `{}`", v.value);
+                return Err(SettingsError::Config(vec![c.error_at(&v.source, message)]));
+            }
+        },
+        (None, None) => Located {
+            value: all.newest_known(),
+            source: Source::Default,
+        },
+    };
+    all.set_libvirt_version(match libvirt_version.source {
+        Source::Default => None,
+        _ => Some(libvirt_version.value),
+    });
     Ok(Settings {
-        libvirt_version: config.as_ref().and_then(|c| c.libvirt_version.clone()),
+        libvirt_version,
         config,
         rules: all,
         fail_on,

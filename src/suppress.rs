@@ -67,6 +67,7 @@ pub fn meta_rules() -> Vec<Rule> {
         severity: Severity::Warning,
         tags: vec!["suppression".to_string()],
         default_enabled: true,
+        libvirt: Default::default(),
         summary: summary.to_string(),
         explanation: explanation.to_string(),
         references: Vec::new(),

@@ -175,7 +175,7 @@ fn config_subcommand_shows_sources() {
     let path = dir.path().join(".virt-lint.yaml");
     let p = path.display();
     let head = format!(
-        "config file: {p}\nfail-on: warning (default)\nignore: windows/ ({p})\nignore: hyperv/ipi-requires-vpindex (command line)\nper-rule: hyperv/synic-requires-vpindex: severity info ({p}:5:15)\nenabled rules ("
+        "config file: {p}\nfail-on: warning (default)\nlibvirt-version: 11.3.0 (default: the newest the rules know)\nignore: windows/ ({p})\nignore: hyperv/ipi-requires-vpindex (command line)\nper-rule: hyperv/synic-requires-vpindex: severity info ({p}:5:15)\nenabled rules ("
     );
     assert!(r.stdout.starts_with(&head), "{}", r.stdout);
     assert!(

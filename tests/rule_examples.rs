@@ -2,11 +2,11 @@
 //! fires and one that passes, run here (as `virt-lint test-rules` runs a user's).
 
 use virt_lint::examples;
-use virt_lint::rules::{ExampleKind, load_builtin};
+use virt_lint::rules::{ExampleKind, load_documented};
 
 #[test]
 fn builtin_rule_examples_behave_as_declared() {
-    let rules = load_builtin().expect("built-in rules load");
+    let rules = load_documented(&[]).expect("built-in rules load");
     let results = examples::run(&rules, |_| true);
     let failures: Vec<String> = results
         .iter()
@@ -22,7 +22,7 @@ fn builtin_rule_examples_behave_as_declared() {
 
 #[test]
 fn builtin_rules_are_documented_and_have_both_kinds_of_example() {
-    let rules = load_builtin().unwrap();
+    let rules = load_documented(&[]).unwrap();
     let expected = [
         "windows/hpet-disabled-without-stimer",
         "windows/hypervclock-missing",

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::rules::{Safety, Severity};
+use crate::rules::{Safety, Severity, Version};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -83,6 +83,11 @@ pub struct SettingsArgs {
     /// pattern without `/` matches a file or folder name anywhere).
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+    /// Check the definitions for this libvirt release (X.Y or X.Y.Z): rules run only
+    /// where they apply to it, and a fix never adds an element it lacks [default: the
+    /// config file's `libvirt-version`, else the newest release the rules know].
+    #[arg(long, value_name = "X.Y", value_parser = parse_version)]
+    pub libvirt_version: Option<Version>,
     /// Use this config file for every input instead of looking for `.virt-lint.yaml`.
     #[arg(long, value_name = "PATH", conflicts_with = "isolated")]
     pub config: Option<PathBuf>,
@@ -213,6 +218,11 @@ impl CheckArgs {
             Safety::Safe
         }
     }
+}
+
+/// `--libvirt-version`: `9`, `9.0` or `9.0.1`.
+fn parse_version(text: &str) -> Result<Version, String> {
+    Version::parse(text).ok_or_else(|| "expected a libvirt version like 9.0 or 10.2.0".to_string())
 }
 
 /// What a run does with fixes.

@@ -104,10 +104,13 @@ fn run_with_live(
         return print_settings_error(&e);
     }
     let stdin_name = args.stdin_filename.as_deref().unwrap_or("-");
-    let mut results: Vec<FileResult> = jobs
-        .par_iter()
-        .map(|(input, settings)| process(input, stdin_name, settings, args))
-        .collect();
+    let run = |(input, settings): &(&Input, _)| process(input, stdin_name, settings, args);
+    // One input needs no thread pool: starting rayon's would cost more than the lint.
+    let mut results: Vec<FileResult> = if jobs.len() > 1 {
+        jobs.par_iter().map(run).collect()
+    } else {
+        jobs.iter().map(run).collect()
+    };
     if args.mode() == Mode::Fix && !live.is_empty() {
         super::live::redefine(args, &mut results, live);
     }

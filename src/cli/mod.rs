@@ -112,12 +112,13 @@ pub(crate) fn empty_rule_folders(paths: &[PathBuf]) -> Vec<String> {
         .collect()
 }
 
-/// The built-in rules plus `--rules`; rule-file errors are printed (exit 2).
+/// The built-in rules plus `--rules`, with explanations and examples (for `rule` and
+/// `rules`); rule-file errors are printed (exit 2).
 pub(crate) fn load_rules(args: &RuleArgs) -> Result<RuleSet, u8> {
     for warning in empty_rule_folders(&args.rules) {
         eprintln!("{warning}");
     }
-    rules::load_rule_sets(&args.rules).map_err(|errors| {
+    rules::load_documented(&args.rules).map_err(|errors| {
         print_rule_errors(&errors);
         EXIT_ERROR
     })

@@ -80,6 +80,12 @@ pub fn explain(id: &str, args: &RuleArgs) -> u8 {
         "{} ({})\n\n{}\n\n{}\n",
         rule.id, rule.severity, rule.summary, rule.explanation
     ));
+    if !rule.libvirt.is_open() {
+        out.push_str(&format!(
+            "\nApplies to {} only (checked against --libvirt-version).\n",
+            rule.libvirt
+        ));
+    }
     match &rule.fix {
         Some(fix) => out.push_str(&format!("\nFix ({}): {}\n", fix.safety.as_str(), fix.title)),
         None => out.push_str("\nFix: none automatic.\n"),
@@ -131,7 +137,7 @@ pub fn explain(id: &str, args: &RuleArgs) -> u8 {
 }
 
 pub fn test(paths: &[PathBuf]) -> u8 {
-    let rules = match rules::load_rule_sets(paths) {
+    let rules = match rules::load_documented(paths) {
         Ok(r) => r,
         Err(errors) => {
             print_rule_errors(&errors);

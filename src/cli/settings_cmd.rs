@@ -25,6 +25,7 @@ pub fn command_line(
         exclude: settings.exclude.clone(),
         rules: rules.rules.clone(),
         fail_on,
+        libvirt_version: settings.libvirt_version,
         config: settings.config.clone(),
         isolated: settings.isolated,
     }

@@ -9,7 +9,7 @@ use super::edit::{Edit, escape_attribute, escape_text};
 use super::placement::{self, Parent};
 use crate::document::{Document, start_tag_range};
 use crate::engine::Finding;
-use crate::rules::{EditSpec, FixSpec, RuleSet, Safety};
+use crate::rules::{EditSpec, FixSpec, RuleSet, Safety, Version};
 use crate::selector::{Item, SimpleStep};
 use crate::style::{Style, attribute_quote};
 
@@ -45,6 +45,8 @@ enum Cursor<'a, 'i> {
 
 #[derive(Default)]
 struct Planner<'a, 'i> {
+    /// The libvirt release the fix must suit: an element it creates may not be newer.
+    libvirt: Version,
     /// New children per existing parent, in creation order.
     children: Vec<(Node<'a, 'i>, Vec<NewElement>)>,
     /// Attribute values to set (or add) on existing elements.
@@ -112,7 +114,7 @@ pub fn plan_findings(
                     title: spec.title.clone(),
                     safety: spec.safety,
                     edits: match ctx {
-                        Some(ctx) => plan(spec, ctx, style),
+                        Some(ctx) => plan(spec, ctx, style, rules.libvirt_version()),
                         None => Err("the finding belongs to another document".into()),
                     },
                 }
@@ -128,9 +130,19 @@ pub fn plan_findings(
         .collect()
 }
 
-/// The splices for `fix` applied at `ctx`, or why no fix is offered.
-pub fn plan(fix: &FixSpec, ctx: Node<'_, '_>, style: &Style) -> Result<Vec<Edit>, String> {
-    let mut planner = Planner::default();
+/// The splices for `fix` applied at `ctx`, or why no fix is offered. The fix must suit
+/// `libvirt`: creating an element that a newer release introduced (by the placement
+/// tables' `since`, or the edit's own `since:`) refuses it.
+pub fn plan(
+    fix: &FixSpec,
+    ctx: Node<'_, '_>,
+    style: &Style,
+    libvirt: Version,
+) -> Result<Vec<Edit>, String> {
+    let mut planner = Planner {
+        libvirt,
+        ..Planner::default()
+    };
     for edit in &fix.edits {
         match edit {
             EditSpec::Ensure {
@@ -138,25 +150,35 @@ pub fn plan(fix: &FixSpec, ctx: Node<'_, '_>, style: &Style) -> Result<Vec<Edit>
                 source,
                 attributes,
                 when_created,
-                ..
+                since,
             } => {
                 // Attribute templates are rendered at the rule's context.
                 let attributes: Vec<(String, String)> = attributes
                     .iter()
                     .map(|(name, value)| (name.clone(), value.render(ctx)))
                     .collect();
-                planner.ensure(ctx, path, source, &attributes, when_created)?
+                planner.ensure(ctx, path, source, &attributes, when_created, *since)?
             }
             EditSpec::Set {
                 element,
                 attribute,
                 value,
+                since,
             } => {
                 for item in element.select(ctx) {
                     if let Item::Node(node) = item
                         && node.is_element()
                         && let Some(value) = value.resolve(node, node.attribute(attribute.as_str()))
                     {
+                        if node.attribute(attribute.as_str()).is_none()
+                            && let Some(needed) = since
+                            && *needed > libvirt
+                        {
+                            return Err(format!(
+                                "it would add the attribute {attribute} to <{}>, which needs libvirt {needed} or later; the target is libvirt {libvirt} (--libvirt-version)",
+                                node.tag_name().name()
+                            ));
+                        }
                         planner.set_attribute(node, attribute, &value);
                     }
                 }
@@ -242,9 +264,12 @@ impl<'a, 'i> Planner<'a, 'i> {
         source: &str,
         attributes: &[(String, String)],
         when_created: &[(String, Vec<(String, String)>)],
+        since: Option<Version>,
     ) -> Result<(), String> {
         let mut cursor = Cursor::Existing(ctx);
-        for step in path {
+        for (k, step) in path.iter().enumerate() {
+            // The edit's `since:` is the version of the element it writes: the last step.
+            let declared = if k + 1 == path.len() { since } else { None };
             cursor = match cursor {
                 Cursor::Existing(node) => {
                     if let Some(child) = node.children().find(|c| step_matches(step, *c)) {
@@ -252,6 +277,8 @@ impl<'a, 'i> Planner<'a, 'i> {
                     } else if let Some(single) = self.single_existing(node, step, source)? {
                         Cursor::Existing(single)
                     } else {
+                        let parent_path = placement::path_of(node);
+                        self.check_since(parent_path.as_deref(), &step.name, declared)?;
                         let table = placement::table_of(node);
                         let parent = node.tag_name().name();
                         let list = self.children_of(node);
@@ -262,6 +289,7 @@ impl<'a, 'i> Planner<'a, 'i> {
                     }
                 }
                 Cursor::Created(node, mut indices, path) => {
+                    self.check_since(path.as_deref(), &step.name, declared)?;
                     let element = self.created_mut(node, &indices)?;
                     let table = path
                         .as_deref()
@@ -305,6 +333,27 @@ impl<'a, 'i> Planner<'a, 'i> {
             }
         }
         Ok(())
+    }
+
+    /// Refuse to create `<name>` under the element at `parent_path` when libvirt
+    /// introduced it (placement tables' `since`, or the edit's `declared` one) after the
+    /// release the fix must suit.
+    fn check_since(
+        &self,
+        parent_path: Option<&str>,
+        name: &str,
+        declared: Option<Version>,
+    ) -> Result<(), String> {
+        let known = parent_path
+            .and_then(|p| placement::since(p, name))
+            .and_then(Version::parse);
+        match known.into_iter().chain(declared).max() {
+            Some(needed) if needed > self.libvirt => Err(format!(
+                "it would add <{name}>, which needs libvirt {needed} or later; the target is libvirt {} (--libvirt-version)",
+                self.libvirt
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// When no child of `node` matches `step` but the file has a `<step.name>` that libvirt
@@ -894,6 +943,11 @@ mod tests {
 
     /// given `input`, running `edits`, produces the returned text (or the refusal).
     fn run(input: &str, edits: Vec<EditSpec>) -> Result<String, String> {
+        run_for(crate::rules::KNOWN_LIBVIRT, input, edits)
+    }
+
+    /// [`run`], for a libvirt release.
+    fn run_for(libvirt: Version, input: &str, edits: Vec<EditSpec>) -> Result<String, String> {
         let doc = roxmltree::Document::parse(input).unwrap();
         let style = Style::detect(input, &doc);
         let fix = FixSpec {
@@ -901,7 +955,79 @@ mod tests {
             safety: Safety::Safe,
             edits,
         };
-        plan(&fix, doc.root_element(), &style).map(|edits| apply(input, &edits).unwrap())
+        plan(&fix, doc.root_element(), &style, libvirt).map(|edits| apply(input, &edits).unwrap())
+    }
+
+    #[test]
+    fn an_element_newer_than_the_libvirt_version_is_not_created() {
+        let v = |s| Version::parse(s).unwrap();
+        let input = "<domain>\n  <features>\n    <hyperv mode='custom'>\n      <relaxed state='on'/>\n    </hyperv>\n  </features>\n</domain>\n";
+        // <stimer> came with libvirt 1.3.3 (placement tables), <direct> under it with 5.7.0.
+        let edits = || vec![ensure("features/hyperv/stimer/direct", &[("state", "on")])];
+        assert_eq!(
+            run_for(v("5.6"), input, edits()).unwrap_err(),
+            "it would add <direct>, which needs libvirt 5.7.0 or later; the target is libvirt 5.6.0 (--libvirt-version)"
+        );
+        assert_eq!(
+            run_for(v("1.2"), input, edits()).unwrap_err(),
+            "it would add <stimer>, which needs libvirt 1.3.3 or later; the target is libvirt 1.2.0 (--libvirt-version)"
+        );
+        assert!(
+            run_for(v("5.7"), input, edits())
+                .unwrap()
+                .contains("<direct state='on'/>")
+        );
+        // An element already there is not created, whatever its version.
+        let has = "<domain><features><hyperv><stimer state='off'><direct/></stimer></hyperv></features></domain>";
+        assert_eq!(
+            run_for(
+                v("1.0"),
+                has,
+                vec![ensure("features/hyperv/stimer/direct", &[("state", "on")])]
+            )
+            .unwrap(),
+            "<domain><features><hyperv><stimer state='off'><direct state='on'/></stimer></hyperv></features></domain>"
+        );
+        // The edit's own `since:` counts for the element it writes.
+        let mut declared = ensure("features/pvspinlock", &[("state", "on")]);
+        if let EditSpec::Ensure { since, .. } = &mut declared {
+            *since = Some(v("9.1"));
+        }
+        assert_eq!(
+            run_for(v("9.0"), input, vec![declared.clone()]).unwrap_err(),
+            "it would add <pvspinlock>, which needs libvirt 9.1.0 or later; the target is libvirt 9.0.0 (--libvirt-version)"
+        );
+        assert!(run_for(v("9.1"), input, vec![declared]).is_ok());
+    }
+
+    #[test]
+    fn an_attribute_newer_than_the_libvirt_version_is_not_added() {
+        let v = |s| Version::parse(s).unwrap();
+        let (element, attribute) = Selector::parse("features/hyperv/@mode", &Namespaces::builtin())
+            .unwrap()
+            .split_attribute()
+            .unwrap();
+        let set = EditSpec::Set {
+            element,
+            attribute,
+            value: "custom".into(),
+            since: Some(v("8.0")),
+        };
+        let bare = "<domain><features><hyperv/></features></domain>";
+        assert_eq!(
+            run_for(v("7.10"), bare, vec![set.clone()]).unwrap_err(),
+            "it would add the attribute mode to <hyperv>, which needs libvirt 8.0.0 or later; the target is libvirt 7.10.0 (--libvirt-version)"
+        );
+        assert_eq!(
+            run_for(v("8.0"), bare, vec![set.clone()]).unwrap(),
+            "<domain><features><hyperv mode='custom'/></features></domain>"
+        );
+        // Changing an attribute the file already has adds nothing new.
+        let has = "<domain><features><hyperv mode='passthrough'/></features></domain>";
+        assert_eq!(
+            run_for(v("7.10"), has, vec![set]).unwrap(),
+            "<domain><features><hyperv mode='custom'/></features></domain>"
+        );
     }
 
     #[test]
@@ -1361,6 +1487,7 @@ mod tests {
                     element: set.0,
                     attribute: set.1,
                     value: "yes".into(),
+                    since: None,
                 },
                 EditSpec::Remove(Selector::parse("vcpu/@cpuset", &ns).unwrap()),
                 EditSpec::Remove(Selector::parse("description", &ns).unwrap()),

@@ -28,7 +28,12 @@ fn level(s: Severity) -> &'static str {
 }
 
 fn rule_descriptor(rule: &Rule) -> Value {
-    let mut help = rule.explanation.trim().to_string();
+    // The compiled built-in set leaves explanations out; SARIF carries them.
+    let explanation = match rule.explanation.as_str() {
+        "" => crate::builtin::explanation(&rule.id).unwrap_or_default(),
+        text => text,
+    };
+    let mut help = explanation.trim().to_string();
     let mut markdown = help.clone();
     if !rule.references.is_empty() {
         help.push_str("\n\nReferences:");
@@ -45,7 +50,7 @@ fn rule_descriptor(rule: &Rule) -> Value {
         "id": rule.id,
         "name": rule.id.rsplit('/').next().unwrap_or(&rule.id),
         "shortDescription": { "text": non_empty(&rule.summary, &rule.id) },
-        "fullDescription": { "text": non_empty(rule.explanation.trim(), &rule.summary) },
+        "fullDescription": { "text": non_empty(explanation.trim(), &rule.summary) },
         "help": { "text": non_empty(&help, &rule.summary), "markdown": non_empty(&markdown, &rule.summary) },
         "defaultConfiguration": { "level": level(rule.severity) },
         "properties": {

@@ -9,19 +9,18 @@ use serde_saphyr::{Location, Spanned};
 
 use super::raw::{
     self, OrderedMap, RawCondition, RawDefinition, RawEdit, RawEditKind, RawEdits, RawFile, RawFix,
-    RawKeys, RawRef, RawRule, RawTest, RawUnique, Scalar,
+    RawKeys, RawRef, RawRule, RawTest, RawUnique, RawVersionWindow, Scalar,
 };
+use super::repo::{Against, RepoCheck};
 use super::{
     EditSpec, EditValue, Example, ExampleKind, FixSpec, Message, MessagePart, Origin, Rule,
-    RuleSet, Template, Version,
+    RuleSet, Template, Version, VersionWindow,
 };
-use crate::condition::{Condition, Definitions, KeyPart, Unique, ValueCondition, ValueTest};
+use crate::condition::{
+    Condition, Definitions, KeyPart, Pattern, Unique, ValueCondition, ValueTest,
+};
 use crate::document::{LineIndex, Position};
-use crate::repo::{Against, RepoCheck};
 use crate::selector::{Expression, Namespaces, Normalize, Selector};
-
-/// Built-in rule files, embedded by `build.rs`: `(path, contents)`.
-const BUILTIN: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
 
 /// A rule file that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,15 +43,27 @@ impl fmt::Display for RuleError {
 
 impl std::error::Error for RuleError {}
 
-/// The built-in rules alone.
+/// The built-in rules alone, as build.rs compiled them: loads in microseconds, but
+/// without explanations and examples (see [`load_documented`]).
 pub fn load_builtin() -> Result<RuleSet, Vec<RuleError>> {
-    load_rule_sets(&[])
+    Ok(crate::builtin::compiled())
 }
 
 /// Built-in rules plus the rule files found at `paths` (files, or folders searched for
-/// `*.yaml`/`*.yml`). All errors are collected, not just the first.
+/// `*.yaml`/`*.yml`). All errors are collected, not just the first. Without `paths`,
+/// the compiled built-in set (no explanations or examples); with them, everything is
+/// compiled from YAML, since user rules may refer to built-in definitions.
 pub fn load_rule_sets(paths: &[PathBuf]) -> Result<RuleSet, Vec<RuleError>> {
-    let mut sources: Vec<(String, String)> = BUILTIN
+    if paths.is_empty() {
+        return load_builtin();
+    }
+    load_documented(paths)
+}
+
+/// Built-in rules plus the rule files at `paths`, all compiled from YAML with their
+/// explanations and examples: for `rule`, `rules`, `test-rules` and documentation.
+pub fn load_documented(paths: &[PathBuf]) -> Result<RuleSet, Vec<RuleError>> {
+    let mut sources: Vec<(String, String)> = crate::builtin::SOURCES
         .iter()
         .map(|(name, text)| (name.to_string(), text.to_string()))
         .collect();
@@ -339,7 +350,7 @@ fn yaml_error(name: &str, text: &str, err: &serde_saphyr::Error) -> RuleError {
 
 const RULE_ID_PATTERN: &str = r"^[a-z0-9]+(-[a-z0-9]+)*/[a-z0-9]+(-[a-z0-9]+)*$";
 
-fn compile(sources: &[(String, String)]) -> (RuleSet, Vec<RuleError>) {
+pub(crate) fn compile(sources: &[(String, String)]) -> (RuleSet, Vec<RuleError>) {
     let mut errors = Vec::new();
     let mut parsed: Vec<(FileCtx, RawFile)> = Vec::new();
     for (name, text) in sources {
@@ -716,7 +727,7 @@ fn compile_condition(
                 RawTest::Equals(v) => ValueTest::Equals(v.0.clone()),
                 RawTest::In(list) => ValueTest::In(list.iter().map(|s| s.0.clone()).collect()),
                 RawTest::Matches(pattern) => {
-                    ValueTest::Matches(Regex::new(&pattern.value).map_err(|e| {
+                    ValueTest::Matches(Pattern::new(&pattern.value).map_err(|e| {
                         ctx.error(pattern, format!("invalid regular expression: {e}"))
                     })?)
                 }
@@ -851,6 +862,58 @@ fn compile_default(ctx: &FileCtx, raw: Option<&Spanned<Scalar>>) -> Result<bool,
     }
 }
 
+/// A libvirt version written in a rule file (`9.0`, `5.7.0`; YAML may read `9.0` as a
+/// number, which keeps its text).
+fn compile_version(ctx: &FileCtx, key: &str, raw: &Spanned<Scalar>) -> Result<Version, RuleError> {
+    Version::parse(&raw.value.0).ok_or_else(|| {
+        ctx.error(
+            raw,
+            format!(
+                "`{key}` takes a libvirt version like 9.0 or 5.7.0, not `{}`",
+                raw.value.0
+            ),
+        )
+    })
+}
+
+/// `libvirt: {since, before}`: the releases the rule applies to; `since` must come
+/// before `before`.
+fn compile_window(
+    ctx: &FileCtx,
+    raw: Option<&Spanned<RawVersionWindow>>,
+) -> Result<VersionWindow, RuleError> {
+    let Some(raw) = raw else {
+        return Ok(VersionWindow::default());
+    };
+    let since = raw
+        .value
+        .since
+        .as_ref()
+        .map(|v| compile_version(ctx, "since", v))
+        .transpose()?;
+    let before = raw
+        .value
+        .before
+        .as_ref()
+        .map(|v| compile_version(ctx, "before", v))
+        .transpose()?;
+    if let (Some(s), Some(b), Some(at)) = (since, before, &raw.value.before)
+        && s >= b
+    {
+        return Err(ctx.error(
+            at,
+            format!("`libvirt`: `since: {s}` must be older than `before: {b}`"),
+        ));
+    }
+    if since.is_none() && before.is_none() {
+        return Err(ctx.error(
+            raw,
+            "`libvirt` needs `since`, `before` or both (e.g. `libvirt: {since: 9.0}`)",
+        ));
+    }
+    Ok(VersionWindow { since, before })
+}
+
 fn compile_rule(
     ctx: &FileCtx,
     raw: &Spanned<RawRule>,
@@ -929,6 +992,7 @@ fn compile_rule(
         }
     }
     let default_enabled = compile_default(ctx, r.default.as_ref())?;
+    let libvirt = compile_window(ctx, r.libvirt.as_ref())?;
     let for_each = r.for_each.as_ref().map(|s| ctx.selector(s)).transpose()?;
     let when = match &r.when {
         Some(when) => compile_condition(ctx, when, defs)?,
@@ -992,6 +1056,7 @@ fn compile_rule(
         severity,
         tags,
         default_enabled,
+        libvirt,
         summary: summary.trim().to_string(),
         explanation: explanation.trim_end().to_string(),
         references: r.references.clone(),
@@ -1387,6 +1452,7 @@ fn compile_edit(ctx: &FileCtx, raw: &Spanned<RawEdit>) -> Result<EditSpec, RuleE
                 element,
                 attribute,
                 value: compile_value(ctx, "set", target, to.as_ref(), map.as_ref())?,
+                since,
             }
         }
         RawEditKind::Remove(target) => EditSpec::Remove(ctx.selector(target)?),
@@ -1433,7 +1499,10 @@ fn is_xml_name(name: &str) -> bool {
 
 /// The names under which built-in rule files are embedded (`rules/...yaml`).
 pub fn builtin_files() -> Vec<&'static str> {
-    BUILTIN.iter().map(|(name, _)| *name).collect()
+    crate::builtin::SOURCES
+        .iter()
+        .map(|(name, _)| *name)
+        .collect()
 }
 
 #[cfg(test)]
@@ -1571,7 +1640,7 @@ mod tests {
         );
         assert_eq!(
             edit("{remove: a, since: 1.0}"),
-            ["12:23: `since` goes with `ensure` | since: 1.0}"]
+            ["12:23: `since` goes with `ensure` or `set` | since: 1.0}"]
         );
         assert_eq!(
             edit("{ensure: a, since: 'x.y'}"),

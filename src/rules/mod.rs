@@ -5,17 +5,20 @@
 
 pub mod load;
 mod raw;
+pub mod repo;
 
 use std::fmt;
 
 use crate::condition::{Condition, Definitions};
 use crate::selector::{Expression, Selector, SimpleStep};
 
-pub use load::{RuleError, load_builtin, load_rule_sets};
+pub use load::{RuleError, load_builtin, load_documented, load_rule_sets};
 pub use raw::REQUIRED_RULE_KEYS;
 
 /// How serious a finding is. Ordered: `Info < Warning < Error`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -41,7 +44,9 @@ impl fmt::Display for Severity {
 
 /// Whether a fix may be applied without asking. Ordered: `Unsafe < Safe`, so a fix
 /// applies when `fix.safety >= wanted`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Safety {
     /// Changes something the guest sees: needs `--unsafe-fixes`.
@@ -60,7 +65,19 @@ impl Safety {
 }
 
 /// A libvirt version, `major.minor.micro` (missing parts are 0).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct Version {
     pub major: u32,
     pub minor: u32,
@@ -93,21 +110,64 @@ impl fmt::Display for Version {
     }
 }
 
+/// The libvirt release whose schema and formatter output the built-in placement tables
+/// were derived from: the newest libvirt virt-lint knows when no rule names a newer one.
+pub const KNOWN_LIBVIRT: Version = Version {
+    major: 11,
+    minor: 3,
+    micro: 0,
+};
+
+/// The libvirt releases a rule applies to (`libvirt: {since: 9.0, before: 10.2}`):
+/// `since` included, `before` not. Both open by default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct VersionWindow {
+    pub since: Option<Version>,
+    pub before: Option<Version>,
+}
+
+impl VersionWindow {
+    pub fn contains(&self, version: Version) -> bool {
+        self.since.is_none_or(|s| s <= version) && self.before.is_none_or(|b| version < b)
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.since.is_none() && self.before.is_none()
+    }
+}
+
+impl fmt::Display for VersionWindow {
+    /// `libvirt 9.0.0 and later`, `libvirt before 10.2.0`, `libvirt 9.0.0 to 10.2.0
+    /// (before 10.2.0)`, `every libvirt`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.since, self.before) {
+            (None, None) => f.write_str("every libvirt"),
+            (Some(s), None) => write!(f, "libvirt {s} and later"),
+            (None, Some(b)) => write!(f, "libvirt before {b}"),
+            (Some(s), Some(b)) => write!(f, "libvirt {s} and later, before {b}"),
+        }
+    }
+}
+
 impl FixSpec {
     /// The newest `since:` among the fix's edits: the oldest libvirt the fix suits.
     pub fn since(&self) -> Option<Version> {
-        self.edits
-            .iter()
-            .filter_map(|e| match e {
-                EditSpec::Ensure { since, .. } => *since,
-                _ => None,
-            })
-            .max()
+        self.edits.iter().filter_map(EditSpec::since).max()
+    }
+}
+
+impl EditSpec {
+    /// The `since:` of an edit: the libvirt release that introduced what it writes.
+    pub fn since(&self) -> Option<Version> {
+        match self {
+            EditSpec::Ensure { since, .. } | EditSpec::Set { since, .. } => *since,
+            _ => None,
+        }
     }
 }
 
 /// Where a rule (or one of its parts) was written.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Origin {
     pub file: String,
     pub line: usize,
@@ -119,7 +179,7 @@ impl fmt::Display for Origin {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Rule {
     pub id: String,
     pub severity: Severity,
@@ -129,7 +189,13 @@ pub struct Rule {
     /// `false` for opinionated rules written with `default: off`: they run only when
     /// selected ([`RuleSet::select`]).
     pub default_enabled: bool,
+    /// The libvirt releases the rule applies to (`libvirt:`); outside them it does not run
+    /// ([`RuleSet::libvirt_version`]).
+    pub libvirt: VersionWindow,
     pub summary: String,
+    /// Not in the compiled built-in set ([`crate::builtin`]): only `rule`, `rules`,
+    /// `test-rules` and the documentation formats read it, from the documented set.
+    #[serde(skip)]
     pub explanation: String,
     pub references: Vec<String>,
     /// Evaluate the rule once per selected element instead of once per document.
@@ -141,14 +207,16 @@ pub struct Rule {
     pub message: Message,
     pub fix: Option<FixSpec>,
     pub alternatives: Vec<FixSpec>,
+    /// Not in the compiled built-in set, like `explanation`.
+    #[serde(skip)]
     pub examples: Vec<Example>,
     pub origin: Origin,
     /// For a repository rule (`scope: repo`): its cross-document check. The per-file
     /// engine skips such rules; [`crate::repo`] evaluates them over a whole run.
-    pub repo: Option<crate::repo::RepoCheck>,
+    pub repo: Option<repo::RepoCheck>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct FixSpec {
     pub title: String,
     pub safety: Safety,
@@ -156,7 +224,7 @@ pub struct FixSpec {
 }
 
 /// One edit of a fix, as written in the rule file; `fix::plan` turns it into byte splices.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum EditSpec {
     /// Make sure the element path exists (creating what is missing, as last children) and
     /// carries `attributes` (templates, rendered at the rule's context). Never changes an
@@ -177,6 +245,9 @@ pub enum EditSpec {
         element: Selector,
         attribute: String,
         value: EditValue,
+        /// The libvirt version that introduced the attribute (`since:`): a fix that would
+        /// add it (not change it) for an older libvirt is refused.
+        since: Option<Version>,
     },
     /// Remove every selected element or attribute.
     Remove(Selector),
@@ -196,7 +267,7 @@ pub enum EditSpec {
 /// edit changes), and/or a table rewriting the current value (`map:`). With a table, a
 /// current value it lists becomes its entry; any other value becomes the template, or
 /// stays when there is none.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct EditValue {
     pub template: Option<Template>,
     pub map: Vec<(String, String)>,
@@ -249,12 +320,12 @@ pub struct Example {
 /// of each expression at the rule's context (the `for-each` element, a `unique`
 /// duplicate, or `<domain>`); a hole ending in `...` renders every value, joined with
 /// `, `.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Message {
     pub parts: Vec<MessagePart>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum MessagePart {
     Text(String),
     /// `{expr}`: the first value.
@@ -303,13 +374,19 @@ impl Message {
     }
 }
 
-/// Every rule of a run, with the definitions they share, and which of them run.
-#[derive(Debug, Clone, Default)]
+/// Every rule of a run, with the definitions they share, which of them run, and the
+/// libvirt release the definitions are checked for.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct RuleSet {
     pub rules: Vec<Rule>,
     pub definitions: Definitions,
     /// Parallel to `rules`: whether the rule runs. Starts as each rule's `default`.
     enabled: Vec<bool>,
+    /// `--libvirt-version`, when given.
+    libvirt: Option<Version>,
+    /// [`RuleSet::newest_known`], worked out on first use (not stored when compiled).
+    #[serde(skip)]
+    newest: std::sync::OnceLock<Version>,
 }
 
 impl RuleSet {
@@ -320,6 +397,8 @@ impl RuleSet {
             rules,
             definitions,
             enabled,
+            libvirt: None,
+            newest: std::sync::OnceLock::new(),
         }
     }
 
@@ -327,16 +406,66 @@ impl RuleSet {
         self.rules.iter().find(|r| r.id == id)
     }
 
-    /// The rules that run, with their index in `rules`.
+    /// Check the definitions for this libvirt release (`--libvirt-version`): rules run
+    /// only inside their `libvirt:` window, and a fix that would write an element newer
+    /// than it is refused. `None`: the newest release the rules know.
+    pub fn set_libvirt_version(&mut self, version: Option<Version>) {
+        self.libvirt = version;
+    }
+
+    /// The libvirt release the definitions are checked for: `--libvirt-version`, or
+    /// [`RuleSet::newest_known`].
+    pub fn libvirt_version(&self) -> Version {
+        self.libvirt.unwrap_or_else(|| self.newest_known())
+    }
+
+    /// Whether the release was given (`--libvirt-version`) rather than defaulted.
+    pub fn libvirt_version_given(&self) -> bool {
+        self.libvirt.is_some()
+    }
+
+    /// Every libvirt release the rules name (`libvirt:` windows and `since:` of edits),
+    /// and [`KNOWN_LIBVIRT`].
+    pub fn known_versions(&self) -> Vec<Version> {
+        let mut out = vec![KNOWN_LIBVIRT];
+        for rule in &self.rules {
+            out.extend(rule.libvirt.since);
+            out.extend(rule.libvirt.before);
+            for fix in rule.fix.iter().chain(&rule.alternatives) {
+                out.extend(fix.edits.iter().filter_map(EditSpec::since));
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// The newest libvirt release the rules know: the default `--libvirt-version`.
+    /// (Worked out once: rules added later do not change it.)
+    pub fn newest_known(&self) -> Version {
+        *self.newest.get_or_init(|| {
+            self.known_versions()
+                .last()
+                .copied()
+                .unwrap_or(KNOWN_LIBVIRT)
+        })
+    }
+
+    /// The rules that run, with their index in `rules`: selected, and applying to
+    /// [`RuleSet::libvirt_version`].
     pub fn enabled(&self) -> impl Iterator<Item = (usize, &Rule)> {
-        self.rules
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| self.enabled.get(*i).copied().unwrap_or(false))
+        let version = self.libvirt_version();
+        self.rules.iter().enumerate().filter(move |(i, rule)| {
+            self.enabled.get(*i).copied().unwrap_or(false) && rule.libvirt.contains(version)
+        })
     }
 
     pub fn is_enabled(&self, index: usize) -> bool {
         self.enabled.get(index).copied().unwrap_or(false)
+            && self
+                .rules
+                .get(index)
+                .is_some_and(|r| r.libvirt.contains(self.libvirt_version()))
     }
 
     /// Choose the rules that run: `choose` sees each rule (and whether it runs now) and
@@ -349,12 +478,23 @@ impl RuleSet {
     }
 
     /// A set holding only the rule at `index`, enabled whatever its default (for running
-    /// a rule's examples).
+    /// a rule's examples), checked for the newest libvirt release the rules know that
+    /// lies in the rule's `libvirt:` window.
     pub fn only(&self, index: usize) -> RuleSet {
+        let rule = &self.rules[index];
+        let mut candidates = self.known_versions();
+        candidates.extend(rule.libvirt.since);
+        let version = candidates
+            .into_iter()
+            .filter(|v| rule.libvirt.contains(*v))
+            .max()
+            .unwrap_or_default();
         RuleSet {
-            rules: vec![self.rules[index].clone()],
+            rules: vec![rule.clone()],
             definitions: self.definitions.clone(),
             enabled: vec![true],
+            libvirt: Some(version),
+            newest: std::sync::OnceLock::new(),
         }
     }
 }

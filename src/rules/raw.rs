@@ -207,6 +207,7 @@ pub(super) struct RawRule {
     pub references: Vec<String>,
     pub tags: Vec<Spanned<String>>,
     pub default: Option<Spanned<Scalar>>,
+    pub libvirt: Option<Spanned<RawVersionWindow>>,
     pub for_each: Option<Spanned<String>>,
     pub when: Option<Spanned<RawCondition>>,
     /// `file` (the default) or `repo` (see `crate::repo`).
@@ -228,6 +229,7 @@ pub(super) const RULE_KEYS: &[&str] = &[
     "references",
     "tags",
     "default",
+    "libvirt",
     "for-each",
     "when",
     "report-at",
@@ -262,6 +264,7 @@ map_visitor!(
         "references" => put(&mut r.references, map.next_value()?),
         "tags" => put(&mut r.tags, map.next_value()?),
         "default" => fill(&mut r.default, &key, map.next_value()?),
+        "libvirt" => fill(&mut r.libvirt, &key, map.next_value()?),
         "for-each" => fill(&mut r.for_each, &key, map.next_value()?),
         "when" => fill(&mut r.when, &key, map.next_value()?),
         "scope" => fill(&mut r.scope, &key, map.next_value()?),
@@ -271,6 +274,27 @@ map_visitor!(
         "fix" => fill(&mut r.fix, &key, map.next_value()?),
         "alternatives" => put(&mut r.alternatives, map.next_value()?),
         "examples" => put(&mut r.examples, map.next_value()?),
+        _ => false,
+    }
+);
+
+/// `libvirt: {since: 9.0, before: 10.2}`: the libvirt releases a rule applies to.
+#[derive(Default)]
+pub(super) struct RawVersionWindow {
+    pub since: Option<Spanned<Scalar>>,
+    pub before: Option<Spanned<Scalar>>,
+}
+
+pub(super) const VERSION_WINDOW_KEYS: &[&str] = &["since", "before"];
+
+map_visitor!(
+    RawVersionWindow,
+    "the libvirt releases a rule applies to: a mapping with `since` and/or `before`",
+    "`libvirt`",
+    VERSION_WINDOW_KEYS,
+    |w, map, key| match key.value.as_str() {
+        "since" => fill(&mut w.since, &key, map.next_value()?),
+        "before" => fill(&mut w.before, &key, map.next_value()?),
         _ => false,
     }
 );
@@ -992,7 +1016,7 @@ pub(super) const EDIT_KINDS: &[&str] = &[
 const EDIT_COMPANIONS: &[(&str, &[&str])] = &[
     ("attributes", &["ensure"]),
     ("when-created", &["ensure"]),
-    ("since", &["ensure"]),
+    ("since", &["ensure", "set"]),
     ("to", &["set"]),
     ("with", &["replace-text"]),
     ("map", &["set", "replace-text"]),

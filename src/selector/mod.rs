@@ -50,7 +50,7 @@ pub fn xpath_number(s: &str) -> f64 {
 }
 
 /// Namespace prefixes usable in selectors, mapped to namespace URIs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Namespaces {
     map: BTreeMap<String, String>,
 }
@@ -108,7 +108,7 @@ impl fmt::Display for SelectorError {
 impl std::error::Error for SelectorError {}
 
 /// A compiled selector. Cheap to evaluate many times; `Send + Sync`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Selector {
     source: String,
     path: LocationPath,
@@ -123,7 +123,7 @@ impl fmt::Display for Selector {
 /// A compiled XPath expression: a selector, or anything built from selectors with
 /// comparisons, `and`/`or`, arithmetic (`+ - * div mod`) and functions. Used by `test:`
 /// conditions, message holes and computed values.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Expression {
     source: String,
     expr: parse::Expr,
@@ -181,7 +181,7 @@ impl Expression {
 
 /// One step of a [`Selector::simple_path`]: an element that an "ensure" edit
 /// can create, with the attributes it must carry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SimpleStep {
     /// The prefix as written in the selector.
     pub prefix: Option<String>,

@@ -12,7 +12,7 @@ use roxmltree::Node;
 use super::Item;
 
 /// How a value is read before it is compared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Normalize {
     /// The text as written.
     Text,

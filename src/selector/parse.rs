@@ -19,7 +19,7 @@ const NS_XML: &str = "http://www.w3.org/XML/1998/namespace";
 // ---------------------------------------------------------------------------
 
 /// A location path: an optional leading `/` and a sequence of steps.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(super) struct LocationPath {
     /// Starts at the document root instead of the context node.
     pub absolute: bool,
@@ -27,7 +27,7 @@ pub(super) struct LocationPath {
 }
 
 /// The axes reachable through the abbreviated syntax.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(super) enum Axis {
     /// `name`
     Child,
@@ -43,7 +43,7 @@ pub(super) enum Axis {
     Parent,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(super) enum NodeTest {
     /// `name` or `prefix:name`; `namespace` is the resolved URI.
     Name {
@@ -63,7 +63,7 @@ pub(super) enum NodeTest {
     Comment,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(super) struct Step {
     pub axis: Axis,
     pub test: NodeTest,
@@ -76,7 +76,7 @@ pub(super) struct Step {
     pub span: Range<usize>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(super) enum CmpOp {
     Eq,
     Ne,
@@ -100,7 +100,7 @@ impl CmpOp {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(super) enum ArithOp {
     Add,
     Sub,
@@ -109,7 +109,7 @@ pub(super) enum ArithOp {
     Mod,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(super) enum Func {
     Not,
     True,
@@ -192,7 +192,7 @@ const FUNCTIONS: &[FuncSig] = &[
 ];
 
 /// A literal operand of a direct attribute comparison.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(super) struct Literal {
     /// The string form (a string literal, or the XPath string of a number).
     pub text: Box<str>,
@@ -202,7 +202,7 @@ pub(super) struct Literal {
     pub is_number: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(super) enum Expr {
     Or(Vec<Expr>),
     And(Vec<Expr>),
