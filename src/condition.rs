@@ -122,7 +122,7 @@ impl ValueTest {
     /// Whether a plain text value passes. Numeric tests read the value as XPath
     /// `number()` does: `inf`, `1e3` and `+5` are not numbers.
     pub fn accepts(&self, value: &str) -> bool {
-        self.accepts_key(Normalize::Text, Normalize::Text.text(value), value)
+        self.accepts_text(value)
     }
 
     /// Whether a value passes once normalised (`key` is `None` when the value does not
@@ -151,10 +151,25 @@ impl ValueTest {
     }
 }
 
+impl ValueTest {
+    /// [`ValueTest::accepts`] without building a key (the common `as: text` case).
+    fn accepts_text(&self, value: &str) -> bool {
+        match self {
+            ValueTest::Equals(expected) => value == expected,
+            ValueTest::In(list) => list.iter().any(|v| v == value),
+            ValueTest::Matches(regex) => regex.is_match(value),
+            ValueTest::Compare(op, bound) => op.holds(crate::selector::xpath_number(value), *bound),
+        }
+    }
+}
+
 impl ValueCondition {
     pub fn holds(&self, ctx: Node<'_, '_>) -> bool {
         self.selector.select(ctx).iter().any(|item| {
             let raw = item.string_value();
+            if self.normalize == Normalize::Text {
+                return self.test.accepts_text(&raw);
+            }
             self.test
                 .accepts_key(self.normalize, self.normalize.item(item), &raw)
         })

@@ -159,13 +159,30 @@ fn error(
 /// The config file that applies to `file` (a path to lint): the closest `.virt-lint.yaml`
 /// or `virt-lint.yaml` in its folder or any folder above.
 pub fn discover(file: &Path) -> Option<PathBuf> {
-    let absolute = std::path::absolute(file).ok()?;
+    let absolute = absolute(file)?;
     let start = if absolute.is_dir() {
         absolute.as_path()
     } else {
         absolute.parent()?
     };
     find_in_ancestors(start)
+}
+
+/// `path` made absolute, with `.` and `..` resolved lexically (so that `../other/vm.xml`
+/// does not pass through the current folder when looking upwards).
+pub fn absolute(path: &Path) -> Option<PathBuf> {
+    let joined = std::path::absolute(path).ok()?;
+    let mut out = PathBuf::new();
+    for component in joined.components() {
+        match component {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    Some(out)
 }
 
 /// The closest config file in `dir` or above.

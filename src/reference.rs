@@ -217,7 +217,7 @@ fn shown_example(rule: &Rule) -> Option<&Example> {
 fn fix_text(fix: &FixSpec) -> String {
     match fix.since() {
         Some(v) => format!(
-            "{} (writes elements of libvirt {v} or later)",
+            "{} (writes what libvirt {v} introduced: refused for an older `--libvirt-version`)",
             escape(&fix.title)
         ),
         None => escape(&fix.title),

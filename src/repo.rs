@@ -361,15 +361,19 @@ type At = (usize, usize);
 pub fn evaluate(docs: &[RunDocument<'_>], rules: &[RepoRule<'_>]) -> Vec<RepoFinding> {
     let mut findings = Vec::new();
     for (slot, rule) in rules.iter().enumerate() {
-        // By id: each document may have its own rule set (its config file's).
-        let facts_of = |d: usize| -> Option<&RuleFacts> {
-            docs[d]
-                .facts
-                .rules
-                .get(slot)
-                .filter(|f| *f.rule_id == *rule.id)
-                .or_else(|| docs[d].facts.rules.iter().find(|f| *f.rule_id == *rule.id))
-        };
+        // By id (each document may have its own rule set, its config file's), once per
+        // document.
+        let per_doc: Vec<Option<&RuleFacts>> = docs
+            .iter()
+            .map(|doc| {
+                doc.facts
+                    .rules
+                    .get(slot)
+                    .filter(|f| *f.rule_id == *rule.id)
+                    .or_else(|| doc.facts.rules.iter().find(|f| *f.rule_id == *rule.id))
+            })
+            .collect();
+        let facts_of = |d: usize| per_doc[d];
         let host = |d: usize| {
             if rule.check.per_host {
                 docs[d].host
@@ -437,30 +441,43 @@ fn evaluate_unique<'a>(
     host: &dyn Fn(usize) -> Option<&'a str>,
     findings: &mut Vec<RepoFinding>,
 ) {
-    // Per key: occurrences per group, and for the key as a whole; whether any item meets
-    // `if-any`, per group and per key.
-    #[derive(Default)]
-    struct Bucket<'k> {
-        groups: HashMap<&'k str, (Option<FirstTwo>, bool)>,
+    // Per key: its occurrences, and whether any item meets `if-any`; with `group-by`, the
+    // same per key and group. Flat maps: no map per key.
+    #[derive(Default, Clone, Copy)]
+    struct Bucket {
         all: Option<FirstTwo>,
         flag: bool,
     }
-    let mut buckets: HashMap<(Option<&'a str>, &'a str), Bucket<'a>> = HashMap::new();
+    impl Bucket {
+        fn add(&mut self, at: At, flag: bool) {
+            match &mut self.all {
+                Some(first) => first.add(at),
+                None => self.all = Some(FirstTwo::new(at)),
+            }
+            self.flag |= flag;
+        }
+    }
+    let grouped = !rule.check.group_by.is_empty();
+    let total: usize = (0..docs.len())
+        .filter_map(facts_of)
+        .map(|f| f.entries.len())
+        .sum();
+    let mut buckets: HashMap<(Option<&'a str>, &'a str), Bucket> = HashMap::with_capacity(total);
+    let mut groups: HashMap<(Option<&'a str>, &'a str, &'a str), Bucket> =
+        HashMap::with_capacity(if grouped { total } else { 0 });
     for d in 0..docs.len() {
         let Some(facts) = facts_of(d) else { continue };
         for (e, entry) in facts.entries.iter().enumerate() {
-            let bucket = buckets.entry((host(d), &entry.key)).or_default();
-            match &mut bucket.all {
-                Some(first) => first.add((d, e)),
-                None => bucket.all = Some(FirstTwo::new((d, e))),
+            buckets
+                .entry((host(d), &entry.key))
+                .or_default()
+                .add((d, e), entry.flag);
+            if grouped {
+                groups
+                    .entry((host(d), &entry.key, &entry.group))
+                    .or_default()
+                    .add((d, e), entry.flag);
             }
-            bucket.flag |= entry.flag;
-            let group = bucket.groups.entry(&entry.group).or_default();
-            match &mut group.0 {
-                Some(first) => first.add((d, e)),
-                None => group.0 = Some(FirstTwo::new((d, e))),
-            }
-            group.1 |= entry.flag;
         }
     }
     for d in 0..docs.len() {
@@ -470,8 +487,12 @@ fn evaluate_unique<'a>(
             let Some(all) = bucket.all.filter(|a| a.documents > 1) else {
                 continue;
             };
-            let (group, group_flag) = &bucket.groups[&*entry.group];
-            let same_group = group.filter(|g| g.documents > 1 && *group_flag);
+            // Without `group-by`, the key's occurrences are one group.
+            let group = match grouped {
+                true => groups[&(host(d), &*entry.key, &*entry.group)],
+                false => *bucket,
+            };
+            let same_group = group.all.filter(|g| g.documents > 1 && group.flag);
             let (other, severity, count) = match same_group {
                 Some(g) => (g.other_than(d), rule.severity, g.documents - 1),
                 None => match rule.check.across_groups {

@@ -105,7 +105,7 @@ impl Settings {
     }
 
     pub fn is_excluded(&self, path: &Path) -> bool {
-        let Ok(absolute) = std::path::absolute(path) else {
+        let Some(absolute) = config::absolute(path) else {
             return false;
         };
         self.exclude.iter().any(|e| e.matches(&absolute))

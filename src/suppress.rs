@@ -22,6 +22,8 @@ use crate::select::{RuleInfo, Selector};
 
 pub const INVALID: &str = "virt-lint/invalid-suppression";
 pub const UNUSED: &str = "virt-lint/unused-suppression";
+/// The origin of [`meta_rules`] (they have no rule file).
+pub const META_ORIGIN: &str = "src/suppress.rs";
 
 /// How suppressions are treated in a run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -82,7 +84,7 @@ pub fn meta_rules() -> Vec<Rule> {
         alternatives: Vec::new(),
         examples: Vec::new(),
         origin: Origin {
-            file: "<built-in>".to_string(),
+            file: META_ORIGIN.to_string(),
             line: 0,
         },
         repo: None,
@@ -325,8 +327,8 @@ fn meta_finding(
     })
 }
 
-/// Each directive comment with the start tag of what it applies to, for checking that a
-/// fix neither removed nor moved one.
+/// Each directive comment with the element it applies to, for checking that a fix neither
+/// removed nor moved one.
 pub fn anchors(doc: &Document<'_>) -> Vec<(String, Option<String>)> {
     let mut out = Vec::new();
     for node in doc.tree.descendants().filter(|n| n.is_comment()) {
@@ -334,10 +336,20 @@ pub fn anchors(doc: &Document<'_>) -> Vec<(String, Option<String>)> {
         if !text.trim_start().starts_with("virt-lint") {
             continue;
         }
-        let target = node
-            .next_siblings()
-            .find(|n| n.is_element())
-            .map(|e| doc.text[crate::document::start_tag_range(e)].to_string());
+        // The element by its path of names (and `name` attributes), not its whole start
+        // tag: a fix may change the element's other attributes without moving the comment.
+        let target = node.next_siblings().find(|n| n.is_element()).map(|e| {
+            let mut steps: Vec<String> = e
+                .ancestors()
+                .filter(|n| n.is_element())
+                .map(|n| match n.attribute("name") {
+                    Some(v) => format!("{}[@name='{v}']", n.tag_name().name()),
+                    None => n.tag_name().name().to_string(),
+                })
+                .collect();
+            steps.reverse();
+            steps.join("/")
+        });
         out.push((text.to_string(), target));
     }
     out

@@ -111,6 +111,24 @@ fn rules_run_only_inside_their_libvirt_window() {
     let r = run(&["test-rules", "tests/rule-files/libvirt-window.yaml"]);
     assert_eq!(r.code, 0, "{}", r.transcript());
     assert!(r.stdout.ends_with("4 passed, 0 failed\n"), "{}", r.stdout);
+    // The reference says it too.
+    let r = run(&[
+        "rules",
+        "--format",
+        "markdown",
+        "--rules",
+        "tests/rule-files/libvirt-window.yaml",
+    ]);
+    assert!(
+        r.stdout.contains(
+            "\n**libvirt**: applies to libvirt 9.0.0 and later, before 10.0.0 only (checked against `--libvirt-version`).\n"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains(
+        "\n**libvirt**: applies to libvirt before 9.0.0 only (checked against `--libvirt-version`).\n"
+    ));
     // `virt-lint rule` says which releases a rule applies to.
     let r = run(&[
         "rule",

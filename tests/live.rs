@@ -456,3 +456,65 @@ fn repository_rules_compare_live_domains_with_files() {
     // Names collide per host: the file is not on the test node's host.
     assert!(!r.stdout.contains("repo/duplicate-name"), "{}", r.stdout);
 }
+
+#[test]
+fn fix_on_a_terminal_asks_first() {
+    // `script` runs virt-lint on a pseudo-terminal, fed the answer on its standard input.
+    if !have_tool("virsh") || !have_tool("script") {
+        return;
+    }
+    let uri = uri();
+    let answer = |reply: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let wrapper = virsh_wrapper(dir.path());
+        let mut child = Command::new("script")
+            .args([
+                "-qec",
+                &format!(
+                    "{} --color never --connect {uri} --domain win10-desk --fix --unsafe-fixes",
+                    env!("CARGO_BIN_EXE_virt-lint")
+                ),
+                "/dev/null",
+            ])
+            .env("VIRT_LINT_VIRSH", &wrapper)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{reply}\n").as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let log = std::fs::read_to_string(dir.path().join("log")).unwrap_or_default();
+        (String::from_utf8_lossy(&out.stdout).into_owned(), log)
+    };
+    let (shown, log) = answer("y");
+    assert!(
+        shown.contains("+      <stimer state='on'/>"),
+        "the diff is shown before the question:\n{shown}"
+    );
+    assert!(
+        shown.contains(&format!("Redefine {uri}/win10-desk with 1 fix? [y/N]")),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!(
+            "Redefined {uri}/win10-desk (Domain 'win10-desk' defined from "
+        )),
+        "{shown}"
+    );
+    assert!(log.contains(" define -- "), "{log}");
+
+    let (shown, log) = answer("n");
+    assert!(
+        shown.contains(&format!(
+            "error: {uri}/win10-desk: not redefined (declined); its definition is unchanged"
+        )),
+        "{shown}"
+    );
+    assert!(!log.contains(" define "), "{log}");
+}

@@ -197,3 +197,30 @@ fn missing_hypervclock_with_stimer_on_is_reported_once() {
         ]
     );
 }
+
+/// Every YAML block of README's "Rule language" section is a rule file that loads and
+/// whose examples pass.
+#[test]
+fn readme_rule_language_examples_load_and_pass() {
+    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    let section = readme
+        .split("\n### Rule language\n")
+        .nth(1)
+        .expect("README has a Rule language section");
+    let section = section.split("\n## ").next().unwrap();
+    let section = section.split("\n### ").next().unwrap();
+    let blocks: Vec<&str> = section
+        .split("```yaml\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap())
+        .collect();
+    assert_eq!(blocks.len(), 2);
+    let dir = tempfile::tempdir().unwrap();
+    for (i, yaml) in blocks.iter().enumerate() {
+        let file = dir.path().join(format!("readme-{i}.yaml"));
+        std::fs::write(&file, yaml).unwrap();
+        let r = common::run(&["test-rules", file.to_str().unwrap()]);
+        assert_eq!(r.code, 0, "block {i}:\n{}", r.transcript());
+        assert!(r.stdout.contains(" passed, 0 failed"), "{}", r.stdout);
+    }
+}

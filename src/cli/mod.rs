@@ -118,10 +118,14 @@ pub(crate) fn load_rules(args: &RuleArgs) -> Result<RuleSet, u8> {
     for warning in empty_rule_folders(&args.rules) {
         eprintln!("{warning}");
     }
-    rules::load_documented(&args.rules).map_err(|errors| {
+    let mut set = rules::load_documented(&args.rules).map_err(|errors| {
         print_rule_errors(&errors);
         EXIT_ERROR
-    })
+    })?;
+    // The rules about suppression comments, so that they can be listed and explained.
+    set.rules.extend(crate::suppress::meta_rules());
+    set.select(|rule, on| on || rule.default_enabled);
+    Ok(set)
 }
 
 #[cfg(test)]

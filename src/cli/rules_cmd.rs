@@ -127,7 +127,9 @@ pub fn explain(id: &str, args: &RuleArgs) -> u8 {
             }
         }
     }
-    if rules::load::builtin_files().contains(&rule.origin.file.as_str()) {
+    if rule.origin.file == crate::suppress::META_ORIGIN {
+        out.push_str("\nBuilt into virt-lint: it reports on `virt-lint:` suppression comments.\n");
+    } else if rules::load::builtin_files().contains(&rule.origin.file.as_str()) {
         out.push_str("\nBuilt-in rule (embedded in the virt-lint binary).\n");
     } else {
         out.push_str(&format!("\nDefined in {}.\n", rule.origin));
