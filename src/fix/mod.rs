@@ -20,6 +20,11 @@ pub use plan::{PlannedFinding, PlannedFix, plan_findings};
 /// ESLint's cap: enough for dependency chains, small enough to stop a runaway quickly.
 pub const MAX_PASSES: usize = 10;
 
+/// How much fixes may grow a text: by its own length, or by this many bytes if that is
+/// more. Real fixes add a few elements; a rule that adds to every element (`for-each:
+/// "//*"` with `ensure`) would otherwise multiply the file at each pass.
+pub const MAX_GROWTH: usize = 64 * 1024;
+
 /// The result of fixing one text.
 #[derive(Debug, Clone)]
 pub struct Fixed {
@@ -120,6 +125,16 @@ pub fn fix_linted_with(
         let next = edit::apply(&current, &edits).map_err(|message| FixError {
             message: format!("{message}; nothing was written"),
         })?;
+        if next.len().saturating_sub(text.len()) > text.len().max(MAX_GROWTH) {
+            return Err(FixError {
+                message: format!(
+                    "fixes keep growing the file ({} bytes after pass {passes}, from {}; rules: {}); nothing was written",
+                    next.len(),
+                    text.len(),
+                    dedup(&pass_rules).join(", ")
+                ),
+            });
+        }
         rules_per_pass.push(pass_rules.clone());
         if let Some(&first) = seen.get(&next) {
             let involved: Vec<String> = rules_per_pass[first..].concat();
