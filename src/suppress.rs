@@ -519,8 +519,10 @@ mod tests {
             (INVALID.to_string(), "unexpected `windows/ because`: separate rules with `,` and put the reason after ` - `".to_string(), 16),
             (INVALID.to_string(), "`ignore` needs a rule id, group or tag (rules are separated by `,`; a reason follows ` - `)".to_string(), 17),
         ];
-        // Sorting is by position, then rule id: compare as sets of lines for clarity.
+        // Sorting is by position, then rule id: compare as sets of lines for clarity. The
+        // rules' own findings on this guest are not the subject here.
         let mut got_sorted = got.clone();
+        got_sorted.retain(|g| g.0.starts_with("virt-lint/"));
         got_sorted.sort_by(|a, b| (a.2, &a.0, &a.1).cmp(&(b.2, &b.0, &b.1)));
         let mut expected_sorted = expected;
         expected_sorted.sort_by(|a, b| (a.2, &a.0, &a.1).cmp(&(b.2, &b.0, &b.1)));

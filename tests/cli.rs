@@ -22,8 +22,10 @@ fn case(name: &str, args: &[&str], code: i32) {
 fn motivating_windows_guest_warns_at_the_hpet_timer() {
     case("win10-hpet-off", &["fixtures/win10-hpet-off.xml"], 1);
     let r = run(&["--format", "concise", "fixtures/win10-hpet-off.xml"]);
+    // The catalog's expectation for the motivating case: W1 (this warning) and, as info,
+    // W4 (windows/hyperv-set-incomplete).
     assert!(
-        r.stdout.starts_with("fixtures/win10-hpet-off.xml:32:5: warning[windows/hpet-disabled-without-stimer] HPET is off"),
+        r.stdout.lines().any(|l| l.starts_with("fixtures/win10-hpet-off.xml:32:5: warning[windows/hpet-disabled-without-stimer] HPET is off")),
         "{}",
         r.stdout
     );
@@ -429,7 +431,7 @@ fn diff_summary_names_the_findings_it_does_not_fix() {
     assert_eq!(r.code, 0);
     assert_eq!(
         r.stderr,
-        "No fixes to apply.\n2 findings remain without a fix:\n  fixtures/fix/vpindex-off.xml:24:7: error[hyperv/synic-requires-vpindex] Hyper-V synic requires vpindex: QEMU refuses to start this guest (no fix: `features/hyperv/vpindex` is explicitly state='off'; change it by hand if that is not intended)\n  fixtures/fix/vpindex-off.xml:34:5: warning[windows/hpet-disabled-without-stimer] HPET is off and the Hyper-V synthetic timer (stimer) is not enabled: Windows falls back to port-I/O timers and burns host CPU while idle (no fix: `features/hyperv/vpindex` is explicitly state='off'; change it by hand if that is not intended)\n"
+        "No fixes to apply.\n3 findings remain without a fix:\n  fixtures/fix/vpindex-off.xml:19:5: info[windows/hyperv-set-incomplete] Windows guest with an incomplete Hyper-V enlightenment set: some of relaxed, vapic, spinlocks, vpindex, runtime, synic, stimer, frequencies, tlbflush and ipi are missing (no fix: `features/hyperv/vpindex` is explicitly state='off'; change it by hand if that is not intended)\n  fixtures/fix/vpindex-off.xml:24:7: error[hyperv/synic-requires-vpindex] Hyper-V synic requires vpindex: QEMU refuses to start this guest (no fix: `features/hyperv/vpindex` is explicitly state='off'; change it by hand if that is not intended)\n  fixtures/fix/vpindex-off.xml:34:5: warning[windows/hpet-disabled-without-stimer] HPET is off and the Hyper-V synthetic timer (stimer) is not enabled: Windows falls back to port-I/O timers and burns host CPU while idle (no fix: `features/hyperv/vpindex` is explicitly state='off'; change it by hand if that is not intended)\n"
     );
 }
 
@@ -535,8 +537,9 @@ fn a_walk_finds_hidden_and_linked_files_once_and_reports_what_it_cannot_read() {
     let r = run_in(home, &["--format", "concise", "."], None);
     assert_eq!(
         r.transcript(),
-        "exit: 2\n--- stdout\n.config/libvirt/qemu/win10.xml:32:5: warning[windows/hpet-disabled-without-stimer] HPET is off and the Hyper-V synthetic timer (stimer) is not enabled: Windows falls back to port-I/O timers and burns host CPU while idle\n\
-         Found 1 warning in 1 file (2 files checked); 1 input could not be checked.\n(1 hidden unsafe fix can be enabled with `--unsafe-fixes`.)\n\
+        "exit: 2\n--- stdout\n.config/libvirt/qemu/win10.xml:19:5: info[windows/hyperv-set-incomplete] Windows guest with an incomplete Hyper-V enlightenment set: some of relaxed, vapic, spinlocks, vpindex, runtime, synic, stimer, frequencies, tlbflush and ipi are missing\n\
+         .config/libvirt/qemu/win10.xml:32:5: warning[windows/hpet-disabled-without-stimer] HPET is off and the Hyper-V synthetic timer (stimer) is not enabled: Windows falls back to port-I/O timers and burns host CPU while idle\n\
+         Found 1 warning and 1 info in 1 file (2 files checked); 1 input could not be checked.\n(2 hidden unsafe fixes can be enabled with `--unsafe-fixes`.)\n\
          --- stderr\nnote: vms/loop: symlink loop (leads back to .); not followed\nerror: vms/gone.xml: broken symlink (its target does not exist)\n",
     );
 
@@ -594,7 +597,7 @@ fn a_walk_finds_hidden_and_linked_files_once_and_reports_what_it_cannot_read() {
         "note: vms/loop: symlink loop (leads back to .); not followed\nerror: locked: cannot read folder: Permission denied (os error 13)\nerror: secret.xml: cannot read: Permission denied (os error 13)\n"
     );
     assert!(
-        stdout.ends_with("Found 1 warning in 1 file (2 files checked); 2 inputs could not be checked.\n(1 hidden unsafe fix can be enabled with `--unsafe-fixes`.)\n"),
+        stdout.ends_with("Found 1 warning and 1 info in 1 file (2 files checked); 2 inputs could not be checked.\n(2 hidden unsafe fixes can be enabled with `--unsafe-fixes`.)\n"),
         "{stdout}"
     );
 }
@@ -640,9 +643,11 @@ fn help_patches_mark_inserted_lines_in_crlf_and_tab_files() {
         "fixtures/fix/crlf.xml",
         "fixtures/fix/tabs-double-quotes.xml",
     ]);
+    // Each file: the stimer warning's patch and the fuller one of
+    // windows/hyperv-set-incomplete both insert vpindex.
     assert_eq!(
         r.stdout.matches("<vpindex state").filter(|_| true).count(),
-        2
+        4
     );
     for line in r.stdout.lines().filter(|l| l.contains("<vpindex state")) {
         assert!(
@@ -686,7 +691,7 @@ fn colour_always_reaches_concise_output_and_diffs() {
         "fixtures/win10-hpet-off.xml",
     ]);
     assert!(
-        concise.stdout.starts_with("\u{1b}[1mfixtures/win10-hpet-off.xml\u{1b}[0m:32:5: \u{1b}[1;33mwarning[windows/hpet-disabled-without-stimer]\u{1b}[0m HPET is off"),
+        concise.stdout.contains("\n\u{1b}[1mfixtures/win10-hpet-off.xml\u{1b}[0m:32:5: \u{1b}[1;33mwarning[windows/hpet-disabled-without-stimer]\u{1b}[0m HPET is off"),
         "{}",
         concise.stdout
     );
@@ -726,7 +731,7 @@ fn paths_below_dot_have_no_dot_slash() {
     ] {
         let r = run_in(dir.path(), args, None);
         assert!(
-            r.stdout.starts_with("win10.xml:32:5: "),
+            r.stdout.starts_with("win10.xml:19:5: ") && r.stdout.contains("\nwin10.xml:32:5: "),
             "{args:?}: {}",
             r.transcript()
         );
@@ -779,7 +784,7 @@ fn stdin_filename_implies_standard_input() {
     assert_eq!(r.code, 1, "{}", r.transcript());
     assert!(
         r.stdout
-            .starts_with("win10.xml:32:5: warning[windows/hpet-disabled-without-stimer]"),
+            .contains("\nwin10.xml:32:5: warning[windows/hpet-disabled-without-stimer]"),
         "{}",
         r.stdout
     );
@@ -794,7 +799,7 @@ fn stdin_filename_implies_standard_input() {
         ],
         Some(&text),
     );
-    assert!(r.stdout.starts_with("win10.xml:32:5: "), "{}", r.stdout);
+    assert!(r.stdout.contains("\nwin10.xml:32:5: "), "{}", r.stdout);
     assert_eq!(
         r.stderr,
         "warning: ignoring fixtures/linux-clean.xml: --stdin-filename reads standard input\n"

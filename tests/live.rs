@@ -29,6 +29,11 @@ fn uri() -> String {
 /// Run virt-lint with `env` set, standard input closed (or fed `stdin`).
 fn run_env(args: &[&str], env: &[(&str, &str)], stdin: Option<&[u8]>) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_virt-lint"));
+    // The test node's Windows guest also gets windows/hyperv-set-incomplete (info), whose
+    // fix supersedes the stimer warning's; these tests follow the warning.
+    if args.contains(&"--connect") {
+        cmd.args(["--ignore", "windows/hyperv-set-incomplete"]);
+    }
     cmd.args(args)
         .current_dir(root())
         .env_remove("NO_COLOR")

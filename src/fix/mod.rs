@@ -20,6 +20,11 @@ pub use plan::{PlannedFinding, PlannedFix, plan_findings};
 /// ESLint's cap: enough for dependency chains, small enough to stop a runaway quickly.
 pub const MAX_PASSES: usize = 10;
 
+/// How much fixes may grow a text: by its own length, or by this many bytes if that is
+/// more. Real fixes add a few elements; a rule that adds to every element (`for-each:
+/// "//*"` with `ensure`) would otherwise multiply the file at each pass.
+pub const MAX_GROWTH: usize = 64 * 1024;
+
 /// The result of fixing one text.
 #[derive(Debug, Clone)]
 pub struct Fixed {
@@ -120,6 +125,16 @@ pub fn fix_linted_with(
         let next = edit::apply(&current, &edits).map_err(|message| FixError {
             message: format!("{message}; nothing was written"),
         })?;
+        if next.len().saturating_sub(text.len()) > text.len().max(MAX_GROWTH) {
+            return Err(FixError {
+                message: format!(
+                    "fixes keep growing the file ({} bytes after pass {passes}, from {}; rules: {}); nothing was written",
+                    next.len(),
+                    text.len(),
+                    dedup(&pass_rules).join(", ")
+                ),
+            });
+        }
         rules_per_pass.push(pass_rules.clone());
         if let Some(&first) = seen.get(&next) {
             let involved: Vec<String> = rules_per_pass[first..].concat();
@@ -218,7 +233,10 @@ fn verify(
     }
     for rule in dedup(applied) {
         let count = |list: &[PlannedFinding]| list.iter().filter(|f| f.rule_id == rule).count();
-        if count(findings_after) >= count(findings_before) {
+        // A rule may only start firing after another rule's fix (and then be fixed in a
+        // later pass): what matters is that its findings did not survive or multiply.
+        let after = count(findings_after);
+        if after > 0 && after >= count(findings_before) {
             return Err(FixError {
                 message: format!(
                     "the fix for {rule} did not remove its finding; nothing was written"

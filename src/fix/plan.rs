@@ -870,6 +870,13 @@ fn removal(item: Item<'_, '_>) -> Result<Edit, String> {
                 Some(end) if alone_before && text[range.end..end].trim().is_empty() => {
                     Edit::deletion(line_start..end)
                 }
+                // Something follows on the line (`<x/> <!-- note -->`): it moves to the
+                // removed element's column, keeping the line's indentation.
+                _ if alone_before => {
+                    let after = &text[range.end..];
+                    let blanks = after.len() - after.trim_start_matches([' ', '\t']).len();
+                    Edit::deletion(range.start..range.end + blanks)
+                }
                 _ => Edit::deletion(range),
             })
         }

@@ -1,6 +1,9 @@
 //! Shared test helpers: running the binary and comparing against golden files.
 #![allow(dead_code)]
 
+pub mod domains;
+pub mod pipeline;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
