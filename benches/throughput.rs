@@ -139,6 +139,38 @@ fn main() {
     for (rule, count) in rules.rules.iter().zip(&per_rule) {
         println!("  {count:>7}  {}", rule.id);
     }
+    print_costliest_rules(&corpus, &rules);
+}
+
+/// Each enabled rule alone over the parsed corpus, the costliest first: where to look
+/// when linting grows dearer than parsing.
+fn print_costliest_rules(corpus: &[String], rules: &RuleSet) {
+    let docs: Vec<Document> = corpus
+        .iter()
+        .map(|t| Document::parse(t).expect("parses"))
+        .collect();
+    let mut costs: Vec<(Duration, &str)> = Vec::new();
+    for (index, rule) in rules.enabled() {
+        let mut one = rules.clone();
+        one.select(|r, _| r.id == rules.rules[index].id);
+        assert_eq!(one.enabled().count(), 1, "{} alone", rule.id);
+        let (t, _) = timed(|| {
+            docs.iter()
+                .map(|d| engine::lint(d, &one).len())
+                .sum::<usize>()
+        });
+        costs.push((t, rule.id.as_str()));
+    }
+    costs.sort_unstable_by(|a, b| b.cmp(a));
+    let total: Duration = costs.iter().map(|(t, _)| *t).sum();
+    println!();
+    println!(
+        "rule evaluation, each rule alone over the parsed corpus: {:.1} ms in all; the costliest:",
+        total.as_secs_f64() * 1e3
+    );
+    for (t, id) in costs.iter().take(15) {
+        println!("  {:>8.2} ms  {id}", t.as_secs_f64() * 1e3);
+    }
 }
 
 /// A positive integer from the environment, or `default` when unset.

@@ -415,6 +415,38 @@ impl Condition {
         }
     }
 
+    /// Element names that must all occur in a document for the condition to hold
+    /// anywhere in it (from `present`, value tests and `unique` items; `all` adds them
+    /// up, `any` keeps what every branch needs; `not`, `absent` and `test` need nothing).
+    /// `None` when nothing is known to be needed.
+    pub fn required_names<'s>(&'s self, defs: &'s Definitions) -> Option<Vec<&'s str>> {
+        fn non_empty(v: Vec<&str>) -> Option<Vec<&str>> {
+            (!v.is_empty()).then_some(v)
+        }
+        match self {
+            Condition::Present(selector) => non_empty(selector.required_names()),
+            Condition::Value(v) => non_empty(v.selector.required_names()),
+            Condition::Unique(u) => non_empty(u.for_each.required_names()),
+            Condition::Is(index) => defs.conditions.get(*index)?.required_names(defs),
+            Condition::All(list) => non_empty(
+                list.iter()
+                    .filter_map(|c| c.required_names(defs))
+                    .flatten()
+                    .collect(),
+            ),
+            Condition::Any(list) => {
+                let mut branches = list.iter().map(|c| c.required_names(defs));
+                let mut common = branches.next()??;
+                for branch in branches {
+                    let branch = branch?;
+                    common.retain(|name| branch.contains(name));
+                }
+                non_empty(common)
+            }
+            Condition::Not(_) | Condition::Absent(_) | Condition::Test(_) => None,
+        }
+    }
+
     /// The definitions this condition names directly or through nested conditions.
     pub fn referenced_definitions(&self, out: &mut Vec<usize>) {
         match self {

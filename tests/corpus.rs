@@ -9,6 +9,7 @@ mod common;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 
+use virt_lint::engine;
 use virt_lint::pipeline::{self, FixResult, Options, Outcome};
 use virt_lint::rules::{Safety, load_builtin};
 
@@ -48,6 +49,23 @@ fn corpus_lints_and_fixes_cleanly() {
                         Outcome::Linted(linted) => linted,
                         Outcome::Skipped { .. } | Outcome::Invalid(_) => return Ok(None),
                     };
+                // The prefilter (rules skipped for elements the file lacks) loses nothing.
+                if let Ok(doc) = virt_lint::document::Document::parse(&linted.text) {
+                    let key = |f: virt_lint::engine::Finding| (f.rule_id, f.range);
+                    let with: Vec<_> = engine::lint_with(&doc, &rules, true)
+                        .into_iter()
+                        .map(key)
+                        .collect();
+                    let without: Vec<_> = engine::lint_with(&doc, &rules, false)
+                        .into_iter()
+                        .map(key)
+                        .collect();
+                    if with != without {
+                        return Err(format!(
+                            "the prefilter changed the findings: {with:?} vs {without:?}"
+                        ));
+                    }
+                }
                 let changed = match linted.fix {
                     FixResult::Refused(e) => return Err(e.message),
                     FixResult::NotFixed => None,

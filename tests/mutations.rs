@@ -25,7 +25,8 @@ use proptest::test_runner::TestRunner;
 use similar::{ChangeTag, TextDiff};
 use virt_lint::document::{Document, start_tag_range};
 use virt_lint::fix::fix_text;
-use virt_lint::rules::{RuleSet, Safety};
+use virt_lint::rules::{EditSpec, RuleSet, Safety};
+use virt_lint::selector::Targets;
 
 fn rule_sets() -> &'static [RuleSet; 2] {
     static SETS: OnceLock<[RuleSet; 2]> = OnceLock::new();
@@ -34,6 +35,29 @@ fn rule_sets() -> &'static [RuleSet; 2] {
 
 fn builtin() -> &'static RuleSet {
     &rule_sets()[0]
+}
+
+/// The built-in rules whose fixes only insert or rewrite start tags: every rule but
+/// those that remove elements or replace text (H15 removes `<hyperv mode='passthrough'>`'s
+/// children, for one). Whole-element removals keep the bytes outside their edits too,
+/// which `common/pipeline.rs` checks for every rule; a character diff cannot tell them
+/// from damage, so this property leaves them out.
+fn builtin_rewriting_start_tags() -> &'static RuleSet {
+    static SET: OnceLock<RuleSet> = OnceLock::new();
+    SET.get_or_init(|| {
+        let mut set = builtin().clone();
+        set.select(|rule, on| {
+            on && !rule.fix.iter().chain(&rule.alternatives).any(|fix| {
+                fix.edits.iter().any(|edit| match edit {
+                    EditSpec::Remove(selector) => selector.targets() != Targets::Attributes,
+                    EditSpec::ReplaceText { .. } => true,
+                    _ => false,
+                })
+            })
+        });
+        assert!(set.enabled().count() > 100, "most rules keep");
+        set
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -560,7 +584,7 @@ proptest! {
     #[test]
     fn builtin_fixes_keep_bytes_outside_their_edits(case in mutated()) {
         for safety in [Safety::Safe, Safety::Unsafe] {
-            let Ok(fixed) = fix_text(&case.text, builtin(), safety) else { continue };
+            let Ok(fixed) = fix_text(&case.text, builtin_rewriting_start_tags(), safety) else { continue };
             let bad = deletions_outside_start_tags(&case.text, &fixed.text);
             prop_assert!(bad.is_empty(), "{safety:?}: deleted {bad:?} outside start tags:\n{}", fixed.text);
         }

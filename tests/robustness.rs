@@ -118,7 +118,9 @@ fn regressions_pass_the_pipeline() {
 #[test]
 fn fixes_that_keep_growing_the_file_are_refused() {
     let pack = common::root().join("tests/regressions/exponential-growth.yaml");
-    let rules = virt_lint::rules::load_rule_sets(&[pack]).unwrap();
+    let mut rules = virt_lint::rules::load_rule_sets(&[pack]).unwrap();
+    // The pack's rule alone: built-in rules would also fire on what it adds.
+    rules.select(|rule, _| rule.id.starts_with("gen/"));
     let err = virt_lint::fix::fix_text(
         pipeline::RICH_DOMAIN,
         &rules,

@@ -4,6 +4,7 @@
 //! user's `--rules` paths) into these types; nothing here knows about YAML.
 
 pub mod load;
+pub mod prefilter;
 mod raw;
 pub mod repo;
 
@@ -387,6 +388,9 @@ pub struct RuleSet {
     /// [`RuleSet::newest_known`], worked out on first use (not stored when compiled).
     #[serde(skip)]
     newest: std::sync::OnceLock<Version>,
+    /// Which rules a document can skip, worked out on first use (see [`prefilter`]).
+    #[serde(skip)]
+    prefilter: std::sync::OnceLock<std::sync::Arc<prefilter::Prefilter>>,
 }
 
 impl RuleSet {
@@ -399,6 +403,7 @@ impl RuleSet {
             enabled,
             libvirt: None,
             newest: std::sync::OnceLock::new(),
+            prefilter: std::sync::OnceLock::new(),
         }
     }
 
@@ -415,6 +420,13 @@ impl RuleSet {
 
     /// The libvirt release the definitions are checked for: `--libvirt-version`, or
     /// [`RuleSet::newest_known`].
+    /// The element names each rule needs (built on first use; rules added later are
+    /// never skipped).
+    pub fn prefilter(&self) -> &prefilter::Prefilter {
+        self.prefilter
+            .get_or_init(|| std::sync::Arc::new(prefilter::Prefilter::new(self)))
+    }
+
     pub fn libvirt_version(&self) -> Version {
         self.libvirt.unwrap_or_else(|| self.newest_known())
     }
@@ -495,6 +507,7 @@ impl RuleSet {
             enabled: vec![true],
             libvirt: Some(version),
             newest: std::sync::OnceLock::new(),
+            prefilter: std::sync::OnceLock::new(),
         }
     }
 }

@@ -219,6 +219,23 @@ impl Selector {
         eval::select(&self.path, Item::Node(ctx))
     }
 
+    /// Local names of the elements this selector's steps name (`devices//address` gives
+    /// `devices`, `address`): an element of each must occur in a document for the
+    /// selector to select anything there. A necessary condition only, for skipping rules
+    /// that cannot fire (see `engine`'s prefilter); wildcards, `.`, `..`, attributes and
+    /// predicates add nothing.
+    pub fn required_names(&self) -> Vec<&str> {
+        self.path
+            .steps
+            .iter()
+            .filter(|step| step.axis != Axis::Attribute)
+            .filter_map(|step| match &step.test {
+                NodeTest::Name { local, .. } => Some(&**local),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Same as `!self.select(ctx).is_empty()`, but stops at the first match
     /// and does not allocate unless a step has a positional predicate.
     pub fn exists(&self, ctx: roxmltree::Node<'_, '_>) -> bool {
