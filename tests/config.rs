@@ -47,8 +47,14 @@ fn the_config_applies_from_any_sub_folder() {
         let (code, out) = concise(&cwd, &["."]);
         assert_eq!(
             code, 0,
-            "only an info finding is left (fail-on warning)\n{out}"
+            "only info findings are left (fail-on warning)\n{out}"
         );
+        // The fixture is a Windows guest with virtio devices: leave that info rule aside.
+        let out: String = out
+            .lines()
+            .filter(|l| !l.contains("[net/virtio-on-windows-needs-drivers]"))
+            .map(|l| format!("{l}\n"))
+            .collect();
         assert_eq!(out.lines().count(), 1, "{out}");
         let line = out.lines().next().unwrap();
         assert!(line.contains("synic.xml:"), "{out}");

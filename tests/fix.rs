@@ -145,7 +145,7 @@ fn fix_in_place_is_idempotent_and_keeps_schema_validity() {
     assert!(
         again
             .stdout
-            .ends_with("Found 1 error, 1 warning and 2 infos in 2 files (14 files checked).\n"),
+            .ends_with("Found 1 error, 1 warning and 6 infos in 5 files (14 files checked).\n"),
         "{}",
         again.stdout
     );

@@ -79,7 +79,8 @@ fn other_operating_systems_with_hyperv_features_are_not_windows() {
             "windows/hyperv-set-incomplete",
             "windows/clock-offset-not-localtime",
             "windows/hypervclock-missing",
-            "windows/hpet-disabled-without-stimer"
+            "windows/hpet-disabled-without-stimer",
+            "net/virtio-on-windows-needs-drivers"
         ]
     );
     // Without libosinfo, the name decides; a neutral name leaves the Hyper-V signals.
