@@ -63,10 +63,23 @@ fn color_wanted(choice: ColorChoice, stream_is_terminal: bool, no_color: bool) -
 
 /// Print rule-file errors (with a caret under the offending character) to stderr.
 pub(crate) fn print_rule_errors(errors: &[RuleError]) {
+    let located: Vec<_> = errors
+        .iter()
+        .map(|e| (e.to_string(), e.position, e.line_text.as_deref()))
+        .collect();
+    print_located_errors(&located, "rule files");
+}
+
+/// Print `(message, position, offending line)` errors of a kind of file, each with a
+/// caret under the offending character, then how many there were, to stderr.
+pub(crate) fn print_located_errors(
+    errors: &[(String, Option<crate::document::Position>, Option<&str>)],
+    files: &str,
+) {
     let mut err = io::stderr().lock();
-    for e in errors {
-        let _ = writeln!(err, "error: {e}");
-        if let (Some(pos), Some(line)) = (e.position, &e.line_text) {
+    for (message, position, line) in errors {
+        let _ = writeln!(err, "error: {message}");
+        if let (Some(pos), Some(line)) = (position, line) {
             let number = pos.line.to_string();
             let pad = " ".repeat(number.len());
             let caret_at: String = line
@@ -79,7 +92,7 @@ pub(crate) fn print_rule_errors(errors: &[RuleError]) {
     }
     let _ = writeln!(
         err,
-        "{} in rule files; nothing was checked.",
+        "{} in {files}; nothing was checked.",
         plural(errors.len(), "error", "errors")
     );
 }

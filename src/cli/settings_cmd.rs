@@ -6,9 +6,10 @@ use std::path::Path;
 
 use clap::CommandFactory;
 
-use super::{Args, EXIT_CLEAN, EXIT_ERROR, RuleArgs, SettingsArgs, print_rule_errors};
+use super::{
+    Args, EXIT_CLEAN, EXIT_ERROR, RuleArgs, SettingsArgs, print_located_errors, print_rule_errors,
+};
 use crate::config::ConfigError;
-use crate::report::plural;
 use crate::rules::Severity;
 use crate::settings::{CommandLine, Resolver, SettingsError};
 
@@ -44,25 +45,11 @@ pub fn print_settings_error(error: &SettingsError) -> u8 {
 }
 
 fn print_config_errors(errors: &[ConfigError]) {
-    let mut err = io::stderr().lock();
-    for e in errors {
-        let _ = writeln!(err, "error: {e}");
-        if let (Some(pos), Some(line)) = (e.position, &e.line_text) {
-            let number = pos.line.to_string();
-            let pad = " ".repeat(number.len());
-            let caret_at: String = line
-                .chars()
-                .take(pos.column.saturating_sub(1))
-                .map(|c| if c == '\t' { '\t' } else { ' ' })
-                .collect();
-            let _ = writeln!(err, "{pad} |\n{number} | {line}\n{pad} | {caret_at}^");
-        }
-    }
-    let _ = writeln!(
-        err,
-        "{} in config files; nothing was checked.",
-        plural(errors.len(), "error", "errors")
-    );
+    let located: Vec<_> = errors
+        .iter()
+        .map(|e| (e.to_string(), e.position, e.line_text.as_deref()))
+        .collect();
+    print_located_errors(&located, "config files");
 }
 
 /// `virt-lint config [PATH]`.
