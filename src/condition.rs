@@ -7,6 +7,7 @@
 //! duplicate, at the duplicate, pointing back at the first ([`Witness`]).
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
 use roxmltree::Node;
 
@@ -165,13 +166,13 @@ impl ValueTest {
 
 impl ValueCondition {
     pub fn holds(&self, ctx: Node<'_, '_>) -> bool {
-        self.selector.select(ctx).iter().any(|item| {
+        self.selector.any(ctx, |item| {
             let raw = item.string_value();
             if self.normalize == Normalize::Text {
                 return self.test.accepts_text(&raw);
             }
             self.test
-                .accepts_key(self.normalize, self.normalize.item(item), &raw)
+                .accepts_key(self.normalize, self.normalize.item(&item), &raw)
         })
     }
 }
@@ -208,7 +209,7 @@ pub struct Witness<'a, 'i> {
 impl Unique {
     /// The items whose key an earlier item has, each with that earlier item.
     pub fn duplicates<'a, 'i>(&self, ctx: Node<'a, 'i>) -> Vec<Witness<'a, 'i>> {
-        let mut seen: HashMap<Vec<String>, Item<'a, 'i>> = HashMap::new();
+        let mut seen: HashMap<String, Item<'a, 'i>> = HashMap::new();
         let mut out = Vec::new();
         for item in self.for_each.select(ctx) {
             let Some(key) = self.key_of(item) else {
@@ -227,37 +228,48 @@ impl Unique {
         out
     }
 
-    fn key_of(&self, item: Item<'_, '_>) -> Option<Vec<String>> {
-        item_key(&self.key, item)
+    /// The parts of [`item_key`] in one string, each part preceded by its length (so that
+    /// two keys are equal exactly when their parts are).
+    fn key_of(&self, item: Item<'_, '_>) -> Option<String> {
+        let mut key = String::new();
+        for part in item_key_parts(&self.key, item) {
+            let part = part?;
+            let _ = write!(key, "{}:{part}", part.len());
+        }
+        Some(key)
     }
 }
 
 /// The key `parts` give `item`, each part normalised; `None` when a part without a
 /// default picks nothing (the item is then not compared).
 pub fn item_key(parts: &[KeyPart], item: Item<'_, '_>) -> Option<Vec<String>> {
+    item_key_parts(parts, item).collect()
+}
+
+fn item_key_parts<'p>(
+    parts: &'p [KeyPart],
+    item: Item<'p, '_>,
+) -> impl Iterator<Item = Option<String>> + 'p {
     let ctx = item.element();
-    parts
-        .iter()
-        .map(|part| {
-            let picked = match item {
-                Item::Node(_) => part.selector.select(ctx).into_iter().next(),
-                // An attribute item is its own key (`key: .`).
-                Item::Attribute { .. } => Some(item),
-            };
-            match picked {
-                Some(p) => Some(
-                    part.normalize
-                        .item(&p)
-                        .map_or_else(|| format!("raw:{}", p.string_value()), |k| k.canonical()),
-                ),
-                None => part.default.as_ref().map(|d| {
-                    part.normalize
-                        .text(d)
-                        .map_or_else(|| d.clone(), |k| k.canonical())
-                }),
-            }
-        })
-        .collect()
+    parts.iter().map(move |part| {
+        let picked = match item {
+            Item::Node(_) => part.selector.first(ctx),
+            // An attribute item is its own key (`key: .`).
+            Item::Attribute { .. } => Some(item),
+        };
+        match picked {
+            Some(p) => Some(
+                part.normalize
+                    .item(&p)
+                    .map_or_else(|| format!("raw:{}", p.string_value()), |k| k.canonical()),
+            ),
+            None => part.default.as_ref().map(|d| {
+                part.normalize
+                    .text(d)
+                    .map_or_else(|| d.clone(), |k| k.canonical())
+            }),
+        }
+    })
 }
 
 /// Shared definitions evaluated once per document: while a document is linted
