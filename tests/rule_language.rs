@@ -225,3 +225,102 @@ fn readme_rule_language_examples_load_and_pass() {
         assert!(r.stdout.contains(" passed, 0 failed"), "{}", r.stdout);
     }
 }
+
+/// A fix's `when:` decides where it is offered (elsewhere `otherwise:` says why not), and
+/// an edit's `when:` (also on `use:`) decides whether that edit applies; both are
+/// evaluated at the rule's context and may use definitions.
+#[test]
+fn conditional_fixes_and_edits() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("conditional.yaml");
+    std::fs::write(
+        &rules,
+        r#"definitions:
+  acme-kvm:
+    present: ".[@type='kvm']"
+edit-groups:
+  acme-pit:
+    - ensure: "clock/timer[@name='pit']"
+      attributes: {tickpolicy: delay}
+rules:
+  - id: acme/no-clock
+    severity: info
+    summary: no clock
+    explanation: A clock helps.
+    when:
+      absent: clock
+    message: "no <clock>"
+    fix:
+      safety: safe
+      title: add a clock
+      when: {is: acme-kvm}
+      otherwise: "only KVM guests get a clock"
+      edits:
+        - ensure: clock
+          attributes: {offset: utc}
+          when: {absent: "os/type[@arch='s390x']"}
+        - ensure: clock
+          attributes: {offset: localtime}
+          when: {present: "os/type[@arch='s390x']"}
+        - use: acme-pit
+          when: {present: devices}
+    examples:
+      - fires: |
+          <domain type='kvm'><os><type arch='x86_64'>hvm</type></os></domain>
+        fixed: |
+          <domain type='kvm'><os><type arch='x86_64'>hvm</type></os><clock offset='utc'/></domain>
+      - fires: |
+          <domain type='kvm'><os><type arch='s390x'>hvm</type></os><devices/></domain>
+        fixed: |
+          <domain type='kvm'><os><type arch='s390x'>hvm</type></os><clock offset='localtime'><timer name='pit' tickpolicy='delay'/></clock><devices/></domain>
+      - passes: |
+          <domain type='kvm'><clock offset='utc'/></domain>
+"#,
+    )
+    .unwrap();
+    let r = common::run(&["test-rules", rules.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.transcript());
+    assert!(r.stdout.contains("3 passed, 0 failed"), "{}", r.stdout);
+
+    // Not KVM: the finding stays, the fix is not offered, and the reason is given.
+    let xml = dir.path().join("qemu.xml");
+    std::fs::write(&xml, "<domain type='qemu'>\n  <name>t</name>\n</domain>\n").unwrap();
+    let r = common::run(&[
+        "--rules",
+        rules.to_str().unwrap(),
+        "--select",
+        "acme/no-clock",
+        xml.to_str().unwrap(),
+    ]);
+    assert!(
+        r.stdout
+            .contains("no fix offered (add a clock): only KVM guests get a clock"),
+        "{}",
+        r.transcript()
+    );
+    let r = common::run(&[
+        "--rules",
+        rules.to_str().unwrap(),
+        "--select",
+        "acme/no-clock",
+        "--diff",
+        xml.to_str().unwrap(),
+    ]);
+    assert_eq!(r.stdout, "", "{}", r.transcript());
+
+    // `otherwise` without `when` is a rule-file error.
+    std::fs::write(
+        &rules,
+        std::fs::read_to_string(&rules)
+            .unwrap()
+            .replace("      when: {is: acme-kvm}\n", ""),
+    )
+    .unwrap();
+    let r = common::run(&["test-rules", rules.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.transcript());
+    assert!(
+        r.stderr.contains("`otherwise` says why a fix is not offered where its `when` does not hold: it needs `when`"),
+        "{}",
+        r.transcript()
+    );
+}

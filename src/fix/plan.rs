@@ -7,6 +7,7 @@ use roxmltree::Node;
 
 use super::edit::{Edit, escape_attribute, escape_text};
 use super::placement::{self, Parent};
+use crate::condition::Definitions;
 use crate::document::{Document, start_tag_range};
 use crate::engine::Finding;
 use crate::rules::{EditSpec, FixSpec, RuleSet, Safety, Version};
@@ -114,7 +115,13 @@ pub fn plan_findings(
                     title: spec.title.clone(),
                     safety: spec.safety,
                     edits: match ctx {
-                        Some(ctx) => plan(spec, ctx, style, rules.libvirt_version()),
+                        Some(ctx) => plan(
+                            spec,
+                            ctx,
+                            style,
+                            rules.libvirt_version(),
+                            &rules.definitions,
+                        ),
                         None => Err("the finding belongs to another document".into()),
                     },
                 }
@@ -132,18 +139,47 @@ pub fn plan_findings(
 
 /// The splices for `fix` applied at `ctx`, or why no fix is offered. The fix must suit
 /// `libvirt`: creating an element that a newer release introduced (by the placement
-/// tables' `since`, or the edit's own `since:`) refuses it.
+/// tables' `since`, or the edit's own `since:`) refuses it. `defs` are the definitions
+/// the fix's `when:` conditions may refer to.
 pub fn plan(
     fix: &FixSpec,
     ctx: Node<'_, '_>,
     style: &Style,
     libvirt: Version,
+    defs: &Definitions,
 ) -> Result<Vec<Edit>, String> {
+    if let Some(when) = &fix.when
+        && !when.eval(ctx, defs)
+    {
+        return Err(fix
+            .otherwise
+            .clone()
+            .unwrap_or_else(|| "the fix's `when` condition does not hold here".into()));
+    }
     let mut planner = Planner {
         libvirt,
         ..Planner::default()
     };
     for edit in &fix.edits {
+        planner.edit(edit, ctx, libvirt, defs)?;
+    }
+    let edits = planner.finish(ctx.document().input_text(), style)?;
+    if edits.is_empty() {
+        return Err("its edits would change nothing in this file".into());
+    }
+    Ok(edits)
+}
+
+impl<'a, 'i> Planner<'a, 'i> {
+    /// Plan one edit of a fix at `ctx`.
+    fn edit(
+        &mut self,
+        edit: &EditSpec,
+        ctx: Node<'a, 'i>,
+        libvirt: Version,
+        defs: &Definitions,
+    ) -> Result<(), String> {
+        let planner = self;
         match edit {
             EditSpec::Ensure {
                 path,
@@ -247,16 +283,15 @@ pub fn plan(
                     }
                 }
             }
+            EditSpec::When(condition, inner) => {
+                if condition.eval(ctx, defs) {
+                    planner.edit(inner, ctx, libvirt, defs)?;
+                }
+            }
         }
+        Ok(())
     }
-    let edits = planner.finish(ctx.document().input_text(), style)?;
-    if edits.is_empty() {
-        return Err("its edits would change nothing in this file".into());
-    }
-    Ok(edits)
-}
 
-impl<'a, 'i> Planner<'a, 'i> {
     fn ensure(
         &mut self,
         ctx: Node<'a, 'i>,
@@ -950,12 +985,15 @@ mod tests {
     fn run_for(libvirt: Version, input: &str, edits: Vec<EditSpec>) -> Result<String, String> {
         let doc = roxmltree::Document::parse(input).unwrap();
         let style = Style::detect(input, &doc);
-        let fix = FixSpec {
-            title: "t".into(),
-            safety: Safety::Safe,
-            edits,
-        };
-        plan(&fix, doc.root_element(), &style, libvirt).map(|edits| apply(input, &edits).unwrap())
+        let fix = FixSpec::new("t", Safety::Safe, edits);
+        plan(
+            &fix,
+            doc.root_element(),
+            &style,
+            libvirt,
+            &Definitions::default(),
+        )
+        .map(|edits| apply(input, &edits).unwrap())
     }
 
     #[test]

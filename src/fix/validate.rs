@@ -49,5 +49,6 @@ fn check_edit(edit: &EditSpec, for_each: bool) -> Result<(), String> {
             _ => Err(format!("`copy-attributes: {element}` must select elements")),
         },
         EditSpec::Ensure { .. } | EditSpec::Set { .. } => Ok(()),
+        EditSpec::When(_, edit) => check_edit(edit, for_each),
     }
 }

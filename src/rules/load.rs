@@ -1022,12 +1022,12 @@ fn compile_rule(
     let fix = r
         .fix
         .as_ref()
-        .map(|f| compile_fix(ctx, f, groups, for_each.is_some()))
+        .map(|f| compile_fix(ctx, f, defs, groups, for_each.is_some()))
         .transpose()?;
     let alternatives = r
         .alternatives
         .iter()
-        .map(|f| compile_fix(ctx, f, groups, for_each.is_some()))
+        .map(|f| compile_fix(ctx, f, defs, groups, for_each.is_some()))
         .collect::<Result<Vec<_>, _>>()?;
     let mut examples = Vec::new();
     for ex in &r.examples {
@@ -1245,6 +1245,7 @@ fn compile_holes(ctx: &FileCtx, src: &Spanned<String>, what: &str) -> Result<Mes
 fn compile_fix(
     ctx: &FileCtx,
     raw: &Spanned<RawFix>,
+    defs: &mut DefCtx,
     groups: &mut Groups,
     for_each: bool,
 ) -> Result<FixSpec, RuleError> {
@@ -1275,12 +1276,23 @@ fn compile_fix(
     }
     let mut edits = Vec::new();
     for e in raw_edits {
-        compile_edits(ctx, e, groups, for_each, &mut edits)?;
+        compile_edits(ctx, e, defs, groups, for_each, &mut edits)?;
     }
+    if let (Some(otherwise), None) = (&f.otherwise, &f.when) {
+        return Err(ctx.error(
+            otherwise,
+            "`otherwise` says why a fix is not offered where its `when` does not hold: it needs `when`",
+        ));
+    }
+    let when = f
+        .when
+        .as_ref()
+        .map(|w| compile_condition(ctx, w, defs))
+        .transpose()?;
     Ok(FixSpec {
-        title: title.trim().to_string(),
-        safety,
-        edits,
+        when,
+        otherwise: f.otherwise.as_ref().map(|o| o.value.trim().to_string()),
+        ..FixSpec::new(title.trim(), safety, edits)
     })
 }
 
@@ -1289,6 +1301,31 @@ fn compile_fix(
 fn compile_edits(
     ctx: &FileCtx,
     raw: &Spanned<RawEdit>,
+    defs: &mut DefCtx,
+    groups: &mut Groups,
+    for_each: bool,
+    out: &mut Vec<EditSpec>,
+) -> Result<(), RuleError> {
+    // `when:` applies to the edit, or to every edit of the group it uses.
+    if let Some(when) = &raw.value.when {
+        let condition = compile_condition(ctx, when, defs)?;
+        let mut inner = Vec::new();
+        compile_edits_of(ctx, raw, defs, groups, for_each, &mut inner)?;
+        out.extend(
+            inner
+                .into_iter()
+                .map(|edit| EditSpec::When(condition.clone(), Box::new(edit))),
+        );
+        return Ok(());
+    }
+    compile_edits_of(ctx, raw, defs, groups, for_each, out)
+}
+
+/// [`compile_edits`] without the edit's `when:`.
+fn compile_edits_of(
+    ctx: &FileCtx,
+    raw: &Spanned<RawEdit>,
+    defs: &mut DefCtx,
     groups: &mut Groups,
     for_each: bool,
     out: &mut Vec<EditSpec>,
@@ -1322,7 +1359,7 @@ fn compile_edits(
         let group_ctx = &parsed[file_index].0;
         let mut result = Ok(());
         for edit in &edits.value {
-            result = compile_edits(group_ctx, edit, groups, for_each, out);
+            result = compile_edits(group_ctx, edit, defs, groups, for_each, out);
             if result.is_err() {
                 break;
             }
@@ -1331,11 +1368,7 @@ fn compile_edits(
         return result;
     }
     let edit = compile_edit(ctx, raw)?;
-    let check = FixSpec {
-        title: String::new(),
-        safety: crate::rules::Safety::Safe,
-        edits: vec![edit],
-    };
+    let check = FixSpec::new("", crate::rules::Safety::Safe, vec![edit]);
     crate::fix::validate::check_fix(&check, for_each)
         .map_err(|(_, message)| ctx.error(raw, message))?;
     out.extend(check.edits);

@@ -163,6 +163,7 @@ impl EditSpec {
     pub fn since(&self) -> Option<Version> {
         match self {
             EditSpec::Ensure { since, .. } | EditSpec::Set { since, .. } => *since,
+            EditSpec::When(_, edit) => edit.since(),
             _ => None,
         }
     }
@@ -322,6 +323,24 @@ pub struct FixSpec {
     pub title: String,
     pub safety: Safety,
     pub edits: Vec<EditSpec>,
+    /// `when:`: the fix is offered only where this condition holds at the rule's context
+    /// (the finding's context); elsewhere the finding says why not (`otherwise`).
+    pub when: Option<Condition>,
+    /// `otherwise:`: why the fix is not offered where `when` does not hold.
+    pub otherwise: Option<String>,
+}
+
+impl FixSpec {
+    /// A fix offered wherever its rule fires.
+    pub fn new(title: impl Into<String>, safety: Safety, edits: Vec<EditSpec>) -> FixSpec {
+        FixSpec {
+            title: title.into(),
+            safety,
+            edits,
+            when: None,
+            otherwise: None,
+        }
+    }
 }
 
 /// One edit of a fix, as written in the rule file; `fix::plan` turns it into byte splices.
@@ -362,6 +381,8 @@ pub enum EditSpec {
         from: Selector,
         names: Vec<String>,
     },
+    /// An edit with `when:`: applied only where the condition holds at the rule's context.
+    When(Condition, Box<EditSpec>),
 }
 
 /// A value an edit writes: a template (`{expression}` holes, rendered at the element the

@@ -947,9 +947,13 @@ pub(super) struct RawFix {
     pub title: Option<String>,
     pub safety: Option<Safety>,
     pub edits: Option<Vec<Spanned<RawEdit>>>,
+    /// Where the fix is offered (a condition at the rule's context).
+    pub when: Option<Spanned<RawCondition>>,
+    /// Why it is not offered where `when` does not hold.
+    pub otherwise: Option<Spanned<String>>,
 }
 
-pub(super) const FIX_KEYS: &[&str] = &["title", "safety", "edits"];
+pub(super) const FIX_KEYS: &[&str] = &["title", "safety", "edits", "when", "otherwise"];
 
 map_visitor!(
     RawFix,
@@ -960,6 +964,8 @@ map_visitor!(
         "title" => fill(&mut f.title, &key, map.next_value()?),
         "safety" => fill(&mut f.safety, &key, map.next_value()?),
         "edits" => fill(&mut f.edits, &key, map.next_value()?),
+        "when" => fill(&mut f.when, &key, map.next_value()?),
+        "otherwise" => fill(&mut f.otherwise, &key, map.next_value()?),
         _ => false,
     }
 );
@@ -972,6 +978,8 @@ pub(super) struct RawEdit {
     pub kind: RawEditKind,
     /// The libvirt version that introduced the element an `ensure` writes (`since: 5.7.0`).
     pub since: Option<Spanned<Scalar>>,
+    /// `when:`: the edit applies only where this condition holds at the rule's context.
+    pub when: Option<Spanned<RawCondition>>,
 }
 
 /// `when-created:` as read: element name to attributes.
@@ -1022,6 +1030,17 @@ const EDIT_COMPANIONS: &[(&str, &[&str])] = &[
     ("map", &["set", "replace-text"]),
     ("from", &["copy-attributes"]),
     ("names", &["copy-attributes"]),
+    (
+        "when",
+        &[
+            "ensure",
+            "set",
+            "remove",
+            "replace-text",
+            "copy-attributes",
+            "use",
+        ],
+    ),
 ];
 
 #[derive(Default)]
@@ -1038,6 +1057,7 @@ struct EditKeys {
     from: Option<Spanned<String>>,
     names: Option<Vec<String>>,
     since: Option<Spanned<Scalar>>,
+    when: Option<Spanned<RawCondition>>,
     first: Option<Location>,
 }
 
@@ -1085,6 +1105,7 @@ impl<'de> Deserialize<'de> for RawEdit {
                         "from" => e.from = Some(map.next_value()?),
                         "names" => e.names = Some(map.next_value()?),
                         "since" => e.since = Some(map.next_value()?),
+                        "when" => e.when = Some(map.next_value()?),
                         _ => {
                             unknown_key(&mut map, &key, "an edit", &known)?;
                             continue;
@@ -1182,6 +1203,7 @@ impl EditKeys {
         RawEdit {
             kind,
             since: self.since,
+            when: self.when,
         }
     }
 }
