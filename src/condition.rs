@@ -119,6 +119,43 @@ impl Comparison {
     }
 }
 
+/// [`Pattern::is_match`], remembered per pattern and text on this thread: the same few
+/// values (`0x00`, `virtio`, `/dev/urandom`) meet the same patterns in document after
+/// document, and a lookup costs far less than a match. Keyed by the pattern's source, so
+/// the answer is the pattern's whatever rule set it belongs to; a pattern's table is
+/// emptied when it grows past [`MATCH_CACHE_LIMIT`] texts.
+fn matches_cached(pattern: &Pattern, text: &str) -> bool {
+    thread_local! {
+        static MATCHES: std::cell::RefCell<FastMap<String, FastMap<Box<str>, bool>>> =
+            std::cell::RefCell::default();
+    }
+    if let Some(known) = MATCHES.with(|m| {
+        m.borrow()
+            .get(pattern.source())
+            .and_then(|texts| texts.get(text).copied())
+    }) {
+        return known;
+    }
+    let found = pattern.is_match(text);
+    MATCHES.with(|m| {
+        let mut m = m.borrow_mut();
+        let texts = match m.get_mut(pattern.source()) {
+            Some(texts) => texts,
+            None => m.entry(pattern.source().to_owned()).or_default(),
+        };
+        if texts.len() >= MATCH_CACHE_LIMIT {
+            texts.clear();
+        }
+        texts.insert(text.into(), found);
+    });
+    found
+}
+
+/// How many texts [`matches_cached`] keeps per pattern.
+const MATCH_CACHE_LIMIT: usize = 4096;
+
+type FastMap<K, V> = HashMap<K, V, crate::selector::index::FastHash>;
+
 impl ValueTest {
     /// Whether a plain text value passes. Numeric tests read the value as XPath
     /// `number()` does: `inf`, `1e3` and `+5` are not numbers.
@@ -137,8 +174,8 @@ impl ValueTest {
             ValueTest::Equals(expected) => same(expected),
             ValueTest::In(list) => list.iter().any(|v| same(v)),
             ValueTest::Matches(regex) => match &key {
-                Some(Key::Text(t)) => regex.is_match(t),
-                _ => regex.is_match(raw),
+                Some(Key::Text(t)) => matches_cached(regex, t),
+                _ => matches_cached(regex, raw),
             },
             ValueTest::Compare(op, bound) => {
                 let n = match (&key, normalize.is_numeric()) {
@@ -158,7 +195,7 @@ impl ValueTest {
         match self {
             ValueTest::Equals(expected) => value == expected,
             ValueTest::In(list) => list.iter().any(|v| v == value),
-            ValueTest::Matches(regex) => regex.is_match(value),
+            ValueTest::Matches(regex) => matches_cached(regex, value),
             ValueTest::Compare(op, bound) => op.holds(crate::selector::xpath_number(value), *bound),
         }
     }
@@ -559,6 +596,26 @@ mod tests {
         assert!(re.eval(root, &defs));
         let eq = value("os/type", ValueTest::Equals("hvm".into()));
         assert!(eq.eval(root, &defs));
+    }
+
+    #[test]
+    fn remembered_matches_agree_with_the_pattern() {
+        let hex = Pattern::new("^0[xX][0-9a-f]+$").unwrap();
+        let digits = Pattern::new("^[0-9]+$").unwrap();
+        for round in 0..2 {
+            for i in 0..(MATCH_CACHE_LIMIT + 10) {
+                for text in [format!("0x{i:x}"), i.to_string(), format!("z{i}")] {
+                    for p in [&hex, &digits] {
+                        assert_eq!(
+                            matches_cached(p, &text),
+                            p.is_match(&text),
+                            "{} {text} round {round}",
+                            p.source()
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]
