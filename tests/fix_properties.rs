@@ -206,13 +206,14 @@ fn layout_defects(text: &str, unit: &str) -> Vec<String> {
     defects
 }
 
-/// Whether `line` is the end tag `</name>` of an element the output writes empty
-/// (`<name .../>`) at the start of a line: a fix removed all its children.
+/// Whether `line` is the end tag `</name>` (perhaps followed by a comment) of an element
+/// the output writes empty (`<name .../>`) at the start of a line: a fix removed all its
+/// children.
 fn emptied_end_tag(line: &str, output: &str) -> bool {
     let Some(name) = line
-        .trim_end()
         .strip_prefix("</")
-        .and_then(|l| l.strip_suffix('>'))
+        .and_then(|l| l.split_once('>'))
+        .map(|(name, _)| name.trim_end())
     else {
         return false;
     };
@@ -220,7 +221,7 @@ fn emptied_end_tag(line: &str, output: &str) -> bool {
         let l = l.trim();
         l.starts_with(&format!("<{name}"))
             && l[1 + name.len()..].starts_with([' ', '/'])
-            && l.ends_with("/>")
+            && l.find('>').is_some_and(|end| l[..end].ends_with('/'))
     })
 }
 
