@@ -1620,7 +1620,8 @@ mod tests {
             run(&commented, vec![remove("devices/controller/address")]).unwrap(),
             "<domain>\n  <devices>\n    <controller type='usb' model='ehci'>\n      <!-- keep -->\n    </controller>\n  </devices>\n</domain>\n"
         );
-        let inline = "<domain><clock offset='utc'><timer name='rtc'/><timer name='pit'/></clock></domain>";
+        let inline =
+            "<domain><clock offset='utc'><timer name='rtc'/><timer name='pit'/></clock></domain>";
         assert_eq!(
             run(inline, vec![remove("clock/timer")]).unwrap(),
             "<domain><clock offset='utc'/></domain>"
