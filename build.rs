@@ -105,7 +105,9 @@ fn main() {
 
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets it"));
     std::fs::write(out.join("builtin_rules.rs"), code).expect("write OUT_DIR");
-    // The compiled set, without examples and explanations (see `Rule`'s serde attributes).
-    let compiled = postcard::to_allocvec(&set).expect("the rule model serialises");
-    std::fs::write(out.join("builtin_rules.bin"), compiled).expect("write OUT_DIR");
+    // The compiled set, without examples and explanations (see `Rule`'s serde attributes);
+    // each rule's logic apart, to be read when a document needs it.
+    let (head, logic) = rules::compiled::write(&set).expect("the rule model serialises");
+    std::fs::write(out.join("builtin_rules.bin"), head).expect("write OUT_DIR");
+    std::fs::write(out.join("builtin_logic.bin"), logic).expect("write OUT_DIR");
 }

@@ -3,7 +3,8 @@
 //! Run with `cargo bench --bench throughput`. Environment:
 //!
 //! - `VIRT_LINT_BENCH_FILES`: how many documents to generate (default 2000);
-//! - `VIRT_LINT_BENCH_ROUNDS`: timed rounds per measurement (default 5, after 1 warm-up).
+//! - `VIRT_LINT_BENCH_ROUNDS`: timed rounds per measurement (default 5, after 1 warm-up);
+//! - `VIRT_LINT_BENCH_PER_RULE=0`: skip timing each rule alone (for profilers).
 //!
 //! The documents are virsh-style (`virsh dumpxml`) q35 x86_64 KVM guests of roughly
 //! 4–6 KB, generated deterministically from their index: about 40 % Windows guests
@@ -139,7 +140,9 @@ fn main() {
     for (rule, count) in rules.rules.iter().zip(&per_rule) {
         println!("  {count:>7}  {}", rule.id);
     }
-    print_costliest_rules(&corpus, &rules);
+    if std::env::var("VIRT_LINT_BENCH_PER_RULE").as_deref() != Ok("0") {
+        print_costliest_rules(&corpus, &rules);
+    }
 }
 
 /// Each enabled rule alone over the parsed corpus, the costliest first: where to look

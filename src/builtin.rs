@@ -3,7 +3,8 @@
 //!
 //! `build.rs` compiles the rule files with the library's own loader (a broken built-in
 //! rule fails the build with the loader's message) and writes the compiled set in
-//! postcard's binary form. Loading it is a deserialisation: no YAML, selector or regex is
+//! postcard's binary form. Loading it is a deserialisation of the rules' metadata (each
+//! rule's logic is deserialised when a document first needs it): no YAML, selector or regex is
 //! parsed at start-up, so start-up does not grow with the pack. The compiled set leaves
 //! out each rule's explanation and examples; [`documented`] compiles the YAML sources
 //! again for the commands that show them.
@@ -16,13 +17,16 @@ use crate::rules::load::{RuleError, compile};
 /// Built-in rule files: `(path, contents)`.
 pub const SOURCES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
 
-/// The built-in rule set as `build.rs` compiled it.
-static COMPILED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/builtin_rules.bin"));
+/// The built-in rule set as `build.rs` compiled it ([`crate::rules::compiled`]): the
+/// rules' metadata, and each rule's logic.
+static HEAD: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/builtin_rules.bin"));
+static LOGIC: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/builtin_logic.bin"));
 
-/// The built-in rules, ready to lint with; explanations and examples are empty.
+/// The built-in rules, ready to lint with; explanations and examples are empty, and
+/// each rule's logic is read when first needed.
 pub fn compiled() -> RuleSet {
     // build.rs wrote these bytes from the same types in the same build.
-    postcard::from_bytes(COMPILED).expect("build.rs wrote the compiled rule set")
+    crate::rules::compiled::load(HEAD, LOGIC).expect("build.rs wrote the compiled rule set")
 }
 
 /// The built-in rules compiled from their YAML sources, explanations and examples
@@ -65,10 +69,13 @@ mod tests {
         assert_eq!(fast.definitions.names, full.definitions.names);
         for (a, b) in fast.rules.iter().zip(&full.rules) {
             assert_eq!(
-                (&a.id, a.severity, &a.tags, a.default_enabled, &a.summary),
-                (&b.id, b.severity, &b.tags, b.default_enabled, &b.summary)
+                (&a.id, a.severity, &a.tags, a.default_enabled, &a.summary()),
+                (&b.id, b.severity, &b.tags, b.default_enabled, &b.summary())
             );
-            assert_eq!((&a.references, &a.origin), (&b.references, &b.origin));
+            assert_eq!(
+                (&a.references(), &a.origin()),
+                (&b.references(), &b.origin())
+            );
             assert!(
                 a.explanation.is_empty() && a.examples.is_empty(),
                 "{}",

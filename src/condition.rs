@@ -13,7 +13,7 @@ use roxmltree::Node;
 use crate::selector::{Expression, Item, Key, Normalize, Selector};
 use std::sync::OnceLock;
 
-use regex::Regex;
+use regex_lite::Regex;
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Condition {
@@ -61,7 +61,7 @@ pub struct Pattern {
 
 impl Pattern {
     /// Compiles `source` now, so that a bad pattern is reported when its rule is loaded.
-    pub fn new(source: &str) -> Result<Pattern, regex::Error> {
+    pub fn new(source: &str) -> Result<Pattern, regex_lite::Error> {
         let regex = Regex::new(source)?;
         Ok(Pattern {
             source: source.to_owned(),

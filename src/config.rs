@@ -389,7 +389,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<ConfigError>> {
     }
     if let Some(v) = &raw.libvirt_version {
         // Cannot panic: a constant pattern, compiled whenever a config sets the version.
-        let ok = regex::Regex::new(r"^[0-9]+\.[0-9]+(\.[0-9]+)?$")
+        let ok = regex_lite::Regex::new(r"^[0-9]+\.[0-9]+(\.[0-9]+)?$")
             .expect("valid regex")
             .is_match(&v.value.0);
         if ok {

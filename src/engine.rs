@@ -49,12 +49,15 @@ pub fn lint(doc: &Document<'_>, rules: &RuleSet) -> Vec<Finding> {
     lint_with(doc, rules, true)
 }
 
-/// [`lint`], optionally without the prefilter that skips rules whose elements the
-/// document lacks (for the tests that check the prefilter loses nothing).
-pub fn lint_with(doc: &Document<'_>, rules: &RuleSet, prefilter: bool) -> Vec<Finding> {
+/// [`lint`], optionally without its shortcuts (for the tests that check they lose
+/// nothing): the prefilter that skips rules whose elements the document lacks, and the
+/// element index through which selectors start from the few elements they name
+/// ([`crate::selector::index`]). Without them every rule is evaluated by plain walks.
+pub fn lint_with(doc: &Document<'_>, rules: &RuleSet, shortcuts: bool) -> Vec<Finding> {
     let root = doc.root();
     let _memo = crate::condition::memo::Document::start(root);
-    let filter = prefilter.then(|| rules.prefilter());
+    let _index = shortcuts.then(|| crate::selector::index::Scope::start(root));
+    let filter = shortcuts.then(|| rules.prefilter());
     let present = filter.map(|f| f.scan(root));
     let mut findings = Vec::new();
     for (index, rule) in rules.enabled() {
@@ -152,9 +155,9 @@ mod tests {
 
     const HPET_OFF: &str = "<domain type='kvm'>\n  <features>\n    <hyperv>\n      <relaxed state='on'/>\n    </hyperv>\n  </features>\n  <clock offset='localtime'>\n    <timer name='hpet' present='no'/>\n    <timer name='hypervclock' present='yes'/>\n  </clock>\n</domain>\n";
 
-    /// Every example of every built-in rule and every shipped fixture: the prefilter
-    /// skips rules, never findings; and it does skip (most rules need elements a
-    /// typical guest lacks).
+    /// Every example of every built-in rule and every shipped fixture: the shortcuts
+    /// (prefilter, element index) change no finding, message or related place; and the
+    /// prefilter does skip (most rules need elements a typical guest lacks).
     #[test]
     fn prefilter_loses_no_finding() {
         let rules = crate::rules::load_documented(&[]).unwrap();
@@ -176,7 +179,10 @@ mod tests {
                 }
             }
         }
-        let key = |f: Finding| (f.rule_id, f.range, f.message);
+        let key = |f: Finding| {
+            let related: Vec<_> = f.related.into_iter().map(|r| (r.label, r.range)).collect();
+            (f.rule_id, f.range, f.message, related)
+        };
         let (mut documents, mut findings) = (0, 0);
         for text in &texts {
             let Ok(doc) = Document::parse(text) else {

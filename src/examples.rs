@@ -32,7 +32,7 @@ pub fn run(rules: &RuleSet, select: impl Fn(&Rule) -> bool) -> Vec<ExampleResult
                 rule_id: rule.id.clone(),
                 index: i + 1,
                 kind: example.kind,
-                origin: format!("{}:{}", rule.origin.file, example.line),
+                origin: format!("{}:{}", rule.origin().file, example.line),
                 failure: if rule.repo.is_some() {
                     check_repo(&alone, example.kind, &example.xml)
                 } else {

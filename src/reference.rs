@@ -91,7 +91,7 @@ pub fn markdown(rules: &RuleSet) -> String {
                 rule.severity,
                 fix_label(rule),
                 default_label(rule),
-                cell(&rule.summary)
+                cell(rule.summary())
             );
         }
         out.push('\n');
@@ -131,7 +131,7 @@ fn overview(rules: &[&Rule], groups: usize) -> String {
 fn section(out: &mut String, rule: &Rule) {
     let _ = writeln!(out, "<a id=\"{}\"></a>\n", rule_anchor(&rule.id));
     let _ = writeln!(out, "### `{}`\n", rule.id);
-    let _ = writeln!(out, "{}\n", escape(&rule.summary));
+    let _ = writeln!(out, "{}\n", escape(rule.summary()));
     let tags = if rule.tags.is_empty() {
         "—".to_string()
     } else {
@@ -179,9 +179,9 @@ fn section(out: &mut String, rule: &Rule) {
             fix_text(alt)
         );
     }
-    if !rule.references.is_empty() {
+    if !rule.references().is_empty() {
         out.push_str("**References**:\n\n");
-        for r in &rule.references {
+        for r in rule.references() {
             let _ = writeln!(out, "- <{}>", r.trim());
         }
         out.push('\n');
@@ -198,7 +198,7 @@ fn section(out: &mut String, rule: &Rule) {
             }
         }
     }
-    let _ = writeln!(out, "Defined in `{}`.\n", rule.origin.file);
+    let _ = writeln!(out, "Defined in `{}`.\n", rule.origin().file);
 }
 
 /// The firing example to show: the first with a fixed text that differs from it, else

@@ -263,7 +263,7 @@ fn build(cli: &CommandLine, config: Option<Arc<Config>>) -> Result<Settings, Set
     }
     let paths: Vec<PathBuf> = rule_paths.iter().map(|r| r.value.clone()).collect();
     let mut all = rules::load_rule_sets(&paths).map_err(SettingsError::Rules)?;
-    all.rules.extend(suppress::meta_rules());
+    all.extend(suppress::meta_rules());
 
     let mut errors = Vec::new();
     let mut overrides = Vec::new();

@@ -17,7 +17,7 @@ use std::ops::Range;
 use crate::condition::Condition;
 use crate::document::Document;
 use crate::engine::Finding;
-use crate::rules::{Message, MessagePart, Origin, Rule, RuleSet, Severity};
+use crate::rules::{About, Lazy, Message, MessagePart, Origin, Rule, RuleLogic, RuleSet, Severity};
 use crate::select::{RuleInfo, Selector};
 
 pub const INVALID: &str = "virt-lint/invalid-suppression";
@@ -70,23 +70,28 @@ pub fn meta_rules() -> Vec<Rule> {
         tags: vec!["suppression".to_string()],
         default_enabled: true,
         libvirt: Default::default(),
-        summary: summary.to_string(),
         explanation: explanation.to_string(),
-        references: Vec::new(),
-        for_each: None,
-        // Never true: these findings come from the suppression pass, not from a condition.
-        when: Condition::Any(Vec::new()),
-        report_at: Vec::new(),
-        message: Message {
-            parts: vec![MessagePart::Text(summary.to_string())],
-        },
-        fix: None,
-        alternatives: Vec::new(),
+        about: Lazy::new(About {
+            summary: summary.to_string(),
+            references: Vec::new(),
+            origin: Origin {
+                file: META_ORIGIN.to_string(),
+                line: 0,
+            },
+        }),
+        logic: Lazy::new(RuleLogic {
+            for_each: None,
+            // Never true: these findings come from the suppression pass, not from a
+            // condition.
+            when: Condition::Any(Vec::new()),
+            report_at: Vec::new(),
+            message: Message {
+                parts: vec![MessagePart::Text(summary.to_string())],
+            },
+            fix: None,
+            alternatives: Vec::new(),
+        }),
         examples: Vec::new(),
-        origin: Origin {
-            file: META_ORIGIN.to_string(),
-            line: 0,
-        },
         repo: None,
     };
     vec![
@@ -422,8 +427,7 @@ mod tests {
 
     fn rules() -> RuleSet {
         let mut set = load_builtin().unwrap();
-        set.rules.extend(meta_rules());
-        set.select(|rule, on| on || rule.default_enabled);
+        set.extend(meta_rules());
         set
     }
 

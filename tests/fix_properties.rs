@@ -66,7 +66,7 @@ fn seed_rules() -> &'static RuleSet {
     static RULES: OnceLock<RuleSet> = OnceLock::new();
     RULES.get_or_init(|| {
         let mut set = load_builtin().expect("built-in rules load");
-        set.rules.retain(|r| SEED_RULES.contains(&r.id.as_str()));
+        set.retain(|r| SEED_RULES.contains(&r.id.as_str()));
         set
     })
 }

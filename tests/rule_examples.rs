@@ -39,11 +39,15 @@ fn builtin_rules_are_documented_and_have_both_kinds_of_example() {
     }
     for rule in &rules.rules {
         assert!(
-            !rule.summary.is_empty() && !rule.explanation.is_empty(),
+            !rule.summary().is_empty() && !rule.explanation.is_empty(),
             "{} lacks docs",
             rule.id
         );
-        assert!(!rule.references.is_empty(), "{} has no references", rule.id);
+        assert!(
+            !rule.references().is_empty(),
+            "{} has no references",
+            rule.id
+        );
         for kind in [ExampleKind::Fires, ExampleKind::Passes] {
             assert!(
                 rule.examples.iter().any(|e| e.kind == kind),
@@ -61,7 +65,8 @@ fn builtin_rules_are_documented_and_have_both_kinds_of_example() {
         // One rule per file, named after the rule.
         let expected_file = format!("rules/{}.yaml", rule.id);
         assert_eq!(
-            rule.origin.file, expected_file,
+            rule.origin().file,
+            expected_file,
             "rule {} lives in the wrong file",
             rule.id
         );

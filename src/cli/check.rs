@@ -48,7 +48,26 @@ pub fn run(args: &CheckArgs) -> u8 {
     errors.extend(live.errors);
     let mut searched = paths;
     searched.extend(args.connect.iter().cloned());
-    run_with_live(args, &searched, &found_inputs, &errors, &live.domains)
+    let run = run_with_live(args, &searched, &found_inputs, &errors, &live.domains);
+    let code = run.code;
+    // The process exits next. Freeing the rule sets, documents and findings one
+    // allocation at a time would cost about as much as linting one file did
+    // (scripts/startup-bench.sh), so they are left to the operating system.
+    std::mem::forget(run);
+    code
+}
+
+/// What a run leaves behind: its exit code, and the state it built (kept so that the
+/// binary can exit without freeing it).
+struct Run {
+    code: u8,
+    _state: Option<(Resolver, Vec<FileResult>)>,
+}
+
+impl Run {
+    fn early(code: u8) -> Run {
+        Run { code, _state: None }
+    }
 }
 
 /// The run over inputs already found (files, standard input, in-memory documents such as
@@ -62,7 +81,7 @@ pub fn run_inputs(
     inputs: &[Input],
     input_errors: &[InputError],
 ) -> u8 {
-    run_with_live(args, paths, inputs, input_errors, &HashMap::new())
+    run_with_live(args, paths, inputs, input_errors, &HashMap::new()).code
 }
 
 /// [`run_inputs`], where `live` names the live domain behind each in-memory input that is
@@ -73,7 +92,7 @@ fn run_with_live(
     inputs: &[Input],
     input_errors: &[InputError],
     live: &HashMap<String, LiveDomain>,
-) -> u8 {
+) -> Run {
     for warning in super::empty_rule_folders(&args.rules.rules) {
         eprintln!("{warning}");
     }
@@ -88,7 +107,7 @@ fn run_with_live(
         };
         let settings = match resolver.settings_for(path) {
             Ok(s) => s,
-            Err(e) => return print_settings_error(&e),
+            Err(e) => return Run::early(print_settings_error(&e)),
         };
         if let Some(p) = path
             && settings.is_excluded(p)
@@ -101,7 +120,7 @@ fn run_with_live(
     if jobs.is_empty()
         && let Err(e) = resolver.settings_for(None)
     {
-        return print_settings_error(&e);
+        return Run::early(print_settings_error(&e));
     }
     let stdin_name = args.stdin_filename.as_deref().unwrap_or("-");
     let run = |(input, settings): &(&Input, _)| process(input, stdin_name, settings, args);
@@ -119,7 +138,7 @@ fn run_with_live(
     let has_stdin = jobs.iter().any(|(i, _)| **i == Input::Stdin);
     let mut reporter = match Reporter::new(args, has_stdin) {
         Ok(r) => r,
-        Err(code) => return code,
+        Err(code) => return Run::early(code),
     };
     for e in input_errors {
         reporter.input_error(&e.path, &e.message);
@@ -127,7 +146,12 @@ fn run_with_live(
     for result in &results {
         reporter.file(result);
     }
-    reporter.finish(paths, &results)
+    let code = reporter.finish(paths, &results);
+    drop(jobs);
+    Run {
+        code,
+        _state: Some((resolver, results)),
+    }
 }
 
 /// Run the repository rules over every linted document, and add their findings to each

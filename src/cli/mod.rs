@@ -136,8 +136,7 @@ pub(crate) fn load_rules(args: &RuleArgs) -> Result<RuleSet, u8> {
         EXIT_ERROR
     })?;
     // The rules about suppression comments, so that they can be listed and explained.
-    set.rules.extend(crate::suppress::meta_rules());
-    set.select(|rule, on| on || rule.default_enabled);
+    set.extend(crate::suppress::meta_rules());
     Ok(set)
 }
 

@@ -47,7 +47,7 @@ pub fn list(args: &RuleArgs, format: RulesFormat) -> u8 {
             rule.id,
             rule.severity.as_str(),
             fix_label(rule),
-            rule.summary
+            rule.summary()
         );
     }
     EXIT_CLEAN
@@ -78,7 +78,10 @@ pub fn explain(id: &str, args: &RuleArgs) -> u8 {
     let mut out = String::new();
     out.push_str(&format!(
         "{} ({})\n\n{}\n\n{}\n",
-        rule.id, rule.severity, rule.summary, rule.explanation
+        rule.id,
+        rule.severity,
+        rule.summary(),
+        rule.explanation
     ));
     if !rule.libvirt.is_open() {
         out.push_str(&format!(
@@ -105,9 +108,9 @@ pub fn explain(id: &str, args: &RuleArgs) -> u8 {
     {
         out.push_str("Unsafe fixes change what the guest sees; apply them with `--fix --unsafe-fixes`, then power-cycle the guest.\n");
     }
-    if !rule.references.is_empty() {
+    if !rule.references().is_empty() {
         out.push_str("\nReferences:\n");
-        for r in &rule.references {
+        for r in rule.references() {
             out.push_str(&format!("  - {r}\n"));
         }
     }
@@ -127,12 +130,12 @@ pub fn explain(id: &str, args: &RuleArgs) -> u8 {
             }
         }
     }
-    if rule.origin.file == crate::suppress::META_ORIGIN {
+    if rule.origin().file == crate::suppress::META_ORIGIN {
         out.push_str("\nBuilt into virt-lint: it reports on `virt-lint:` suppression comments.\n");
-    } else if rules::load::builtin_files().contains(&rule.origin.file.as_str()) {
+    } else if rules::load::builtin_files().contains(&rule.origin().file.as_str()) {
         out.push_str("\nBuilt-in rule (embedded in the virt-lint binary).\n");
     } else {
-        out.push_str(&format!("\nDefined in {}.\n", rule.origin));
+        out.push_str(&format!("\nDefined in {}.\n", rule.origin()));
     }
     let _ = io::stdout().lock().write_all(out.as_bytes());
     EXIT_CLEAN
@@ -147,11 +150,11 @@ pub fn test(paths: &[PathBuf]) -> u8 {
         }
     };
     let builtin = rules::load::builtin_files();
-    let results = examples::run(&rules, |r| !builtin.contains(&r.origin.file.as_str()));
+    let results = examples::run(&rules, |r| !builtin.contains(&r.origin().file.as_str()));
     let tested_rules = rules
         .rules
         .iter()
-        .filter(|r| !builtin.contains(&r.origin.file.as_str()))
+        .filter(|r| !builtin.contains(&r.origin().file.as_str()))
         .collect::<Vec<_>>();
     let mut out = io::stdout().lock();
     for warning in empty_rule_folders(paths) {
@@ -170,7 +173,8 @@ pub fn test(paths: &[PathBuf]) -> u8 {
             let _ = writeln!(
                 out,
                 "warning: {} ({}) has no examples",
-                rule.id, rule.origin
+                rule.id,
+                rule.origin()
             );
         }
     }

@@ -35,10 +35,10 @@ fn rule_descriptor(rule: &Rule) -> Value {
     };
     let mut help = explanation.trim().to_string();
     let mut markdown = help.clone();
-    if !rule.references.is_empty() {
+    if !rule.references().is_empty() {
         help.push_str("\n\nReferences:");
         markdown.push_str("\n\n**References**\n");
-        for r in &rule.references {
+        for r in rule.references() {
             help.push_str(&format!("\n- {r}"));
             markdown.push_str(&format!("\n- <{r}>"));
         }
@@ -49,9 +49,9 @@ fn rule_descriptor(rule: &Rule) -> Value {
     let mut descriptor = json!({
         "id": rule.id,
         "name": rule.id.rsplit('/').next().unwrap_or(&rule.id),
-        "shortDescription": { "text": non_empty(&rule.summary, &rule.id) },
-        "fullDescription": { "text": non_empty(explanation.trim(), &rule.summary) },
-        "help": { "text": non_empty(&help, &rule.summary), "markdown": non_empty(&markdown, &rule.summary) },
+        "shortDescription": { "text": non_empty(rule.summary(), &rule.id) },
+        "fullDescription": { "text": non_empty(explanation.trim(), rule.summary()) },
+        "help": { "text": non_empty(&help, rule.summary()), "markdown": non_empty(&markdown, rule.summary()) },
         "defaultConfiguration": { "level": level(rule.severity) },
         "properties": {
             "tags": tags,
@@ -59,7 +59,7 @@ fn rule_descriptor(rule: &Rule) -> Value {
         },
     });
     if let Some(uri) = rule
-        .references
+        .references()
         .iter()
         .find(|r| r.starts_with("https://") || r.starts_with("http://"))
     {

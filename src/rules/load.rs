@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use regex::Regex;
+use regex_lite::Regex;
 use serde_saphyr::{Location, Spanned};
 
 use super::raw::{
@@ -13,8 +13,8 @@ use super::raw::{
 };
 use super::repo::{Against, RepoCheck};
 use super::{
-    EditSpec, EditValue, Example, ExampleKind, FixSpec, Message, MessagePart, Origin, Rule,
-    RuleSet, Template, Version, VersionWindow,
+    About, EditSpec, EditValue, Example, ExampleKind, FixSpec, Lazy, Message, MessagePart, Origin,
+    Rule, RuleLogic, RuleSet, Template, Version, VersionWindow,
 };
 use crate::condition::{
     Condition, Definitions, KeyPart, Pattern, Unique, ValueCondition, ValueTest,
@@ -491,7 +491,8 @@ pub(crate) fn compile(sources: &[(String, String)]) -> (RuleSet, Vec<RuleError>)
                             at,
                             format!(
                                 "duplicate rule id `{}`: already defined at {}",
-                                rule.id, other.origin
+                                rule.id,
+                                other.origin()
                             ),
                         ));
                     } else {
@@ -1057,20 +1058,24 @@ fn compile_rule(
         tags,
         default_enabled,
         libvirt,
-        summary: summary.trim().to_string(),
         explanation: explanation.trim_end().to_string(),
-        references: r.references.clone(),
-        for_each,
-        when,
-        report_at,
-        message,
-        fix,
-        alternatives,
+        about: Lazy::new(About {
+            summary: summary.trim().to_string(),
+            references: r.references.clone(),
+            origin: Origin {
+                file: ctx.name.to_string(),
+                line: ctx.line_of(id),
+            },
+        }),
+        logic: Lazy::new(RuleLogic {
+            for_each,
+            when,
+            report_at,
+            message,
+            fix,
+            alternatives,
+        }),
         examples,
-        origin: Origin {
-            file: ctx.name.to_string(),
-            line: ctx.line_of(id),
-        },
         repo,
     })
 }

@@ -3,6 +3,7 @@
 //! Rules are data. `load.rs` reads YAML (built-in files embedded at build time, plus the
 //! user's `--rules` paths) into these types; nothing here knows about YAML.
 
+pub mod compiled;
 pub mod load;
 pub mod prefilter;
 mod raw;
@@ -181,6 +182,11 @@ impl fmt::Display for Origin {
     }
 }
 
+/// A rule: what identifies and selects it (in memory from the start), what describes it
+/// ([`About`], through [`Rule::about`]), and what it checks and how it fixes
+/// ([`RuleLogic`], through `Deref`: `rule.when`, `rule.fix`). For the compiled built-in
+/// set the last two are deserialised on first use, so a run pays only for the rules a
+/// document can trigger (see [`compiled`]).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Rule {
     pub id: String,
@@ -194,12 +200,52 @@ pub struct Rule {
     /// The libvirt releases the rule applies to (`libvirt:`); outside them it does not run
     /// ([`RuleSet::libvirt_version`]).
     pub libvirt: VersionWindow,
-    pub summary: String,
     /// Not in the compiled built-in set ([`crate::builtin`]): only `rule`, `rules`,
     /// `test-rules` and the documentation formats read it, from the documented set.
     #[serde(skip)]
     pub explanation: String,
+    /// Not in the compiled built-in set, like `explanation`.
+    #[serde(skip)]
+    pub examples: Vec<Example>,
+    /// For a repository rule (`scope: repo`): its cross-document check. The per-file
+    /// engine skips such rules; [`crate::repo`] evaluates them over a whole run.
+    pub repo: Option<repo::RepoCheck>,
+    /// Serialised on its own by [`compiled`], so that it can be loaded rule by rule.
+    #[serde(skip)]
+    pub about: Lazy<About>,
+    /// Serialised on its own by [`compiled`], so that it can be loaded rule by rule.
+    #[serde(skip)]
+    pub logic: Lazy<RuleLogic>,
+}
+
+impl Rule {
+    /// The one-line summary (`summary:`).
+    pub fn summary(&self) -> &str {
+        &self.about.get().summary
+    }
+
+    /// `references:` (URLs).
+    pub fn references(&self) -> &[String] {
+        &self.about.get().references
+    }
+
+    /// Where the rule was written.
+    pub fn origin(&self) -> &Origin {
+        &self.about.get().origin
+    }
+}
+
+/// What describes a rule in listings and machine-readable output, beyond its id.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct About {
+    pub summary: String,
     pub references: Vec<String>,
+    pub origin: Origin,
+}
+
+/// What a rule checks and how it fixes.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct RuleLogic {
     /// Evaluate the rule once per selected element instead of once per document.
     pub for_each: Option<Selector>,
     pub when: Condition,
@@ -209,13 +255,67 @@ pub struct Rule {
     pub message: Message,
     pub fix: Option<FixSpec>,
     pub alternatives: Vec<FixSpec>,
-    /// Not in the compiled built-in set, like `explanation`.
-    #[serde(skip)]
-    pub examples: Vec<Example>,
-    pub origin: Origin,
-    /// For a repository rule (`scope: repo`): its cross-document check. The per-file
-    /// engine skips such rules; [`crate::repo`] evaluates them over a whole run.
-    pub repo: Option<repo::RepoCheck>,
+}
+
+/// A part of a rule that is either in memory, or compiled bytes it is deserialised from
+/// on first use.
+#[derive(Debug, Clone)]
+pub struct Lazy<T> {
+    loaded: std::sync::OnceLock<T>,
+    compiled: &'static [u8],
+}
+
+impl<T> Default for Lazy<T> {
+    fn default() -> Self {
+        Lazy {
+            loaded: std::sync::OnceLock::new(),
+            compiled: &[],
+        }
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> Lazy<T> {
+    pub fn new(value: T) -> Lazy<T> {
+        Lazy {
+            loaded: std::sync::OnceLock::from(value),
+            compiled: &[],
+        }
+    }
+
+    /// A value to be read from `bytes` (written by [`compiled::write`]) when first needed.
+    pub fn compiled(bytes: &'static [u8]) -> Lazy<T> {
+        Lazy {
+            loaded: std::sync::OnceLock::new(),
+            compiled: bytes,
+        }
+    }
+
+    pub fn get(&self) -> &T {
+        self.loaded.get_or_init(|| {
+            // Only `compiled::load` makes a `Lazy` without a value, from the bytes
+            // `compiled::write` produced in the same build from the same types.
+            postcard::from_bytes(self.compiled).expect("build.rs wrote this part of the rule")
+        })
+    }
+
+    pub fn get_mut(&mut self) -> &mut T {
+        self.get();
+        self.loaded.get_mut().expect("loaded just above")
+    }
+}
+
+impl std::ops::Deref for Rule {
+    type Target = RuleLogic;
+
+    fn deref(&self) -> &RuleLogic {
+        self.logic.get()
+    }
+}
+
+impl std::ops::DerefMut for Rule {
+    fn deref_mut(&mut self) -> &mut RuleLogic {
+        self.logic.get_mut()
+    }
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -400,6 +500,8 @@ impl Message {
 /// libvirt release the definitions are checked for.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct RuleSet {
+    /// Add or drop rules with [`RuleSet::extend`] and [`RuleSet::retain`], which keep
+    /// what is indexed by position (which rules run, the prefilter) in step.
     pub rules: Vec<Rule>,
     pub definitions: Definitions,
     /// Parallel to `rules`: whether the rule runs. Starts as each rule's `default`.
@@ -426,6 +528,27 @@ impl RuleSet {
             newest: std::sync::OnceLock::new(),
             prefilter: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Add rules (enabled by their default).
+    pub fn extend(&mut self, rules: impl IntoIterator<Item = Rule>) {
+        self.enabled.resize(self.rules.len(), false);
+        for rule in rules {
+            self.enabled.push(rule.default_enabled);
+            self.rules.push(rule);
+        }
+    }
+
+    /// Keep only the rules `keep` accepts; the prefilter is worked out again when next
+    /// needed.
+    pub fn retain(&mut self, mut keep: impl FnMut(&Rule) -> bool) {
+        self.enabled.resize(self.rules.len(), false);
+        let kept: Vec<bool> = self.rules.iter().map(&mut keep).collect();
+        let mut flags = kept.iter();
+        self.rules.retain(|_| *flags.next().unwrap_or(&false));
+        let mut flags = kept.iter();
+        self.enabled.retain(|_| *flags.next().unwrap_or(&false));
+        self.prefilter = std::sync::OnceLock::new();
     }
 
     pub fn get(&self, id: &str) -> Option<&Rule> {

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use super::RuleSet;
 
 /// The names each rule needs, as indices into a vocabulary.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Prefilter {
     vocabulary: HashMap<String, u16>,
     /// Parallel to the rule set's rules: the vocabulary indices the rule needs.

@@ -12,6 +12,7 @@ use std::borrow::Cow;
 use roxmltree::{Attributes, Children, Descendants, Node, NodeType};
 
 use super::Item;
+use super::index;
 use super::normalize;
 use super::parse::{ArithOp, Axis, CmpOp, Expr, Func, Literal, LocationPath, NodeTest, Step};
 
@@ -62,7 +63,138 @@ pub(super) fn for_each<'a, 'i>(
     } else {
         ctx
     };
+    if let Item::Node(node) = start
+        && let Some(found) = bottom_up(&path.steps, node, f)
+    {
+        return found;
+    }
     walk(&path.steps, start, f)
+}
+
+// ---------------------------------------------------------------------------
+// Bottom-up walks through the document's element index
+// ---------------------------------------------------------------------------
+
+/// Whether a step can be checked in reverse, from the node it reaches back to the node
+/// it starts from: no position-dependent predicate, and an axis whose inverse is a walk
+/// up the ancestors.
+fn reversible(step: &Step) -> bool {
+    !step.positional
+        && matches!(
+            step.axis,
+            Axis::Child | Axis::Descendant | Axis::DescendantOrSelf | Axis::SelfNode
+        )
+}
+
+/// The local names a step's elements may have, when the step is a name test (`disk`) or a
+/// wildcard whose predicates require one of some names (`*[local-name()='serial' or
+/// local-name()='console']`); `None` for any other step.
+fn anchor_names(step: &Step) -> Option<Vec<&str>> {
+    if !matches!(step.axis, Axis::Child | Axis::Descendant) {
+        return None;
+    }
+    match &step.test {
+        NodeTest::Name { local, .. } => Some(vec![&**local]),
+        NodeTest::AnyName | NodeTest::NamespaceAny(_) => {
+            step.predicates.iter().find_map(local_name_alternatives)
+        }
+        _ => None,
+    }
+}
+
+/// The names `e` allows as its context element's local name when it is
+/// `local-name() = 'x'`, or an `or` of such tests, or an `and` with one such part.
+fn local_name_alternatives(e: &Expr) -> Option<Vec<&str>> {
+    match e {
+        Expr::Compare(CmpOp::Eq, l, r) => match (&**l, &**r) {
+            (Expr::Call(Func::LocalName, args), Expr::Literal(name))
+            | (Expr::Literal(name), Expr::Call(Func::LocalName, args))
+                if args.is_empty() =>
+            {
+                Some(vec![&**name])
+            }
+            _ => None,
+        },
+        Expr::Or(items) => {
+            let mut out = Vec::new();
+            for item in items {
+                out.extend(local_name_alternatives(item)?);
+            }
+            Some(out)
+        }
+        Expr::And(items) => items.iter().find_map(local_name_alternatives),
+        _ => None,
+    }
+}
+
+/// Walks `steps` from `start` starting from the elements the document's index lists for
+/// the last named step that can be checked in reverse (the anchor): each candidate that
+/// passes the anchor step is checked back up to `start`, then the steps after the anchor
+/// are walked from it. `None` when the document is not indexed or the path has no anchor
+/// (the caller then walks top-down).
+fn bottom_up<'a, 'i>(steps: &[Step], start: Node<'a, 'i>, f: Visit<'_, 'a, 'i>) -> Option<bool> {
+    let mut anchor = None;
+    for (i, step) in steps.iter().enumerate() {
+        if !reversible(step) {
+            break;
+        }
+        if let Some(names) = anchor_names(step) {
+            anchor = Some((i, names));
+        }
+    }
+    let (j, mut names) = anchor?;
+    let (step, rest) = (&steps[j], &steps[j + 1..]);
+    let before = &steps[..j];
+    let mut groups: Vec<usize> = names.drain(..).map(index::group).collect();
+    groups.sort_unstable();
+    groups.dedup();
+    let doc = start.document();
+    let mut stopped = false;
+    for g in groups {
+        index::with_group_id(start, g, |ids| {
+            for &id in ids {
+                let Some(node) = doc.get_node(roxmltree::NodeId::new(id)) else {
+                    continue;
+                };
+                let item = Item::Node(node);
+                if matches(&step.test, step.axis, &item)
+                    && step.predicates.iter().all(|p| eval_bool(p, Ctx::new(item)))
+                    && reaches(before, step.axis, node, start)
+                    && walk(rest, item, f)
+                {
+                    stopped = true;
+                    return;
+                }
+            }
+        })?;
+        if stopped {
+            return Some(true);
+        }
+    }
+    Some(false)
+}
+
+/// Whether `node` can be reached by a step along `axis` from a node that `steps` reach
+/// from `start`.
+fn reaches(steps: &[Step], axis: Axis, node: Node<'_, '_>, start: Node<'_, '_>) -> bool {
+    match axis {
+        Axis::Child => node.parent().is_some_and(|p| reached(steps, p, start)),
+        Axis::Descendant => node.ancestors().skip(1).any(|p| reached(steps, p, start)),
+        Axis::DescendantOrSelf => node.ancestors().any(|p| reached(steps, p, start)),
+        Axis::SelfNode => reached(steps, node, start),
+        Axis::Attribute | Axis::Parent => false,
+    }
+}
+
+/// Whether `steps` reach `node` from `start` (all of them reversible).
+fn reached(steps: &[Step], node: Node<'_, '_>, start: Node<'_, '_>) -> bool {
+    let Some((last, before)) = steps.split_last() else {
+        return node == start;
+    };
+    let item = Item::Node(node);
+    matches(&last.test, last.axis, &item)
+        && last.predicates.iter().all(|p| eval_bool(p, Ctx::new(item)))
+        && reaches(before, last.axis, node, start)
 }
 
 /// The items `path` reaches from `ctx`, in document order, without duplicates.

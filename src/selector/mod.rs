@@ -30,6 +30,7 @@
 //! `parse` holds the lexer, parser and AST; `eval` the evaluator.
 
 mod eval;
+pub mod index;
 pub mod normalize;
 mod parse;
 

@@ -1,0 +1,264 @@
+//! A per-document element index: the elements of one document grouped by local name, in
+//! document order, so that a selector such as `devices//address[@type='pci']` or
+//! `devices/*/address` can start from the few `<address>` elements of the document and
+//! check their ancestors ("bottom-up"), instead of walking every node below `<devices>`.
+//!
+//! The engine builds the index once per linted document ([`Scope::start`], one pass over
+//! the elements) and keeps it in a thread-local while the document's rules run; the
+//! evaluator consults it only for nodes of that very document. Without an index (fix
+//! planning, tests, another document) selectors are walked top-down as always, with the
+//! same results: the index only changes how a path is walked, never what it selects.
+//!
+//! Names are grouped by a small hash of the local name: two names may share a group
+//! (the evaluator tests every candidate's name anyway), and the buffers are reused from
+//! one document to the next, so building an index allocates nothing in the steady state.
+
+use std::cell::RefCell;
+
+use roxmltree::Node;
+
+/// Number of name groups (a power of two).
+const GROUPS: usize = 256;
+
+/// The group of a local name: FNV-1a over its bytes, folded to [`GROUPS`].
+pub(crate) fn group(name: &str) -> usize {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in name.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    ((h ^ (h >> 16)) as usize) & (GROUPS - 1)
+}
+
+#[derive(Default)]
+struct Index {
+    /// Address of the indexed `roxmltree::Document`, while a [`Scope`] is alive.
+    doc: Option<usize>,
+    /// `starts[g]..starts[g + 1]`: the range of `nodes` holding group `g`.
+    starts: Vec<u32>,
+    /// Node ids, grouped, each group in document order.
+    nodes: Vec<u32>,
+    /// Scratch: the group of each element, in document order.
+    groups: Vec<u8>,
+    /// Scratch: the elements in document order.
+    order: Vec<u32>,
+}
+
+thread_local! {
+    static INDEX: RefCell<Index> = RefCell::new(Index::default());
+}
+
+fn doc_key(node: Node<'_, '_>) -> usize {
+    std::ptr::from_ref(node.document()) as usize
+}
+
+/// Keeps the index of one document while alive (one per `engine::lint`).
+pub struct Scope {
+    active: bool,
+}
+
+impl Scope {
+    /// Indexes the document `root` belongs to.
+    pub fn start(root: Node<'_, '_>) -> Scope {
+        let key = doc_key(root);
+        INDEX.with(|cell| {
+            let Ok(mut ix) = cell.try_borrow_mut() else {
+                return Scope { active: false };
+            };
+            ix.doc = None;
+            let Index {
+                starts,
+                nodes,
+                groups,
+                order,
+                ..
+            } = &mut *ix;
+            groups.clear();
+            order.clear();
+            starts.clear();
+            starts.resize(GROUPS + 1, 0);
+            for node in root.document().root().descendants() {
+                if node.is_element() {
+                    let g = group(node.tag_name().name());
+                    groups.push(g as u8);
+                    order.push(node.id().get());
+                    starts[g + 1] += 1;
+                }
+            }
+            for g in 0..GROUPS {
+                starts[g + 1] += starts[g];
+            }
+            nodes.clear();
+            nodes.resize(order.len(), 0);
+            // Place each element after those of its group placed before it: `starts[g]`
+            // serves as the cursor and is restored below.
+            for (&g, &id) in groups.iter().zip(order.iter()) {
+                let g = usize::from(g);
+                nodes[starts[g] as usize] = id;
+                starts[g] += 1;
+            }
+            for g in (1..=GROUPS).rev() {
+                starts[g] = starts[g - 1];
+            }
+            starts[0] = 0;
+            ix.doc = Some(key);
+            Scope { active: true }
+        })
+    }
+}
+
+impl Drop for Scope {
+    fn drop(&mut self) {
+        if self.active {
+            INDEX.with(|cell| {
+                // A scope started inside another reuses its buffers: the outer document
+                // is then no longer indexed, and its selectors are walked top-down.
+                if let Ok(mut ix) = cell.try_borrow_mut() {
+                    ix.doc = None;
+                }
+            });
+        }
+    }
+}
+
+/// Calls `f` with the ids of group `g` (see [`group`]), in document order, when `node`'s
+/// document is indexed.
+pub(crate) fn with_group_id<R>(
+    node: Node<'_, '_>,
+    g: usize,
+    f: impl FnOnce(&[u32]) -> R,
+) -> Option<R> {
+    let key = doc_key(node);
+    INDEX.with(|cell| {
+        let ix = cell.try_borrow().ok()?;
+        if ix.doc != Some(key) {
+            return None;
+        }
+        Some(f(
+            &ix.nodes[ix.starts[g] as usize..ix.starts[g + 1] as usize]
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::selector::{Item, Namespaces, Selector};
+
+    /// Two distinct names that share a group, found by search (deterministic).
+    fn colliding_names() -> (String, String) {
+        let mut seen = std::collections::HashMap::new();
+        for i in 0.. {
+            let name = format!("n{i}");
+            if let Some(other) = seen.insert(group(&name), name.clone()) {
+                return (other, name);
+            }
+        }
+        unreachable!()
+    }
+
+    fn ids(items: &[Item<'_, '_>]) -> Vec<(u32, usize)> {
+        items
+            .iter()
+            .map(|i| match i {
+                Item::Node(n) => (n.id().get(), 0),
+                Item::Attribute { element, attribute } => {
+                    (element.id().get(), attribute.range().start + 1)
+                }
+            })
+            .collect()
+    }
+
+    /// Every selector from every element (and the document root) selects the same items,
+    /// in the same order, with and without the index; `exists` agrees.
+    #[test]
+    fn the_index_changes_no_selection() {
+        let (c1, c2) = colliding_names();
+        assert_eq!(group(&c1), group(&c2));
+        let xml = format!(
+            "<domain xmlns:q='http://libvirt.org/schemas/domain/qemu/1.0' type='kvm'>\
+             <devices><disk id='1'><address type='pci' bus='1'/><target dev='a'/></disk>\
+             <controller type='usb'><address type='pci' bus='2'/></controller>\
+             <serial type='pty'><source path='/x'/><source mode='bind'/></serial>\
+             <channel type='unix'><source mode='bind'/><address type='virtio-serial'/></channel>\
+             <hub><address type='usb' bus='0' port='1'/><hub><address type='usb' bus='0' port='1.2'/></hub></hub>\
+             <q:address type='pci'/><{c1} a='1'><{c2} b='2'/></{c1}><{c2} b='3'><{c1} a='4'/></{c2}>\
+             </devices><os><type>hvm</type></os><address type='x'/></domain>"
+        );
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let selectors = [
+            "devices//address",
+            "devices//address[@type='pci']",
+            "devices//address[@type='pci']/@bus",
+            "devices/*/address",
+            "devices/*[local-name()!='controller']/address[@type='pci']",
+            "devices//*[local-name()='serial' or local-name()='channel']",
+            "devices//*[@type='unix'][local-name()='serial' or local-name()='channel']",
+            "*[local-name()='os' or local-name()='devices']/*",
+            "//address",
+            "//address[1]",
+            ".//address[last()]",
+            "//hub//address",
+            "//hub/address/..",
+            "/domain/devices/disk",
+            "/domain//disk/target/@dev",
+            "//qemu:address",
+            "devices/qemu:*",
+            "address",
+            "source",
+            "source[2]",
+            "source[@mode='bind']",
+            "./source/.",
+            ".//.",
+            "devices//.",
+            ".[@type='kvm']/devices/disk",
+            "devices/disk[address/@bus = /domain/devices/controller/address/@bus - 1]",
+            "../address",
+            "..//address",
+            "os/type",
+            "os/type/text()",
+            "//*",
+            "//node()",
+            &format!("//{c1}"),
+            &format!("//{c2}"),
+            &format!("devices/{c1}/{c2}"),
+            &format!("//*[local-name()='{c1}' or local-name()='{c2}']"),
+            &format!("//{c2}[count(../{c1}) = 1]"),
+        ];
+        let ns = Namespaces::builtin();
+        let contexts: Vec<_> = doc.descendants().filter(|n| n.is_element()).collect();
+        for src in selectors {
+            let sel = Selector::parse(src, &ns).unwrap_or_else(|e| panic!("{src}: {e:?}"));
+            let plain: Vec<_> = contexts
+                .iter()
+                .map(|&ctx| (ids(&sel.select(ctx)), sel.exists(ctx)))
+                .collect();
+            let scope = Scope::start(doc.root_element());
+            let indexed: Vec<_> = contexts
+                .iter()
+                .map(|&ctx| (ids(&sel.select(ctx)), sel.exists(ctx)))
+                .collect();
+            drop(scope);
+            assert_eq!(plain, indexed, "{src}");
+            for (selected, exists) in &plain {
+                assert_eq!(!selected.is_empty(), *exists, "{src}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_scope_indexes_only_its_document_and_ends() {
+        let a = roxmltree::Document::parse("<r><x/><y><x/></y></r>").unwrap();
+        let b = roxmltree::Document::parse("<r><x/></r>").unwrap();
+        let count = |doc: &roxmltree::Document<'_>| {
+            with_group_id(doc.root_element(), group("x"), <[u32]>::len)
+        };
+        assert_eq!(count(&a), None);
+        {
+            let _scope = Scope::start(a.root_element());
+            assert_eq!(count(&a), Some(2));
+            assert_eq!(count(&b), None);
+        }
+        assert_eq!(count(&a), None);
+    }
+}
