@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use roxmltree::Node;
 
-use crate::selector::{Expression, Item, Key, Normalize, Selector};
+use crate::selector::{Clause, Expression, Item, Key, Normalize, Selector};
 use std::sync::OnceLock;
 
 use regex_lite::Regex;
@@ -464,35 +464,48 @@ impl Condition {
         }
     }
 
-    /// Element names that must all occur in a document for the condition to hold
-    /// anywhere in it (from `present`, value tests and `unique` items; `all` adds them
-    /// up, `any` keeps what every branch needs; `not`, `absent` and `test` need nothing).
-    /// `None` when nothing is known to be needed.
-    pub fn required_names<'s>(&'s self, defs: &'s Definitions) -> Option<Vec<&'s str>> {
-        fn non_empty(v: Vec<&str>) -> Option<Vec<&str>> {
-            (!v.is_empty()).then_some(v)
-        }
+    /// Facts a document must have for the condition to hold anywhere in it (all of the
+    /// clauses; see [`Selector::required_facts`]): from `present`, value tests and
+    /// `unique` items; `all` adds them up; `any` keeps the clauses every branch has, plus
+    /// one clause made of each branch's first; `not`, `absent` and `test` need nothing.
+    pub fn required_facts(&self, defs: &Definitions) -> Vec<Clause> {
         match self {
-            Condition::Present(selector) => non_empty(selector.required_names()),
-            Condition::Value(v) => non_empty(v.selector.required_names()),
-            Condition::Unique(u) => non_empty(u.for_each.required_names()),
-            Condition::Is(index) => defs.conditions.get(*index)?.required_names(defs),
-            Condition::All(list) => non_empty(
-                list.iter()
-                    .filter_map(|c| c.required_names(defs))
-                    .flatten()
-                    .collect(),
-            ),
-            Condition::Any(list) => {
-                let mut branches = list.iter().map(|c| c.required_names(defs));
-                let mut common = branches.next()??;
-                for branch in branches {
-                    let branch = branch?;
-                    common.retain(|name| branch.contains(name));
-                }
-                non_empty(common)
+            Condition::Present(selector) => selector.required_facts(),
+            Condition::Value(v) => v.selector.required_facts(),
+            Condition::Unique(u) => u.for_each.required_facts(),
+            Condition::Is(index) => defs
+                .conditions
+                .get(*index)
+                .map_or_else(Vec::new, |c| c.required_facts(defs)),
+            Condition::All(list) => {
+                let mut out: Vec<Clause> =
+                    list.iter().flat_map(|c| c.required_facts(defs)).collect();
+                out.sort();
+                out.dedup();
+                out
             }
-            Condition::Not(_) | Condition::Absent(_) | Condition::Test(_) => None,
+            Condition::Any(list) => {
+                let branches: Vec<Vec<Clause>> =
+                    list.iter().map(|c| c.required_facts(defs)).collect();
+                let Some((first, others)) = branches.split_first() else {
+                    return Vec::new();
+                };
+                let mut out: Vec<Clause> = first
+                    .iter()
+                    .filter(|clause| others.iter().all(|b| b.contains(clause)))
+                    .cloned()
+                    .collect();
+                if branches.iter().all(|b| !b.is_empty()) {
+                    let mut either: Clause = branches.iter().flat_map(|b| b[0].clone()).collect();
+                    either.sort();
+                    either.dedup();
+                    out.push(either);
+                }
+                out.sort();
+                out.dedup();
+                out
+            }
+            Condition::Not(_) | Condition::Absent(_) | Condition::Test(_) => Vec::new(),
         }
     }
 

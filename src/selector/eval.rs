@@ -138,7 +138,7 @@ fn anchor_names(step: &Step) -> Option<Vec<&str>> {
 
 /// The names `e` allows as its context element's local name when it is
 /// `local-name() = 'x'`, or an `or` of such tests, or an `and` with one such part.
-fn local_name_alternatives(e: &Expr) -> Option<Vec<&str>> {
+pub(super) fn local_name_alternatives(e: &Expr) -> Option<Vec<&str>> {
     match e {
         Expr::Compare(CmpOp::Eq, l, r) => match (&**l, &**r) {
             (Expr::Call(Func::LocalName, args), Expr::Literal(name))

@@ -220,21 +220,67 @@ impl Selector {
         eval::select(&self.path, Item::Node(ctx))
     }
 
-    /// Local names of the elements this selector's steps name (`devices//address` gives
-    /// `devices`, `address`): an element of each must occur in a document for the
-    /// selector to select anything there. A necessary condition only, for skipping rules
-    /// that cannot fire (see `engine`'s prefilter); wildcards, `.`, `..`, attributes and
-    /// predicates add nothing.
-    pub fn required_names(&self) -> Vec<&str> {
-        self.path
-            .steps
-            .iter()
-            .filter(|step| step.axis != Axis::Attribute)
-            .filter_map(|step| match &step.test {
-                NodeTest::Name { local, .. } => Some(&**local),
+    /// Facts a document must have for this selector to select anything there (all of
+    /// the clauses, each satisfied by one of its facts): an element of each name its steps
+    /// name (`devices//address` needs `devices` and `address`), and the attributes their
+    /// predicates require (`address[@type='pci']` needs an `address` with `type='pci'`,
+    /// `disk[@cache != 'none']` one with a `cache`; `*[local-name()='serial' or
+    /// local-name()='console']` a `serial` or a `console`). A necessary condition only, for
+    /// skipping rules that cannot fire (see `rules::prefilter`): anything else (`not()`,
+    /// functions, paths inside predicates, namespaced attributes) adds nothing.
+    pub fn required_facts(&self) -> Vec<Clause> {
+        let mut out: Vec<Clause> = Vec::new();
+        let mut previous: Option<Vec<&str>> = None;
+        for step in &self.path.steps {
+            if step.axis == Axis::Attribute {
+                // `x/@a`: some `x` has an `a`.
+                if let NodeTest::Name {
+                    namespace: None,
+                    local,
+                    ..
+                } = &step.test
+                {
+                    out.push(attribute_clause(previous.as_deref(), &[(&**local, None)]));
+                }
+                previous = None;
+                continue;
+            }
+            let names: Option<Vec<&str>> = match (&step.test, step.axis) {
+                (_, Axis::Parent) => None,
+                (NodeTest::Name { local, .. }, _) => Some(vec![&**local]),
+                (NodeTest::AnyName | NodeTest::NamespaceAny(_), _) => step
+                    .predicates
+                    .iter()
+                    .find_map(eval::local_name_alternatives),
                 _ => None,
-            })
-            .collect()
+            };
+            // A `.` step keeps the element the previous step selected.
+            let names = match (step.axis, names) {
+                (Axis::SelfNode, None) => previous.take(),
+                (_, names) => names,
+            };
+            if let Some(names) = &names {
+                out.push(
+                    names
+                        .iter()
+                        .map(|n| Fact::Element((*n).to_owned()))
+                        .collect(),
+                );
+            }
+            for pred in &step.predicates {
+                for clause in predicate_clauses(pred) {
+                    out.push(attribute_clause(names.as_deref(), &clause));
+                }
+            }
+            previous = names;
+        }
+        out.iter_mut().for_each(|c| {
+            c.sort();
+            c.dedup();
+        });
+        out.sort();
+        out.dedup();
+        out
     }
 
     /// The first item of [`Selector::select`] (in document order), found without
@@ -344,6 +390,100 @@ impl Selector {
                 })
             })
             .collect()
+    }
+}
+
+/// Something a document has, for skipping rules ([`Selector::required_facts`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Fact {
+    /// An element with this local name.
+    Element(String),
+    /// An element with local name `element` (any element when `None`) carrying the
+    /// attribute `name` (in no namespace), with exactly the text `value` when given.
+    Attribute {
+        element: Option<String>,
+        name: String,
+        value: Option<String>,
+    },
+}
+
+/// Facts of which at least one holds.
+pub type Clause = Vec<Fact>;
+
+/// The clause "an element named one of `elements` (any element when `None`) has one of
+/// `attributes`" (each a name, and a value when the value is known).
+fn attribute_clause(elements: Option<&[&str]>, attributes: &[(&str, Option<&str>)]) -> Clause {
+    let any: [Option<&str>; 1] = [None];
+    let elements: Vec<Option<&str>> = match elements {
+        Some(names) => names.iter().map(|n| Some(*n)).collect(),
+        None => any.to_vec(),
+    };
+    elements
+        .iter()
+        .flat_map(|element| {
+            attributes.iter().map(move |(name, value)| Fact::Attribute {
+                element: element.map(str::to_owned),
+                name: (*name).to_owned(),
+                value: value.map(str::to_owned),
+            })
+        })
+        .collect()
+}
+
+/// What a predicate requires of the element it filters, as clauses of attributes
+/// (`(name, Some(value))`: the attribute with that text; `(name, None)`: the attribute):
+/// `@a = 'v'` needs `a` = `v`; `@a`, `@a != 'v'`, `@a > 3` and `@a = 3` need `a`;
+/// `and` adds up its parts; `or` needs one of its branches' first clause.
+fn predicate_clauses(e: &Expr) -> Vec<Vec<(&str, Option<&str>)>> {
+    /// `@a` alone, relative, without predicates.
+    fn lone_attribute(e: &Expr) -> Option<&str> {
+        let Expr::Path(p) = e else { return None };
+        match &p.steps[..] {
+            [step] if !p.absolute && step.axis == Axis::Attribute && step.predicates.is_empty() => {
+                match &step.test {
+                    NodeTest::Name {
+                        namespace: None,
+                        local,
+                        ..
+                    } => Some(local),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+    match e {
+        Expr::AttrCompare {
+            namespace: None,
+            local,
+            op,
+            value,
+        } => {
+            let text = (*op == CmpOp::Eq && !value.is_number).then_some(&*value.text);
+            vec![vec![(&**local, text)]]
+        }
+        Expr::Path(_) => lone_attribute(e).map_or_else(Vec::new, |a| vec![vec![(a, None)]]),
+        // An empty node-set compares false with anything but a boolean.
+        Expr::Compare(_, l, r) => {
+            fn one<'e>(a: &'e Expr, other: &Expr) -> Option<&'e str> {
+                lone_attribute(a).filter(|_| other.ty() != parse::Type::Boolean)
+            }
+            one(l, r)
+                .or_else(|| one(r, l))
+                .map_or_else(Vec::new, |a| vec![vec![(a, None)]])
+        }
+        Expr::And(items) => items.iter().flat_map(predicate_clauses).collect(),
+        Expr::Or(items) => {
+            let mut clause = Vec::new();
+            for item in items {
+                match predicate_clauses(item).into_iter().next() {
+                    Some(first) => clause.extend(first),
+                    None => return Vec::new(),
+                }
+            }
+            vec![clause]
+        }
+        _ => Vec::new(),
     }
 }
 
