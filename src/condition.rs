@@ -468,25 +468,32 @@ impl Condition {
     /// clauses; see [`Selector::required_facts`]): from `present`, value tests and
     /// `unique` items; `all` adds them up; `any` keeps the clauses every branch has, plus
     /// one clause made of each branch's first; `not`, `absent` and `test` need nothing.
-    pub fn required_facts(&self, defs: &Definitions) -> Vec<Clause> {
+    /// `context`: the names the context element may have, when known (a `for-each`'s).
+    pub fn required_facts(&self, defs: &Definitions, context: Option<&[String]>) -> Vec<Clause> {
+        let names: Option<Vec<&str>> = context.map(|c| c.iter().map(String::as_str).collect());
+        let at = |selector: &Selector| selector.required_facts_at(names.as_deref()).0;
         match self {
-            Condition::Present(selector) => selector.required_facts(),
-            Condition::Value(v) => v.selector.required_facts(),
-            Condition::Unique(u) => u.for_each.required_facts(),
+            Condition::Present(selector) => at(selector),
+            Condition::Value(v) => at(&v.selector),
+            Condition::Unique(u) => at(&u.for_each),
             Condition::Is(index) => defs
                 .conditions
                 .get(*index)
-                .map_or_else(Vec::new, |c| c.required_facts(defs)),
+                .map_or_else(Vec::new, |c| c.required_facts(defs, context)),
             Condition::All(list) => {
-                let mut out: Vec<Clause> =
-                    list.iter().flat_map(|c| c.required_facts(defs)).collect();
+                let mut out: Vec<Clause> = list
+                    .iter()
+                    .flat_map(|c| c.required_facts(defs, context))
+                    .collect();
                 out.sort();
                 out.dedup();
                 out
             }
             Condition::Any(list) => {
-                let branches: Vec<Vec<Clause>> =
-                    list.iter().map(|c| c.required_facts(defs)).collect();
+                let branches: Vec<Vec<Clause>> = list
+                    .iter()
+                    .map(|c| c.required_facts(defs, context))
+                    .collect();
                 let Some((first, others)) = branches.split_first() else {
                     return Vec::new();
                 };

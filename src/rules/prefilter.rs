@@ -26,7 +26,8 @@ pub struct Prefilter {
     elements: HashMap<String, ElementFacts, FastHash>,
     /// Attribute facts about any element (from `*[@type='udp']`), at most
     /// [`MAX_ANY_ELEMENT_FACTS`] (each costs a lookup on every element).
-    any_element: Vec<AttributeFact>,
+    any_element: Vec<AttributeFacts>,
+    any_element_facts: usize,
     /// How many facts there are.
     facts: u32,
     /// Parallel to the rule set's rules: the clauses the rule needs, each a list of fact
@@ -39,15 +40,55 @@ pub struct Prefilter {
 struct ElementFacts {
     /// "An element of this name exists", if some rule needs it.
     exists: Option<u32>,
-    attributes: Vec<AttributeFact>,
+    attributes: Vec<AttributeFacts>,
 }
 
-/// "The element has attribute `name`" (with text `value`, when given).
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-struct AttributeFact {
+/// The facts about one attribute (in no namespace) of an element.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct AttributeFacts {
     name: String,
-    value: Option<String>,
-    fact: u32,
+    /// "The element has this attribute", if some rule needs it.
+    exists: Option<u32>,
+    /// "The attribute has this text", for each text some rule needs.
+    values: Vec<(String, u32)>,
+}
+
+impl AttributeFacts {
+    /// The facts of attribute `name` in `list`, added if missing.
+    fn of<'l>(list: &'l mut Vec<AttributeFacts>, name: &str) -> &'l mut AttributeFacts {
+        let at = match list.iter().position(|a| a.name == name) {
+            Some(at) => at,
+            None => {
+                list.push(AttributeFacts {
+                    name: name.to_owned(),
+                    ..AttributeFacts::default()
+                });
+                list.len() - 1
+            }
+        };
+        &mut list[at]
+    }
+
+    /// Marks the facts `node`'s attributes satisfy among `list`.
+    fn mark(list: &[AttributeFacts], node: roxmltree::Node<'_, '_>, present: &mut [bool]) {
+        for attribute in node.attributes() {
+            if attribute.namespace().is_some() {
+                continue;
+            }
+            let Some(facts) = list.iter().find(|a| a.name == attribute.name()) else {
+                continue;
+            };
+            if let Some(i) = facts.exists {
+                present[i as usize] = true;
+            }
+            let value = attribute.value();
+            for (text, i) in &facts.values {
+                if text == value {
+                    present[*i as usize] = true;
+                }
+            }
+        }
+    }
 }
 
 /// Attribute facts about any element beyond this many are not looked for (their clauses
@@ -65,10 +106,16 @@ impl Prefilter {
             .rules
             .iter()
             .map(|rule| {
-                let mut clauses = rule.when.required_facts(&rules.definitions);
-                if let Some(for_each) = &rule.for_each {
-                    clauses.extend(for_each.required_facts());
-                }
+                // `when` is evaluated at the elements `for-each` selects (named as its last
+                // step says), or at the root element.
+                let (mut clauses, context) = match &rule.for_each {
+                    Some(for_each) => for_each.required_facts_at(None),
+                    None => (Vec::new(), None),
+                };
+                clauses.extend(
+                    rule.when
+                        .required_facts(&rules.definitions, context.as_deref()),
+                );
                 let mut needs: Vec<Vec<u32>> = clauses
                     .into_iter()
                     .filter_map(|clause| {
@@ -105,22 +152,20 @@ impl Prefilter {
                 name,
                 value,
             } => {
-                let attribute = AttributeFact {
-                    name: name.clone(),
-                    value: value.clone(),
-                    fact: id,
-                };
-                match element {
-                    Some(element) => self
-                        .elements
-                        .entry(element.clone())
-                        .or_default()
-                        .attributes
-                        .push(attribute),
-                    None if self.any_element.len() < MAX_ANY_ELEMENT_FACTS => {
-                        self.any_element.push(attribute);
+                let list = match element {
+                    Some(element) => {
+                        &mut self.elements.entry(element.clone()).or_default().attributes
+                    }
+                    None if self.any_element_facts < MAX_ANY_ELEMENT_FACTS => {
+                        self.any_element_facts += 1;
+                        &mut self.any_element
                     }
                     None => return None,
+                };
+                let facts = AttributeFacts::of(list, name);
+                match value {
+                    Some(value) => facts.values.push((value.clone(), id)),
+                    None => facts.exists = Some(id),
                 }
             }
         }
@@ -132,15 +177,6 @@ impl Prefilter {
     /// One pass over the document's elements.
     pub fn scan(&self, root: roxmltree::Node<'_, '_>) -> Present {
         let mut present = vec![false; self.facts as usize];
-        fn mark(present: &mut [bool], node: roxmltree::Node<'_, '_>, facts: &[AttributeFact]) {
-            for f in facts {
-                if let Some(v) = node.attribute(f.name.as_str())
-                    && f.value.as_deref().is_none_or(|want| want == v)
-                {
-                    present[f.fact as usize] = true;
-                }
-            }
-        }
         for node in root.descendants() {
             if !node.is_element() {
                 continue;
@@ -149,10 +185,12 @@ impl Prefilter {
                 if let Some(i) = facts.exists {
                     present[i as usize] = true;
                 }
-                mark(&mut present, node, &facts.attributes);
+                if !facts.attributes.is_empty() {
+                    AttributeFacts::mark(&facts.attributes, node, &mut present);
+                }
             }
             if !self.any_element.is_empty() {
-                mark(&mut present, node, &self.any_element);
+                AttributeFacts::mark(&self.any_element, node, &mut present);
             }
         }
         Present(present)
@@ -253,6 +291,33 @@ mod tests {
         assert_eq!(facts("@x"), [["*@x"]]);
         assert_eq!(facts("../@x"), [["*@x"]]);
         assert!(facts("*[1]").is_empty());
+        // At a known context (a `for-each`'s elements), relative paths start there.
+        let at = |src: &str, names: &[&str]| {
+            let (clauses, last) = Selector::parse(src, &Namespaces::builtin())
+                .unwrap()
+                .required_facts_at(Some(names));
+            (clauses.len(), last)
+        };
+        let (n, last) = at("@bus", &["address"]);
+        assert_eq!((n, last), (1, None));
+        let address_bus = Selector::parse("@bus", &Namespaces::builtin())
+            .unwrap()
+            .required_facts_at(Some(&["address"]))
+            .0;
+        assert_eq!(
+            address_bus,
+            [vec![Fact::Attribute {
+                element: Some("address".into()),
+                name: "bus".into(),
+                value: None
+            }]]
+        );
+        assert_eq!(at(".", &["disk"]).1, Some(vec!["disk".to_owned()]));
+        assert_eq!(at("/domain/@type", &["disk"]).1, None);
+        assert_eq!(
+            at("devices/*[local-name()='a' or local-name()='b']", &["x"]).1,
+            Some(vec!["a".to_owned(), "b".to_owned()])
+        );
         assert!(facts("@qemu:x").is_empty());
     }
 }

@@ -229,8 +229,21 @@ impl Selector {
     /// skipping rules that cannot fire (see `rules::prefilter`): anything else (`not()`,
     /// functions, paths inside predicates, namespaced attributes) adds nothing.
     pub fn required_facts(&self) -> Vec<Clause> {
+        self.required_facts_at(None).0
+    }
+
+    /// [`Selector::required_facts`] when evaluated at an element named one of `context`
+    /// (`@bus` at an `<address>` needs an `address` with a `bus`), and the names the
+    /// selected elements may have (from the last step), when known.
+    pub fn required_facts_at(
+        &self,
+        context: Option<&[&str]>,
+    ) -> (Vec<Clause>, Option<Vec<String>>) {
         let mut out: Vec<Clause> = Vec::new();
-        let mut previous: Option<Vec<&str>> = None;
+        let mut previous: Option<Vec<&str>> = match context {
+            Some(names) if !self.path.absolute => Some(names.to_vec()),
+            _ => None,
+        };
         for step in &self.path.steps {
             if step.axis == Axis::Attribute {
                 // `x/@a`: some `x` has an `a`.
@@ -280,7 +293,8 @@ impl Selector {
         });
         out.sort();
         out.dedup();
-        out
+        let last = previous.map(|names| names.iter().map(|n| (*n).to_owned()).collect());
+        (out, last)
     }
 
     /// The first item of [`Selector::select`] (in document order), found without
