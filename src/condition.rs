@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use roxmltree::Node;
 
+use crate::rules::Lazy;
 use crate::selector::{Expression, Item, Key, Normalize, Selector};
 use std::sync::OnceLock;
 
@@ -325,10 +326,23 @@ pub mod memo {
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Definitions {
     pub names: Vec<String>,
-    pub conditions: Vec<Condition>,
+    /// Parallel to `names`. Serialised apart by [`crate::rules::compiled`], so that the
+    /// built-in set deserialises a definition when a document first needs it.
+    #[serde(skip)]
+    pub conditions: Vec<Lazy<Condition>>,
 }
 
 impl Definitions {
+    /// A definition's condition.
+    pub fn condition(&self, index: usize) -> Option<&Condition> {
+        self.conditions.get(index).map(Lazy::get)
+    }
+
+    pub fn push(&mut self, name: String, condition: Condition) {
+        self.names.push(name);
+        self.conditions.push(Lazy::new(condition));
+    }
+
     pub fn index(&self, name: &str) -> Option<usize> {
         self.names.iter().position(|n| n == name)
     }
@@ -342,9 +356,9 @@ impl Condition {
             Condition::Not(inner) => !inner.eval(ctx, defs),
             Condition::Present(selector) => selector.exists(ctx),
             Condition::Absent(selector) => !selector.exists(ctx),
-            Condition::Is(index) => {
-                memo::definition(*index, ctx, || defs.conditions[*index].eval(ctx, defs))
-            }
+            Condition::Is(index) => memo::definition(*index, ctx, || {
+                defs.condition(*index).is_some_and(|c| c.eval(ctx, defs))
+            }),
             Condition::Value(v) => v.holds(ctx),
             Condition::Test(expr) => expr.eval_bool(ctx),
             Condition::Unique(u) => !u.duplicates(ctx).is_empty(),
@@ -391,7 +405,7 @@ impl Condition {
                     (true, _) => Some(out),
                 }
             }
-            Condition::Is(index) => defs.conditions[*index].witnesses(ctx, defs),
+            Condition::Is(index) => defs.condition(*index)?.witnesses(ctx, defs),
             Condition::Unique(u) => {
                 let w = u.duplicates(ctx);
                 (!w.is_empty()).then_some(w)
@@ -407,8 +421,7 @@ impl Condition {
                 list.iter().any(|c| c.has_witnesses(defs))
             }
             Condition::Is(index) => defs
-                .conditions
-                .get(*index)
+                .condition(*index)
                 .is_some_and(|c| c.has_witnesses(defs)),
             Condition::Unique(_) => true,
             _ => false,
@@ -427,7 +440,7 @@ impl Condition {
             Condition::Present(selector) => non_empty(selector.required_names()),
             Condition::Value(v) => non_empty(v.selector.required_names()),
             Condition::Unique(u) => non_empty(u.for_each.required_names()),
-            Condition::Is(index) => defs.conditions.get(*index)?.required_names(defs),
+            Condition::Is(index) => defs.condition(*index)?.required_names(defs),
             Condition::All(list) => non_empty(
                 list.iter()
                     .filter_map(|c| c.required_names(defs))
@@ -787,10 +800,8 @@ mod tests {
             "devices/disk",
             &[("target/@dev", Normalize::Case, None)],
         ));
-        let defs = Definitions {
-            names: vec!["dup".into()],
-            conditions: vec![u.clone()],
-        };
+        let mut defs = Definitions::default();
+        defs.push("dup".into(), u.clone());
         let count = |c: &Condition| c.witnesses(root, &defs).map(|w| w.len());
         assert!(u.has_witnesses(&defs));
         assert_eq!(count(&u), Some(2));
@@ -816,10 +827,8 @@ mod tests {
     #[test]
     fn definitions_are_looked_up_by_index() {
         let doc = roxmltree::Document::parse("<domain><features/></domain>").unwrap();
-        let defs = Definitions {
-            names: vec!["has-features".into()],
-            conditions: vec![Condition::Present(sel("features"))],
-        };
+        let mut defs = Definitions::default();
+        defs.push("has-features".into(), Condition::Present(sel("features")));
         assert!(Condition::Is(0).eval(doc.root_element(), &defs));
         assert_eq!(defs.index("has-features"), Some(0));
     }
