@@ -52,6 +52,8 @@ struct Planner<'a, 'i> {
     children: Vec<(Node<'a, 'i>, Vec<NewElement>)>,
     /// Attribute values to set (or add) on existing elements.
     attributes: Vec<(Node<'a, 'i>, String, String)>,
+    /// Elements the fix removes.
+    removed: Vec<Node<'a, 'i>>,
     edits: Vec<Edit>,
 }
 
@@ -222,6 +224,11 @@ impl<'a, 'i> Planner<'a, 'i> {
             EditSpec::Remove(selector) => {
                 for item in selector.select(ctx) {
                     planner.edits.push(removal(item)?);
+                    if let Item::Node(node) = item
+                        && node.is_element()
+                    {
+                        planner.removed.push(node);
+                    }
                 }
             }
             EditSpec::ReplaceText { selector, text } => {
@@ -504,6 +511,7 @@ impl<'a, 'i> Planner<'a, 'i> {
             self.edits
                 .push(Edit::insertion(attributes_end(node), added));
         }
+        self.collapse_emptied(text);
         let mut edits = self.edits;
         edits.sort_by_key(|e| (e.range.start, e.range.end));
         for pair in edits.windows(2) {
@@ -512,6 +520,48 @@ impl<'a, 'i> Planner<'a, 'i> {
             }
         }
         Ok(edits)
+    }
+}
+
+impl Planner<'_, '_> {
+    /// An element whose children the fix removes, all of them, with nothing but blanks
+    /// between them (no comment, no text), becomes an empty element written as libvirt
+    /// writes one: `<controller type='usb' index='0' model='qemu-xhci'/>`, not a start
+    /// and an end tag around a blank line.
+    fn collapse_emptied(&mut self, text: &str) {
+        let mut parents: Vec<Node> = Vec::new();
+        for node in &self.removed {
+            if let Some(parent) = node.parent_element()
+                && !parents.contains(&parent)
+            {
+                parents.push(parent);
+            }
+        }
+        for parent in parents {
+            let emptied = parent.children().all(|c| {
+                if c.is_element() {
+                    self.removed.contains(&c)
+                } else {
+                    c.is_text() && c.text().is_some_and(|t| t.trim().is_empty())
+                }
+            });
+            let root = parent.parent().is_none_or(|p| p.is_root());
+            let gets_children = self.children.iter().any(|(p, _)| *p == parent);
+            let removed_too = parent.ancestors().any(|a| self.removed.contains(&a));
+            if !emptied || root || gets_children || removed_too {
+                continue;
+            }
+            let start_tag = start_tag_range(parent);
+            let end = parent.range().end;
+            if text[start_tag.clone()].ends_with("/>") || start_tag.end >= end {
+                continue;
+            }
+            // The removals inside the element give way to one edit: `>...</name>` -> `/>`.
+            self.edits
+                .retain(|e| !(e.range.start >= start_tag.end && e.range.end <= end));
+            self.edits
+                .push(Edit::replacement(start_tag.end - 1..end, "/>"));
+        }
     }
 }
 
@@ -1538,6 +1588,43 @@ mod tests {
         assert_eq!(
             out.unwrap(),
             "<domain>\n  <clock><timer name='hpet' present='yes'/></clock>\n  <vcpu placement='static'>4 &amp; &lt;</vcpu>\n</domain>"
+        );
+    }
+
+    /// An element whose children a fix removes, all of them, is written as an empty
+    /// element; a comment, text or a child that stays keeps the tags; removing the element
+    /// itself as well empties its parent in turn.
+    #[test]
+    fn an_element_emptied_by_removals_is_written_empty() {
+        let ns = Namespaces::builtin();
+        let remove = |s: &str| EditSpec::Remove(Selector::parse(s, &ns).unwrap());
+        let input = "<domain>\n  <devices>\n    <controller type='usb' model='ehci'>\n      <address type='pci' slot='0x1d'/>\n      <alias name='usb'/>\n    </controller>\n  </devices>\n</domain>\n";
+        assert_eq!(
+            run(input, vec![remove("devices/controller/*")]).unwrap(),
+            "<domain>\n  <devices>\n    <controller type='usb' model='ehci'/>\n  </devices>\n</domain>\n"
+        );
+        assert_eq!(
+            run(input, vec![remove("devices/controller/address")]).unwrap(),
+            "<domain>\n  <devices>\n    <controller type='usb' model='ehci'>\n      <alias name='usb'/>\n    </controller>\n  </devices>\n</domain>\n"
+        );
+        assert_eq!(
+            run(
+                input,
+                vec![remove("devices/controller/*"), remove("devices/controller")]
+            )
+            .unwrap(),
+            "<domain>\n  <devices/>\n</domain>\n"
+        );
+        let commented = input.replace("<alias name='usb'/>", "<!-- keep -->");
+        assert_eq!(
+            run(&commented, vec![remove("devices/controller/address")]).unwrap(),
+            "<domain>\n  <devices>\n    <controller type='usb' model='ehci'>\n      <!-- keep -->\n    </controller>\n  </devices>\n</domain>\n"
+        );
+        let inline =
+            "<domain><clock offset='utc'><timer name='rtc'/><timer name='pit'/></clock></domain>";
+        assert_eq!(
+            run(inline, vec![remove("clock/timer")]).unwrap(),
+            "<domain><clock offset='utc'/></domain>"
         );
     }
 }
