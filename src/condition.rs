@@ -7,6 +7,7 @@
 //! duplicate, at the duplicate, pointing back at the first ([`Witness`]).
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
 use roxmltree::Node;
 
@@ -119,6 +120,43 @@ impl Comparison {
     }
 }
 
+/// [`Pattern::is_match`], remembered per pattern and text on this thread: the same few
+/// values (`0x00`, `virtio`, `/dev/urandom`) meet the same patterns in document after
+/// document, and a lookup costs far less than a match. Keyed by the pattern's source, so
+/// the answer is the pattern's whatever rule set it belongs to; a pattern's table is
+/// emptied when it grows past [`MATCH_CACHE_LIMIT`] texts.
+fn matches_cached(pattern: &Pattern, text: &str) -> bool {
+    thread_local! {
+        static MATCHES: std::cell::RefCell<FastMap<String, FastMap<Box<str>, bool>>> =
+            std::cell::RefCell::default();
+    }
+    if let Some(known) = MATCHES.with(|m| {
+        m.borrow()
+            .get(pattern.source())
+            .and_then(|texts| texts.get(text).copied())
+    }) {
+        return known;
+    }
+    let found = pattern.is_match(text);
+    MATCHES.with(|m| {
+        let mut m = m.borrow_mut();
+        let texts = match m.get_mut(pattern.source()) {
+            Some(texts) => texts,
+            None => m.entry(pattern.source().to_owned()).or_default(),
+        };
+        if texts.len() >= MATCH_CACHE_LIMIT {
+            texts.clear();
+        }
+        texts.insert(text.into(), found);
+    });
+    found
+}
+
+/// How many texts [`matches_cached`] keeps per pattern.
+const MATCH_CACHE_LIMIT: usize = 4096;
+
+type FastMap<K, V> = HashMap<K, V, crate::selector::index::FastHash>;
+
 impl ValueTest {
     /// Whether a plain text value passes. Numeric tests read the value as XPath
     /// `number()` does: `inf`, `1e3` and `+5` are not numbers.
@@ -137,8 +175,8 @@ impl ValueTest {
             ValueTest::Equals(expected) => same(expected),
             ValueTest::In(list) => list.iter().any(|v| same(v)),
             ValueTest::Matches(regex) => match &key {
-                Some(Key::Text(t)) => regex.is_match(t),
-                _ => regex.is_match(raw),
+                Some(Key::Text(t)) => matches_cached(regex, t),
+                _ => matches_cached(regex, raw),
             },
             ValueTest::Compare(op, bound) => {
                 let n = match (&key, normalize.is_numeric()) {
@@ -158,7 +196,7 @@ impl ValueTest {
         match self {
             ValueTest::Equals(expected) => value == expected,
             ValueTest::In(list) => list.iter().any(|v| v == value),
-            ValueTest::Matches(regex) => regex.is_match(value),
+            ValueTest::Matches(regex) => matches_cached(regex, value),
             ValueTest::Compare(op, bound) => op.holds(crate::selector::xpath_number(value), *bound),
         }
     }
@@ -166,13 +204,13 @@ impl ValueTest {
 
 impl ValueCondition {
     pub fn holds(&self, ctx: Node<'_, '_>) -> bool {
-        self.selector.select(ctx).iter().any(|item| {
+        self.selector.any(ctx, |item| {
             let raw = item.string_value();
             if self.normalize == Normalize::Text {
                 return self.test.accepts_text(&raw);
             }
             self.test
-                .accepts_key(self.normalize, self.normalize.item(item), &raw)
+                .accepts_key(self.normalize, self.normalize.item(&item), &raw)
         })
     }
 }
@@ -209,7 +247,7 @@ pub struct Witness<'a, 'i> {
 impl Unique {
     /// The items whose key an earlier item has, each with that earlier item.
     pub fn duplicates<'a, 'i>(&self, ctx: Node<'a, 'i>) -> Vec<Witness<'a, 'i>> {
-        let mut seen: HashMap<Vec<String>, Item<'a, 'i>> = HashMap::new();
+        let mut seen: HashMap<String, Item<'a, 'i>> = HashMap::new();
         let mut out = Vec::new();
         for item in self.for_each.select(ctx) {
             let Some(key) = self.key_of(item) else {
@@ -228,37 +266,48 @@ impl Unique {
         out
     }
 
-    fn key_of(&self, item: Item<'_, '_>) -> Option<Vec<String>> {
-        item_key(&self.key, item)
+    /// The parts of [`item_key`] in one string, each part preceded by its length (so that
+    /// two keys are equal exactly when their parts are).
+    fn key_of(&self, item: Item<'_, '_>) -> Option<String> {
+        let mut key = String::new();
+        for part in item_key_parts(&self.key, item) {
+            let part = part?;
+            let _ = write!(key, "{}:{part}", part.len());
+        }
+        Some(key)
     }
 }
 
 /// The key `parts` give `item`, each part normalised; `None` when a part without a
 /// default picks nothing (the item is then not compared).
 pub fn item_key(parts: &[KeyPart], item: Item<'_, '_>) -> Option<Vec<String>> {
+    item_key_parts(parts, item).collect()
+}
+
+fn item_key_parts<'p>(
+    parts: &'p [KeyPart],
+    item: Item<'p, '_>,
+) -> impl Iterator<Item = Option<String>> + 'p {
     let ctx = item.element();
-    parts
-        .iter()
-        .map(|part| {
-            let picked = match item {
-                Item::Node(_) => part.selector.select(ctx).into_iter().next(),
-                // An attribute item is its own key (`key: .`).
-                Item::Attribute { .. } => Some(item),
-            };
-            match picked {
-                Some(p) => Some(
-                    part.normalize
-                        .item(&p)
-                        .map_or_else(|| format!("raw:{}", p.string_value()), |k| k.canonical()),
-                ),
-                None => part.default.as_ref().map(|d| {
-                    part.normalize
-                        .text(d)
-                        .map_or_else(|| d.clone(), |k| k.canonical())
-                }),
-            }
-        })
-        .collect()
+    parts.iter().map(move |part| {
+        let picked = match item {
+            Item::Node(_) => part.selector.first(ctx),
+            // An attribute item is its own key (`key: .`).
+            Item::Attribute { .. } => Some(item),
+        };
+        match picked {
+            Some(p) => Some(
+                part.normalize
+                    .item(&p)
+                    .map_or_else(|| format!("raw:{}", p.string_value()), |k| k.canonical()),
+            ),
+            None => part.default.as_ref().map(|d| {
+                part.normalize
+                    .text(d)
+                    .map_or_else(|| d.clone(), |k| k.canonical())
+            }),
+        }
+    })
 }
 
 /// Shared definitions evaluated once per document: while a document is linted
@@ -560,6 +609,26 @@ mod tests {
         assert!(re.eval(root, &defs));
         let eq = value("os/type", ValueTest::Equals("hvm".into()));
         assert!(eq.eval(root, &defs));
+    }
+
+    #[test]
+    fn remembered_matches_agree_with_the_pattern() {
+        let hex = Pattern::new("^0[xX][0-9a-f]+$").unwrap();
+        let digits = Pattern::new("^[0-9]+$").unwrap();
+        for round in 0..2 {
+            for i in 0..(MATCH_CACHE_LIMIT + 10) {
+                for text in [format!("0x{i:x}"), i.to_string(), format!("z{i}")] {
+                    for p in [&hex, &digits] {
+                        assert_eq!(
+                            matches_cached(p, &text),
+                            p.is_match(&text),
+                            "{} {text} round {round}",
+                            p.source()
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -121,7 +121,7 @@ fn finding(
     let target = rule
         .report_at
         .iter()
-        .find_map(|s| s.select(ctx).into_iter().next())
+        .find_map(|s| s.first(ctx))
         .unwrap_or(Item::Node(ctx));
     let range = item_range(target);
     Finding {

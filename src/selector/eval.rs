@@ -58,6 +58,9 @@ pub(super) fn for_each<'a, 'i>(
     ctx: Item<'a, 'i>,
     f: Visit<'_, 'a, 'i>,
 ) -> bool {
+    if let Some(found) = lone_attribute(path, ctx, f) {
+        return found;
+    }
     let start = if path.absolute {
         Item::Node(ctx.element().document().root())
     } else {
@@ -69,6 +72,37 @@ pub(super) fn for_each<'a, 'i>(
         return found;
     }
     walk(&path.steps, start, f)
+}
+
+/// The most common path of all, `@name` (no prefix or a resolved one, no predicate):
+/// one attribute lookup. `None` for any other path.
+fn lone_attribute<'a, 'i>(
+    path: &LocationPath,
+    ctx: Item<'a, 'i>,
+    f: Visit<'_, 'a, 'i>,
+) -> Option<bool> {
+    let [step] = &path.steps[..] else {
+        return None;
+    };
+    let NodeTest::Name {
+        namespace, local, ..
+    } = &step.test
+    else {
+        return None;
+    };
+    if path.absolute || step.axis != Axis::Attribute || !step.predicates.is_empty() {
+        return None;
+    }
+    let Item::Node(element) = ctx else {
+        return Some(false);
+    };
+    // An element has at most one attribute of a given name.
+    Some(
+        element
+            .attributes()
+            .find(|a| a.name() == &**local && a.namespace() == namespace.as_deref())
+            .is_some_and(|attribute| f(Item::Attribute { element, attribute })),
+    )
 }
 
 // ---------------------------------------------------------------------------
@@ -490,7 +524,7 @@ fn eval_call<'a, 'i>(e: &'a Expr, func: Func, args: &'a [Expr], ctx: Ctx<'a, 'i>
 }
 
 /// The first item of `path` in document order, found without collecting.
-fn first_item<'a, 'i>(path: &LocationPath, ctx: Item<'a, 'i>) -> Option<Item<'a, 'i>> {
+pub(super) fn first_item<'a, 'i>(path: &LocationPath, ctx: Item<'a, 'i>) -> Option<Item<'a, 'i>> {
     let mut best: Option<Item<'a, 'i>> = None;
     for_each(path, ctx, &mut |item| {
         if best.is_none_or(|b| order_key(&item) < order_key(&b)) {
@@ -741,6 +775,9 @@ pub(super) fn num_to_string(n: f64) -> String {
         if n > 0.0 { "Infinity" } else { "-Infinity" }.to_owned()
     } else if n == 0.0 {
         "0".to_owned()
+    } else if n.fract() == 0.0 && n.abs() < 1e15 {
+        // Integral and exact as an i64: the same digits, without float formatting.
+        (n as i64).to_string()
     } else {
         // Rust's `Display` for f64 is the shortest round-trip decimal, never
         // in exponent form, and prints integral values without a fraction.
@@ -861,6 +898,11 @@ mod tests {
         assert_eq!(num_to_string(0.5), "0.5");
         assert_eq!(num_to_string(-12.25), "-12.25");
         assert_eq!(num_to_string(1e21), "1000000000000000000000");
+        assert_eq!(num_to_string(31.0), "31");
+        assert_eq!(num_to_string(-5.0), "-5");
+        assert_eq!(num_to_string(999_999_999_999_999.0), "999999999999999");
+        assert_eq!(num_to_string(1e15), "1000000000000000");
+        assert_eq!(num_to_string(-1e300), format!("-1{}", "0".repeat(300)));
         assert_eq!(num_to_string(f64::NAN), "NaN");
         assert_eq!(num_to_string(f64::INFINITY), "Infinity");
         assert_eq!(num_to_string(f64::NEG_INFINITY), "-Infinity");
@@ -1076,6 +1118,25 @@ mod tests {
                 "*[local-name() = 'plain']",
             ],
         );
+    }
+
+    #[test]
+    fn lone_attribute_paths() {
+        let xml = "<r xmlns:q='http://libvirt.org/schemas/domain/qemu/1.0' q:x='1' x='2' y=''/>";
+        assert_true(
+            xml,
+            &[
+                "@x = 2",
+                "@qemu:x = 1",
+                "@y = ''",
+                "not(@z)",
+                "count(@x) = 1",
+                "string(@qemu:x) = '1'",
+                "not(@*[@x])",
+                "count(@*[not(@x)]) = 3",
+            ],
+        );
+        assert_false(xml, &["@z", "@qemu:y", "@x = 1", "@*[@x]"]);
     }
 
     #[test]

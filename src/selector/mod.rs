@@ -237,6 +237,22 @@ impl Selector {
             .collect()
     }
 
+    /// The first item of [`Selector::select`] (in document order), found without
+    /// collecting the others.
+    pub fn first<'a, 'i>(&self, ctx: roxmltree::Node<'a, 'i>) -> Option<Item<'a, 'i>> {
+        eval::first_item(&self.path, Item::Node(ctx))
+    }
+
+    /// Whether `test` accepts some selected item; stops at the first it accepts. Items
+    /// may come in any order (and more than once): for existential tests only.
+    pub fn any<'a, 'i>(
+        &self,
+        ctx: roxmltree::Node<'a, 'i>,
+        mut test: impl FnMut(Item<'a, 'i>) -> bool,
+    ) -> bool {
+        eval::for_each(&self.path, Item::Node(ctx), &mut test)
+    }
+
     /// Same as `!self.select(ctx).is_empty()`, but stops at the first match
     /// and does not allocate unless a step has a positional predicate.
     pub fn exists(&self, ctx: roxmltree::Node<'_, '_>) -> bool {
