@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 
 use roxmltree::Node;
 
+use crate::rules::Lazy;
 use crate::selector::{Clause, Expression, Item, Key, Normalize, Selector};
 use std::sync::OnceLock;
 
@@ -374,10 +375,23 @@ pub mod memo {
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Definitions {
     pub names: Vec<String>,
-    pub conditions: Vec<Condition>,
+    /// Parallel to `names`. Serialised apart by [`crate::rules::compiled`], so that the
+    /// built-in set deserialises a definition when a document first needs it.
+    #[serde(skip)]
+    pub conditions: Vec<Lazy<Condition>>,
 }
 
 impl Definitions {
+    /// A definition's condition.
+    pub fn condition(&self, index: usize) -> Option<&Condition> {
+        self.conditions.get(index).map(Lazy::get)
+    }
+
+    pub fn push(&mut self, name: String, condition: Condition) {
+        self.names.push(name);
+        self.conditions.push(Lazy::new(condition));
+    }
+
     pub fn index(&self, name: &str) -> Option<usize> {
         self.names.iter().position(|n| n == name)
     }
@@ -391,9 +405,9 @@ impl Condition {
             Condition::Not(inner) => !inner.eval(ctx, defs),
             Condition::Present(selector) => selector.exists(ctx),
             Condition::Absent(selector) => !selector.exists(ctx),
-            Condition::Is(index) => {
-                memo::definition(*index, ctx, || defs.conditions[*index].eval(ctx, defs))
-            }
+            Condition::Is(index) => memo::definition(*index, ctx, || {
+                defs.condition(*index).is_some_and(|c| c.eval(ctx, defs))
+            }),
             Condition::Value(v) => v.holds(ctx),
             Condition::Test(expr) => expr.eval_bool(ctx),
             Condition::Unique(u) => !u.duplicates(ctx).is_empty(),
@@ -440,7 +454,7 @@ impl Condition {
                     (true, _) => Some(out),
                 }
             }
-            Condition::Is(index) => defs.conditions[*index].witnesses(ctx, defs),
+            Condition::Is(index) => defs.condition(*index)?.witnesses(ctx, defs),
             Condition::Unique(u) => {
                 let w = u.duplicates(ctx);
                 (!w.is_empty()).then_some(w)
@@ -456,8 +470,7 @@ impl Condition {
                 list.iter().any(|c| c.has_witnesses(defs))
             }
             Condition::Is(index) => defs
-                .conditions
-                .get(*index)
+                .condition(*index)
                 .is_some_and(|c| c.has_witnesses(defs)),
             Condition::Unique(_) => true,
             _ => false,
@@ -477,8 +490,7 @@ impl Condition {
             Condition::Value(v) => at(&v.selector),
             Condition::Unique(u) => at(&u.for_each),
             Condition::Is(index) => defs
-                .conditions
-                .get(*index)
+                .condition(*index)
                 .map_or_else(Vec::new, |c| c.required_facts(defs, context)),
             Condition::All(list) => {
                 let mut out: Vec<Clause> = list
@@ -876,10 +888,8 @@ mod tests {
             "devices/disk",
             &[("target/@dev", Normalize::Case, None)],
         ));
-        let defs = Definitions {
-            names: vec!["dup".into()],
-            conditions: vec![u.clone()],
-        };
+        let mut defs = Definitions::default();
+        defs.push("dup".into(), u.clone());
         let count = |c: &Condition| c.witnesses(root, &defs).map(|w| w.len());
         assert!(u.has_witnesses(&defs));
         assert_eq!(count(&u), Some(2));
@@ -905,10 +915,8 @@ mod tests {
     #[test]
     fn definitions_are_looked_up_by_index() {
         let doc = roxmltree::Document::parse("<domain><features/></domain>").unwrap();
-        let defs = Definitions {
-            names: vec!["has-features".into()],
-            conditions: vec![Condition::Present(sel("features"))],
-        };
+        let mut defs = Definitions::default();
+        defs.push("has-features".into(), Condition::Present(sel("features")));
         assert!(Condition::Is(0).eval(doc.root_element(), &defs));
         assert_eq!(defs.index("has-features"), Some(0));
     }

@@ -48,6 +48,7 @@ fn builtin_rules_are_documented_and_have_both_kinds_of_example() {
             "{} has no references",
             rule.id
         );
+        assert!(!rule.tags.is_empty(), "{} has no tags", rule.id);
         for kind in [ExampleKind::Fires, ExampleKind::Passes] {
             assert!(
                 rule.examples.iter().any(|e| e.kind == kind),

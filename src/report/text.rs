@@ -148,6 +148,69 @@ impl<'f> ShownFixes<'f> {
     }
 }
 
+/// The whole lines of `text` around `ranges` (one more line on each side), with the
+/// 1-based number of the first: what a snippet is given instead of the whole document,
+/// since annotate-snippets reads every line it is given, and a finding shows a few.
+struct Window<'t> {
+    text: &'t str,
+    offset: usize,
+    line_start: usize,
+}
+
+impl<'t> Window<'t> {
+    fn around(text: &'t str, ranges: impl Iterator<Item = Range<usize>>) -> Window<'t> {
+        let (mut start, mut end) = (usize::MAX, 0);
+        for r in ranges {
+            start = start.min(r.start);
+            end = end.max(r.end);
+        }
+        if start > end {
+            (start, end) = (0, 0);
+        }
+        let (start, end) = (start.min(text.len()), end.min(text.len()));
+        let bytes = text.as_bytes();
+        let line_begin = |at: usize| {
+            bytes[..at]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| i + 1)
+        };
+        let line_end = |at: usize| {
+            bytes[at..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(text.len(), |i| at + i + 1)
+        };
+        let mut first = line_begin(start);
+        if first > 0 {
+            first = line_begin(first - 1);
+        }
+        let mut last = line_end(end);
+        if last < text.len() {
+            last = line_end(last);
+        }
+        Window {
+            text: &text[first..last],
+            offset: first,
+            line_start: 1 + bytes[..first].iter().filter(|&&b| b == b'\n').count(),
+        }
+    }
+
+    fn range(&self, range: Range<usize>) -> Range<usize> {
+        range.start.saturating_sub(self.offset).min(self.text.len())
+            ..range.end.saturating_sub(self.offset).min(self.text.len())
+    }
+
+    fn snippet<'a, T: Clone>(&self, name: &'a str) -> Snippet<'a, T>
+    where
+        't: 'a,
+    {
+        Snippet::source(self.text)
+            .path(name)
+            .line_start(self.line_start)
+    }
+}
+
 fn report<'a>(
     name: &'a str,
     shown: &'a Shown<'_>,
@@ -157,24 +220,26 @@ fn report<'a>(
     let title = level(finding.severity)
         .primary_title(finding.message.as_str())
         .id(finding.rule_id.as_str());
-    let mut groups =
-        vec![
-            Group::with_title(title).element(
-                Snippet::source(shown.text.as_ref())
-                    .path(name)
-                    .line_start(1)
-                    .annotation(AnnotationKind::Primary.span(shown.range(&finding.range)))
-                    // A place in another document (a repository rule's) is named in the
-                    // message; only this document's places are annotated here.
-                    .annotations(finding.related.iter().filter(|r| r.document.is_none()).map(
-                        |r| {
-                            AnnotationKind::Context
-                                .span(shown.range(&r.range))
-                                .label(r.label.as_str())
-                        },
-                    )),
-            ),
-        ];
+    // A place in another document (a repository rule's) is named in the message; only
+    // this document's places are annotated here.
+    let related = || finding.related.iter().filter(|r| r.document.is_none());
+    let window = Window::around(
+        &shown.text,
+        std::iter::once(shown.range(&finding.range))
+            .chain(related().map(|r| shown.range(&r.range))),
+    );
+    let mut groups = vec![
+        Group::with_title(title).element(
+            window
+                .snippet(name)
+                .annotation(AnnotationKind::Primary.span(window.range(shown.range(&finding.range))))
+                .annotations(related().map(|r| {
+                    AnnotationKind::Context
+                        .span(window.range(shown.range(&r.range)))
+                        .label(r.label.as_str())
+                })),
+        ),
+    ];
     for (fix, alternative, edits) in &fixes.fixes {
         let kind = match (alternative, fix.safety) {
             (false, Safety::Safe) => "safe fix",
@@ -184,16 +249,16 @@ fn report<'a>(
         };
         let title = format!("{} ({kind})", fix.title);
         groups.push(match edits {
-            Ok(edits) => Group::with_title(Level::HELP.secondary_title(title)).element(
-                Snippet::source(shown.text.as_ref())
-                    .path(name)
-                    .line_start(1)
-                    .patches(
-                        edits
-                            .iter()
-                            .map(|(range, content)| Patch::new(range.clone(), content.as_ref())),
-                    ),
-            ),
+            Ok(edits) => {
+                let window = Window::around(&shown.text, edits.iter().map(|(r, _)| r.clone()));
+                Group::with_title(Level::HELP.secondary_title(title)).element(
+                    window
+                        .snippet(name)
+                        .patches(edits.iter().map(|(range, content)| {
+                            Patch::new(window.range(range.clone()), content.as_ref())
+                        })),
+                )
+            }
             Err(reason) => Group::with_title(
                 Level::NOTE.secondary_title(format!("no fix offered ({}): {reason}", fix.title)),
             ),

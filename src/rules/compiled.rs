@@ -19,6 +19,8 @@ struct Head {
     /// Parallel to `set.rules`: where each rule's [`super::About`] and
     /// [`super::RuleLogic`] are in the second byte string.
     parts: Vec<[(u32, u32); 2]>,
+    /// Parallel to `set.definitions.names`: where each definition's condition is.
+    definitions: Vec<(u32, u32)>,
     prefilter: Prefilter,
     newest: Version,
 }
@@ -39,9 +41,16 @@ pub fn write(set: &RuleSet) -> Result<(Vec<u8>, Vec<u8>), postcard::Error> {
             append(postcard::to_allocvec(rule.logic.get())?)?,
         ]);
     }
+    let definitions = set
+        .definitions
+        .conditions
+        .iter()
+        .map(|c| append(postcard::to_allocvec(c.get())?))
+        .collect::<Result<_, _>>()?;
     let head = Head {
         set: set.clone(),
         parts,
+        definitions,
         prefilter: Prefilter::new(set),
         newest: set.newest_known(),
     };
@@ -53,6 +62,7 @@ pub fn load(head: &[u8], bytes: &'static [u8]) -> Result<RuleSet, postcard::Erro
     let Head {
         mut set,
         parts,
+        definitions,
         prefilter,
         newest,
     } = postcard::from_bytes(head)?;
@@ -65,7 +75,13 @@ pub fn load(head: &[u8], bytes: &'static [u8]) -> Result<RuleSet, postcard::Erro
         rule.about = Lazy::compiled(part(about)?);
         rule.logic = Lazy::compiled(part(logic)?);
     }
-    if parts.len() != set.rules.len() {
+    set.definitions.conditions = definitions
+        .into_iter()
+        .map(|range| part(range).map(Lazy::compiled))
+        .collect::<Result<_, _>>()?;
+    if parts.len() != set.rules.len()
+        || set.definitions.conditions.len() != set.definitions.names.len()
+    {
         return Err(postcard::Error::DeserializeUnexpectedEnd);
     }
     set.prefilter = std::sync::OnceLock::from(std::sync::Arc::new(prefilter));

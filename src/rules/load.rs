@@ -416,10 +416,10 @@ pub(crate) fn compile(sources: &[(String, String)]) -> (RuleSet, Vec<RuleError>)
         let ctx = &parsed[*file_index].0;
         let cond = Spanned::new(def.value.condition.clone(), def.referenced, def.defined);
         match compile_condition(ctx, &cond, &mut defs) {
-            Ok(c) => defs.defs.conditions.push(c),
+            Ok(c) => defs.defs.conditions.push(Lazy::new(c)),
             Err(e) => {
                 errors.push(e);
-                defs.defs.conditions.push(Condition::All(vec![]));
+                defs.defs.conditions.push(Lazy::new(Condition::All(vec![])));
             }
         }
     }
@@ -644,8 +644,7 @@ impl DefCtx<'_> {
             ..e
         })?;
         let index = self.defs.names.len();
-        self.defs.names.push(key.clone());
-        self.defs.conditions.push(compiled);
+        self.defs.push(key.clone(), compiled);
         self.at.push((file_index, def.referenced));
         self.instances.insert(key, index);
         Ok(index)
@@ -671,7 +670,7 @@ fn find_cycle(defs: &Definitions) -> Option<Vec<usize>> {
         state[i] = 1;
         stack.push(i);
         let mut next = Vec::new();
-        defs.conditions[i].referenced_definitions(&mut next);
+        defs.conditions[i].get().referenced_definitions(&mut next);
         for j in next {
             if state[j] == 1 {
                 let from = stack.iter().position(|&k| k == j).unwrap_or(0);
@@ -1076,7 +1075,7 @@ fn compile_rule(
             alternatives,
         }),
         examples,
-        repo,
+        repo: repo.map(Box::new),
     })
 }
 

@@ -209,7 +209,7 @@ pub struct Rule {
     pub examples: Vec<Example>,
     /// For a repository rule (`scope: repo`): its cross-document check. The per-file
     /// engine skips such rules; [`crate::repo`] evaluates them over a whole run.
-    pub repo: Option<repo::RepoCheck>,
+    pub repo: Option<Box<repo::RepoCheck>>,
     /// Serialised on its own by [`compiled`], so that it can be loaded rule by rule.
     #[serde(skip)]
     pub about: Lazy<About>,
@@ -261,7 +261,9 @@ pub struct RuleLogic {
 /// on first use.
 #[derive(Debug, Clone)]
 pub struct Lazy<T> {
-    loaded: std::sync::OnceLock<T>,
+    /// Boxed, so that a rule not yet loaded takes little room (rules are moved and
+    /// copied as a list).
+    loaded: std::sync::OnceLock<Box<T>>,
     compiled: &'static [u8],
 }
 
@@ -277,7 +279,7 @@ impl<T> Default for Lazy<T> {
 impl<T: serde::de::DeserializeOwned> Lazy<T> {
     pub fn new(value: T) -> Lazy<T> {
         Lazy {
-            loaded: std::sync::OnceLock::from(value),
+            loaded: std::sync::OnceLock::from(Box::new(value)),
             compiled: &[],
         }
     }
@@ -294,7 +296,9 @@ impl<T: serde::de::DeserializeOwned> Lazy<T> {
         self.loaded.get_or_init(|| {
             // Only `compiled::load` makes a `Lazy` without a value, from the bytes
             // `compiled::write` produced in the same build from the same types.
-            postcard::from_bytes(self.compiled).expect("build.rs wrote this part of the rule")
+            Box::new(
+                postcard::from_bytes(self.compiled).expect("build.rs wrote this part of the rule"),
+            )
         })
     }
 
