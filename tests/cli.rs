@@ -183,6 +183,9 @@ fn rules_listing_and_explanation() {
         0,
     );
     case("rule-unknown", &["rule", "windows/hpet"], 2);
+    // Scope and default are stated: a repository rule, an opinionated rule that is off.
+    case("rule-repo", &["rule", "repo/duplicate-uuid"], 0);
+    case("rule-default-off", &["rule", "domain/libosinfo-missing"], 0);
 }
 
 #[test]

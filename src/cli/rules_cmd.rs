@@ -83,9 +83,19 @@ pub fn explain(id: &str, args: &RuleArgs) -> u8 {
         rule.summary(),
         rule.explanation
     ));
+    out.push_str(&format!("\nTags: {}.\n", rule.tags.join(", ")));
+    if !rule.default_enabled {
+        out.push_str("Off by default: it runs when selected (`--select`, `extend-select`).\n");
+    }
+    if rule.repo.is_some() {
+        out.push_str(
+            "Repository rule: it compares the definitions of a run with each other (files of \
+             one run count as one host; live domains, per --connect URI).\n",
+        );
+    }
     if !rule.libvirt.is_open() {
         out.push_str(&format!(
-            "\nApplies to {} only (checked against --libvirt-version).\n",
+            "Applies to {} only (checked against --libvirt-version).\n",
             rule.libvirt
         ));
     }

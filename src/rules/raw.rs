@@ -1030,17 +1030,7 @@ const EDIT_COMPANIONS: &[(&str, &[&str])] = &[
     ("map", &["set", "replace-text"]),
     ("from", &["copy-attributes"]),
     ("names", &["copy-attributes"]),
-    (
-        "when",
-        &[
-            "ensure",
-            "set",
-            "remove",
-            "replace-text",
-            "copy-attributes",
-            "use",
-        ],
-    ),
+    ("when", EDIT_KINDS),
 ];
 
 #[derive(Default)]
