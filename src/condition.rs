@@ -7,7 +7,6 @@
 //! duplicate, at the duplicate, pointing back at the first ([`Witness`]).
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 use roxmltree::Node;
 
@@ -247,10 +246,11 @@ pub struct Witness<'a, 'i> {
 impl Unique {
     /// The items whose key an earlier item has, each with that earlier item.
     pub fn duplicates<'a, 'i>(&self, ctx: Node<'a, 'i>) -> Vec<Witness<'a, 'i>> {
-        let mut seen: HashMap<String, Item<'a, 'i>> = HashMap::new();
+        let mut seen: FastMap<String, Item<'a, 'i>> = FastMap::default();
         let mut out = Vec::new();
+        let mut part = String::new();
         for item in self.for_each.select(ctx) {
-            let Some(key) = self.key_of(item) else {
+            let Some(key) = self.key_of(item, &mut part) else {
                 continue;
             };
             match seen.get(&key) {
@@ -267,12 +267,17 @@ impl Unique {
     }
 
     /// The parts of [`item_key`] in one string, each part preceded by its length (so that
-    /// two keys are equal exactly when their parts are).
-    fn key_of(&self, item: Item<'_, '_>) -> Option<String> {
+    /// two keys are equal exactly when their parts are). `part` is scratch space.
+    fn key_of(&self, item: Item<'_, '_>, part: &mut String) -> Option<String> {
         let mut key = String::new();
-        for part in item_key_parts(&self.key, item) {
-            let part = part?;
-            let _ = write!(key, "{}:{part}", part.len());
+        for spec in &self.key {
+            part.clear();
+            if !write_key_part(spec, item, part) {
+                return None;
+            }
+            crate::selector::normalize::push_integer(&mut key, part.len() as i64);
+            key.push(':');
+            key.push_str(part);
         }
         Some(key)
     }
@@ -281,33 +286,42 @@ impl Unique {
 /// The key `parts` give `item`, each part normalised; `None` when a part without a
 /// default picks nothing (the item is then not compared).
 pub fn item_key(parts: &[KeyPart], item: Item<'_, '_>) -> Option<Vec<String>> {
-    item_key_parts(parts, item).collect()
+    parts
+        .iter()
+        .map(|part| {
+            let mut text = String::new();
+            write_key_part(part, item, &mut text).then_some(text)
+        })
+        .collect()
 }
 
-fn item_key_parts<'p>(
-    parts: &'p [KeyPart],
-    item: Item<'p, '_>,
-) -> impl Iterator<Item = Option<String>> + 'p {
-    let ctx = item.element();
-    parts.iter().map(move |part| {
-        let picked = match item {
-            Item::Node(_) => part.selector.first(ctx),
-            // An attribute item is its own key (`key: .`).
-            Item::Attribute { .. } => Some(item),
-        };
-        match picked {
-            Some(p) => Some(
-                part.normalize
-                    .item(&p)
-                    .map_or_else(|| format!("raw:{}", p.string_value()), |k| k.canonical()),
-            ),
-            None => part.default.as_ref().map(|d| {
-                part.normalize
-                    .text(d)
-                    .map_or_else(|| d.clone(), |k| k.canonical())
-            }),
-        }
-    })
+/// Appends the normalised value `part` gives `item` to `out`; `false` when the part has
+/// no default and picks nothing.
+fn write_key_part(part: &KeyPart, item: Item<'_, '_>, out: &mut String) -> bool {
+    let picked = match item {
+        Item::Node(_) => part.selector.first(item.element()),
+        // An attribute item is its own key (`key: .`).
+        Item::Attribute { .. } => Some(item),
+    };
+    match picked {
+        // Text keys are the text itself.
+        Some(p) if part.normalize == Normalize::Text => out.push_str(&p.string_value()),
+        Some(p) => match part.normalize.item(&p) {
+            Some(key) => key.write_canonical(out),
+            None => {
+                out.push_str("raw:");
+                out.push_str(&p.string_value());
+            }
+        },
+        None => match &part.default {
+            Some(d) => match part.normalize.text(d) {
+                Some(key) => key.write_canonical(out),
+                None => out.push_str(d),
+            },
+            None => return false,
+        },
+    }
+    true
 }
 
 /// Shared definitions evaluated once per document: while a document is linted

@@ -135,11 +135,42 @@ impl Key {
         }
     }
 
+    /// Appends [`Key::canonical`] to `out` (without formatting machinery for the
+    /// integers that most keys are).
+    pub fn write_canonical(&self, out: &mut String) {
+        match self {
+            Key::Text(t) => out.push_str(t),
+            Key::Number(n) if n.fract() == 0.0 && n.abs() < 1e15 => push_integer(out, *n as i64),
+            Key::Number(n) => out.push_str(&super::eval::num_to_string(*n)),
+        }
+    }
+
     pub fn number(&self) -> Option<f64> {
         match self {
             Key::Number(n) => Some(*n),
             Key::Text(_) => None,
         }
+    }
+}
+
+/// Appends the decimal digits of `n` (as `n.to_string()` would).
+pub(crate) fn push_integer(out: &mut String, n: i64) {
+    if n < 0 {
+        out.push('-');
+    }
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        out.push(char::from(d));
     }
 }
 
@@ -296,6 +327,39 @@ pub fn item_quantity(item: &Item<'_, '_>, default: Option<&str>) -> Option<f64> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn canonical_keys_are_written_as_they_print() {
+        for n in [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            31.0,
+            4096.0,
+            -123_456.0,
+            999_999_999_999_999.0,
+            1e15,
+            1e21,
+            0.5,
+            -2.25,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ] {
+            let mut out = String::from("x");
+            Key::Number(n).write_canonical(&mut out);
+            assert_eq!(out, format!("x{}", Key::Number(n).canonical()), "{n}");
+        }
+        let mut out = String::new();
+        Key::Text("vda".into()).write_canonical(&mut out);
+        assert_eq!(out, "vda");
+        for n in [0, 7, -7, 10, i64::MAX, i64::MIN] {
+            let mut out = String::new();
+            push_integer(&mut out, n);
+            assert_eq!(out, n.to_string());
+        }
+    }
 
     #[test]
     fn c_integers_in_any_base() {
