@@ -121,28 +121,35 @@ impl Comparison {
 
 /// [`Pattern::is_match`], remembered per pattern and text on this thread: the same few
 /// values (`0x00`, `virtio`, `/dev/urandom`) meet the same patterns in document after
-/// document, and a lookup costs far less than a match. Keyed by the pattern's source, so
-/// the answer is the pattern's whatever rule set it belongs to; a pattern's table is
-/// emptied when it grows past [`MATCH_CACHE_LIMIT`] texts.
+/// document, and a lookup costs far less than a match. The table of a pattern is found by
+/// the address of its source text and checked against a copy of that text, so the answer
+/// is always the pattern's, whatever rule set it belongs to; a pattern's table is emptied
+/// when it grows past [`MATCH_CACHE_LIMIT`] texts.
 fn matches_cached(pattern: &Pattern, text: &str) -> bool {
+    /// A pattern's source (to check the address still holds it) and its texts' answers.
+    type Answers = (String, FastMap<Box<str>, bool>);
     thread_local! {
-        static MATCHES: std::cell::RefCell<FastMap<String, FastMap<Box<str>, bool>>> =
+        static MATCHES: std::cell::RefCell<FastMap<usize, Answers>> =
             std::cell::RefCell::default();
     }
+    let source = pattern.source();
+    let key = source.as_ptr() as usize;
     if let Some(known) = MATCHES.with(|m| {
         m.borrow()
-            .get(pattern.source())
-            .and_then(|texts| texts.get(text).copied())
+            .get(&key)
+            .filter(|(s, _)| s == source)
+            .and_then(|(_, texts)| texts.get(text).copied())
     }) {
         return known;
     }
     let found = pattern.is_match(text);
     MATCHES.with(|m| {
         let mut m = m.borrow_mut();
-        let texts = match m.get_mut(pattern.source()) {
-            Some(texts) => texts,
-            None => m.entry(pattern.source().to_owned()).or_default(),
-        };
+        let (known_source, texts) = m.entry(key).or_default();
+        if known_source != source {
+            source.clone_into(known_source);
+            texts.clear();
+        }
         if texts.len() >= MATCH_CACHE_LIMIT {
             texts.clear();
         }

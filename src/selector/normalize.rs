@@ -206,23 +206,26 @@ pub fn c_integer(s: &str) -> Option<i128> {
 
 /// A MAC address in lower case with `:` separators; `None` unless six hex bytes.
 pub fn mac(s: &str) -> Option<String> {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let t = s.trim_matches(is_xml_space);
-    let parts: Vec<&str> = t.split([':', '-']).collect();
-    if parts.len() != 6 {
-        return None;
-    }
     let mut out = String::with_capacity(17);
-    for (i, part) in parts.iter().enumerate() {
-        if part.is_empty() || part.len() > 2 || !part.chars().all(|c| c.is_ascii_hexdigit()) {
+    let mut parts = 0;
+    for part in t.split([':', '-']) {
+        parts += 1;
+        if parts > 6 || part.is_empty() || part.len() > 2 {
             return None;
         }
-        if i > 0 {
+        let byte = part.bytes().try_fold(0u8, |acc, b| {
+            let digit = char::from(b).to_digit(16)?;
+            Some(acc * 16 + digit as u8)
+        })?;
+        if parts > 1 {
             out.push(':');
         }
-        let byte = u8::from_str_radix(part, 16).ok()?;
-        out.push_str(&format!("{byte:02x}"));
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 0xf)]));
     }
-    Some(out)
+    (parts == 6).then_some(out)
 }
 
 /// A UUID in lower case, `8-4-4-4-12`; `None` unless 32 hex digits (dashes anywhere).
@@ -239,14 +242,10 @@ pub fn uuid(s: &str) -> Option<String> {
     if hex.len() != 32 {
         return None;
     }
-    Some(format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    ))
+    for at in [8, 13, 18, 23] {
+        hex.insert(at, '-');
+    }
+    Some(hex)
 }
 
 /// The multiplier of a libvirt unit (formatdomain, "memory allocation"): `b`/`bytes` 1;
@@ -391,6 +390,10 @@ mod tests {
             "52:54:00:ab:cd:eg",
             "525:4:00:ab:cd:ef",
             "",
+            ":::::",
+            "52:54:00:ab:cd:",
+            "52:54:00:ab:cd:é",
+            "+1:54:00:ab:cd:ef",
         ] {
             assert_eq!(mac(bad), None, "{bad}");
         }
@@ -400,6 +403,11 @@ mod tests {
         );
         assert_eq!(
             uuid("c7a5fdbdedaf9455926ad65c16db1809").as_deref(),
+            Some("c7a5fdbd-edaf-9455-926a-d65c16db1809")
+        );
+        assert_eq!(mac(" 1:2:3:a:b:C\n").as_deref(), Some("01:02:03:0a:0b:0c"));
+        assert_eq!(
+            uuid("c7-a5fdbdedaf9455926ad65c16db18-09").as_deref(),
             Some("c7a5fdbd-edaf-9455-926a-d65c16db1809")
         );
         assert_eq!(uuid("c7a5fdbd-edaf-9455-926a-d65c16db180"), None);
