@@ -194,6 +194,13 @@ mod tests {
                 .map(key)
                 .collect();
             assert_eq!(with, without, "{text}");
+            // The prefilter's scan finds the same facts through the element index as by
+            // walking the document.
+            let filter = rules.prefilter();
+            let walked = filter.scan(doc.root());
+            let scope = crate::selector::index::Scope::start(doc.root());
+            assert_eq!(filter.scan(doc.root()), walked, "{text}");
+            drop(scope);
             documents += 1;
             findings += with.len();
         }

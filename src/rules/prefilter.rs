@@ -16,14 +16,20 @@
 use std::collections::HashMap;
 
 use super::RuleSet;
-use crate::selector::Fact;
-use crate::selector::index::FastHash;
+use crate::selector::index::{self, FastHash};
+use crate::selector::{Fact, ROOT_ELEMENT};
 
 /// The facts each rule needs, as indices into the facts the scan looks for.
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Prefilter {
-    /// By element local name: the facts about elements of that name.
-    elements: HashMap<String, ElementFacts, FastHash>,
+    /// The facts about elements of each name: the name, its group in the element index
+    /// ([`index::group`]) and the facts.
+    elements: Vec<(String, u16, ElementFacts)>,
+    /// Where each name is in `elements`.
+    by_name: HashMap<String, u32, FastHash>,
+    /// The facts about the root element (from rules without `for-each`, which are
+    /// evaluated there).
+    root: ElementFacts,
     /// Attribute facts about any element (from `*[@type='udp']`), at most
     /// [`MAX_ANY_ELEMENT_FACTS`] (each costs a lookup on every element).
     any_element: Vec<AttributeFacts>,
@@ -96,6 +102,7 @@ impl AttributeFacts {
 const MAX_ANY_ELEMENT_FACTS: usize = 16;
 
 /// Which facts one document has.
+#[derive(Debug, PartialEq, Eq)]
 pub struct Present(Vec<bool>);
 
 impl Prefilter {
@@ -110,7 +117,7 @@ impl Prefilter {
                 // step says), or at the root element.
                 let (mut clauses, context) = match &rule.for_each {
                     Some(for_each) => for_each.required_facts_at(None),
-                    None => (Vec::new(), None),
+                    None => (Vec::new(), Some(vec![ROOT_ELEMENT.to_owned()])),
                 };
                 clauses.extend(
                     rule.when
@@ -144,8 +151,9 @@ impl Prefilter {
         }
         let id = self.facts;
         match &fact {
+            Fact::Element(name) if name == ROOT_ELEMENT => self.root.exists = Some(id),
             Fact::Element(name) => {
-                self.elements.entry(name.clone()).or_default().exists = Some(id);
+                self.element(name).exists = Some(id);
             }
             Fact::Attribute {
                 element,
@@ -153,9 +161,8 @@ impl Prefilter {
                 value,
             } => {
                 let list = match element {
-                    Some(element) => {
-                        &mut self.elements.entry(element.clone()).or_default().attributes
-                    }
+                    Some(element) if element == ROOT_ELEMENT => &mut self.root.attributes,
+                    Some(element) => &mut self.element(element).attributes,
                     None if self.any_element_facts < MAX_ANY_ELEMENT_FACTS => {
                         self.any_element_facts += 1;
                         &mut self.any_element
@@ -174,14 +181,64 @@ impl Prefilter {
         Some(id)
     }
 
-    /// One pass over the document's elements.
+    /// The facts about elements named `name`, added if missing.
+    fn element(&mut self, name: &str) -> &mut ElementFacts {
+        let at = match self.by_name.get(name) {
+            Some(&at) => at as usize,
+            None => {
+                self.by_name
+                    .insert(name.to_owned(), self.elements.len() as u32);
+                self.elements.push((
+                    name.to_owned(),
+                    index::group(name) as u16,
+                    ElementFacts::default(),
+                ));
+                self.elements.len() - 1
+            }
+        };
+        &mut self.elements[at].2
+    }
+
+    /// Which facts the document of `root` (its root element) has: through the document's
+    /// element index when it is indexed ([`index::Scope`]), else by one pass over its
+    /// elements.
     pub fn scan(&self, root: roxmltree::Node<'_, '_>) -> Present {
         let mut present = vec![false; self.facts as usize];
+        if let Some(i) = self.root.exists {
+            present[i as usize] = true;
+        }
+        AttributeFacts::mark(&self.root.attributes, root, &mut present);
+        let doc = root.document();
+        let indexed = index::with_groups(root, |groups| {
+            for (name, group, facts) in &self.elements {
+                for &id in groups.get(usize::from(*group)) {
+                    let Some(node) = doc.get_node(roxmltree::NodeId::new(id)) else {
+                        continue;
+                    };
+                    if node.tag_name().name() != name {
+                        continue;
+                    }
+                    if let Some(i) = facts.exists {
+                        present[i as usize] = true;
+                    }
+                    if facts.attributes.is_empty() {
+                        break;
+                    }
+                    AttributeFacts::mark(&facts.attributes, node, &mut present);
+                }
+            }
+        });
+        if indexed.is_some() && self.any_element.is_empty() {
+            return Present(present);
+        }
         for node in root.descendants() {
             if !node.is_element() {
                 continue;
             }
-            if let Some(facts) = self.elements.get(node.tag_name().name()) {
+            if indexed.is_some() {
+                // Only the facts about any element are left to look for.
+            } else if let Some(&at) = self.by_name.get(node.tag_name().name()) {
+                let facts = &self.elements[at as usize].2;
                 if let Some(i) = facts.exists {
                     present[i as usize] = true;
                 }

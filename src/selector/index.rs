@@ -151,6 +151,31 @@ impl Drop for Scope {
     }
 }
 
+/// The groups of an indexed document (see [`with_groups`]).
+pub(crate) struct Groups<'x>(&'x Index);
+
+impl Groups<'_> {
+    /// The ids of group `g` (see [`group`]), in document order.
+    pub(crate) fn get(&self, g: usize) -> &[u32] {
+        let ix = self.0;
+        ix.nodes
+            .get(ix.starts[g] as usize..ix.starts[g + 1] as usize)
+            .unwrap_or_default()
+    }
+}
+
+/// Calls `f` with the groups of `node`'s document, when it is indexed.
+pub(crate) fn with_groups<R>(node: Node<'_, '_>, f: impl FnOnce(&Groups<'_>) -> R) -> Option<R> {
+    let key = doc_key(node);
+    INDEX.with(|cell| {
+        let ix = cell.try_borrow().ok()?;
+        if ix.doc != Some(key) {
+            return None;
+        }
+        Some(f(&Groups(&ix)))
+    })
+}
+
 /// Calls `f` with the ids of group `g` (see [`group`]), in document order, when `node`'s
 /// document is indexed.
 pub(crate) fn with_group_id<R>(

@@ -424,6 +424,11 @@ pub enum Fact {
 /// Facts of which at least one holds.
 pub type Clause = Vec<Fact>;
 
+/// The name [`Selector::required_facts_at`] takes for "the document's root element" (no
+/// element can have it: XML names cannot contain NUL): facts about it are checked on the
+/// root element alone.
+pub const ROOT_ELEMENT: &str = "\u{0}root";
+
 /// The clause "an element named one of `elements` (any element when `None`) has one of
 /// `attributes`" (each a name, and a value when the value is known).
 fn attribute_clause(elements: Option<&[&str]>, attributes: &[(&str, Option<&str>)]) -> Clause {
