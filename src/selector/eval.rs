@@ -177,6 +177,12 @@ fn bottom_up<'a, 'i>(steps: &[Step], start: Node<'a, 'i>, f: Visit<'_, 'a, 'i>) 
         }
     }
     let (j, mut names) = anchor?;
+    // `name...` from an element below the root element (a device, its source): walking
+    // its few children costs less than checking every element of that name in the
+    // document (measured: paths that start deeper in are better bottom-up).
+    if j == 0 && steps[0].axis == Axis::Child && start.parent().and_then(|p| p.parent()).is_some() {
+        return None;
+    }
     let (step, rest) = (&steps[j], &steps[j + 1..]);
     let before = &steps[..j];
     let mut groups: Vec<usize> = names.drain(..).map(index::group).collect();
