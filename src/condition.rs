@@ -341,10 +341,22 @@ pub mod memo {
 
     use roxmltree::Node;
 
+    /// The document being linted: its root element, the document's address (to tell its
+    /// nodes from another document's), and per definition its value at the root element
+    /// and whether its value is the same at every element (all its paths absolute).
+    struct State {
+        root: roxmltree::NodeId,
+        doc: usize,
+        values: Vec<Option<bool>>,
+        context_free: Vec<Option<bool>>,
+    }
+
     thread_local! {
-        /// While a document is linted: its root element and the definitions' values there.
-        static ROOT: RefCell<Option<(roxmltree::NodeId, Vec<Option<bool>>)>> =
-            const { RefCell::new(None) };
+        static STATE: RefCell<Option<State>> = const { RefCell::new(None) };
+    }
+
+    fn doc_key(node: Node<'_, '_>) -> usize {
+        std::ptr::from_ref(node.document()) as usize
     }
 
     /// Keeps definition values for one document while alive (one per `engine::lint`).
@@ -352,43 +364,87 @@ pub mod memo {
 
     impl Document {
         pub fn start(root: Node<'_, '_>) -> Document {
-            ROOT.with(|r| *r.borrow_mut() = Some((root.id(), Vec::new())));
+            STATE.with(|r| {
+                *r.borrow_mut() = Some(State {
+                    root: root.id(),
+                    doc: doc_key(root),
+                    values: Vec::new(),
+                    context_free: Vec::new(),
+                });
+            });
             Document(())
         }
     }
 
     impl Drop for Document {
         fn drop(&mut self) {
-            ROOT.with(|r| *r.borrow_mut() = None);
+            STATE.with(|r| *r.borrow_mut() = None);
         }
     }
 
-    /// Definition `index` at `ctx`: the kept value, or `eval()`'s (kept when `ctx` is
-    /// the root element of the document being linted).
-    pub(super) fn definition(index: usize, ctx: Node<'_, '_>, eval: impl FnOnce() -> bool) -> bool {
-        let kept = ROOT.with(|r| match &*r.borrow() {
-            Some((root, values)) if *root == ctx.id() => Some(values.get(index).copied().flatten()),
+    /// Definition `index` at `ctx`: the kept value, or `eval()`'s. Kept when `ctx` is the
+    /// root element of the document being linted, or any element of it when
+    /// `context_free()` says the definition's value is the same everywhere (asked once
+    /// per document).
+    pub(super) fn definition(
+        index: usize,
+        ctx: Node<'_, '_>,
+        context_free: impl FnOnce() -> bool,
+        eval: impl FnOnce() -> bool,
+    ) -> bool {
+        let doc = doc_key(ctx);
+        // `None`: not kept; `Some(known)`: kept, `known` if already evaluated.
+        let kept = STATE.with(|r| match &*r.borrow() {
+            Some(state) if state.doc == doc => {
+                let known = state.values.get(index).copied().flatten();
+                if state.root == ctx.id() {
+                    Some(Ok(known))
+                } else {
+                    match state.context_free.get(index).copied().flatten() {
+                        Some(true) => Some(Ok(known)),
+                        Some(false) => None,
+                        None => Some(Err(known)),
+                    }
+                }
+            }
             _ => None,
         });
-        match kept {
-            Some(Some(value)) => value,
-            Some(None) => {
-                // Evaluated without the borrow held: definitions refer to definitions.
-                let value = eval();
-                ROOT.with(|r| {
-                    if let Some((root, values)) = &mut *r.borrow_mut()
-                        && *root == ctx.id()
-                    {
-                        if values.len() <= index {
-                            values.resize(index + 1, None);
+        let known = match kept {
+            None => return eval(),
+            Some(Ok(known)) => known,
+            Some(Err(known)) => {
+                // Whether the definition is context-free, not yet asked in this document.
+                let free = context_free();
+                STATE.with(|r| {
+                    if let Some(state) = &mut *r.borrow_mut() {
+                        if state.context_free.len() <= index {
+                            state.context_free.resize(index + 1, None);
                         }
-                        values[index] = Some(value);
+                        state.context_free[index] = Some(free);
                     }
                 });
-                value
+                if !free {
+                    return eval();
+                }
+                known
             }
-            None => eval(),
+        };
+        if let Some(value) = known {
+            return value;
         }
+        // Evaluated without the borrow held: definitions refer to definitions.
+        let value = eval();
+        STATE.with(|r| {
+            if let Some(state) = &mut *r.borrow_mut()
+                && state.doc == doc
+            {
+                if state.values.len() <= index {
+                    state.values.resize(index + 1, None);
+                }
+                state.values[index] = Some(value);
+            }
+        });
+        value
     }
 }
 
@@ -426,9 +482,12 @@ impl Condition {
             Condition::Not(inner) => !inner.eval(ctx, defs),
             Condition::Present(selector) => selector.exists(ctx),
             Condition::Absent(selector) => !selector.exists(ctx),
-            Condition::Is(index) => memo::definition(*index, ctx, || {
-                defs.condition(*index).is_some_and(|c| c.eval(ctx, defs))
-            }),
+            Condition::Is(index) => memo::definition(
+                *index,
+                ctx,
+                || defs.condition(*index).is_some_and(|c| c.context_free(defs)),
+                || defs.condition(*index).is_some_and(|c| c.eval(ctx, defs)),
+            ),
             Condition::Value(v) => v.holds(ctx),
             Condition::Test(expr) => expr.eval_bool(ctx),
             Condition::Unique(u) => !u.duplicates(ctx).is_empty(),
@@ -549,6 +608,25 @@ impl Condition {
         }
     }
 
+    /// Whether the condition has the same value at every element of a document: each
+    /// of its selectors is absolute (`/domain/os/type[...]`), and so are the definitions
+    /// it names. `test:` expressions are not looked into (taken as depending on the
+    /// context).
+    pub fn context_free(&self, defs: &Definitions) -> bool {
+        match self {
+            Condition::All(list) | Condition::Any(list) => {
+                list.iter().all(|c| c.context_free(defs))
+            }
+            Condition::Not(inner) => inner.context_free(defs),
+            Condition::Present(s) | Condition::Absent(s) => s.is_absolute(),
+            Condition::Value(v) => v.selector.is_absolute(),
+            // Keys are read relative to each item, not to the context.
+            Condition::Unique(u) => u.for_each.is_absolute(),
+            Condition::Is(index) => defs.condition(*index).is_some_and(|c| c.context_free(defs)),
+            Condition::Test(_) => false,
+        }
+    }
+
     /// The definitions this condition names directly or through nested conditions.
     pub fn referenced_definitions(&self, out: &mut Vec<usize>) {
         match self {
@@ -573,6 +651,7 @@ mod tests {
     #[test]
     fn definitions_are_evaluated_once_per_document_at_the_root() {
         let doc = roxmltree::Document::parse("<domain><os/></domain>").unwrap();
+        let other = roxmltree::Document::parse("<domain><os/></domain>").unwrap();
         let root = doc.root_element();
         let os = root.first_element_child().unwrap();
         let calls = std::cell::Cell::new(0);
@@ -580,22 +659,55 @@ mod tests {
             calls.set(calls.get() + 1);
             true
         };
-        assert!(memo::definition(3, root, eval), "no document: evaluated");
-        assert!(memo::definition(3, root, eval));
+        let relative = || false;
+        assert!(
+            memo::definition(3, root, relative, eval),
+            "no document: evaluated"
+        );
+        assert!(memo::definition(3, root, relative, eval));
         assert_eq!(calls.get(), 2);
         {
             let _memo = memo::Document::start(root);
             for _ in 0..3 {
-                assert!(memo::definition(3, root, eval));
+                assert!(memo::definition(3, root, relative, eval));
             }
             assert_eq!(calls.get(), 3, "kept at the root");
-            assert!(memo::definition(3, os, eval));
-            assert!(memo::definition(3, os, eval));
+            assert!(memo::definition(3, os, relative, eval));
+            assert!(memo::definition(3, os, relative, eval));
             assert_eq!(calls.get(), 5, "not kept elsewhere");
+            // Another document's root element has the same node id: not kept for it.
+            assert!(memo::definition(3, other.root_element(), relative, eval));
+            assert_eq!(calls.get(), 6, "another document");
+            // A context-free definition is kept at any element of the document.
+            let absolute = || true;
+            assert!(memo::definition(4, os, absolute, eval));
+            assert!(memo::definition(4, os, absolute, eval));
+            assert!(memo::definition(4, root, absolute, eval));
+            assert_eq!(calls.get(), 7, "context-free: kept everywhere");
         }
-        assert!(memo::definition(3, root, eval));
-        assert_eq!(calls.get(), 6, "forgotten with the document");
+        assert!(memo::definition(3, root, relative, eval));
+        assert_eq!(calls.get(), 8, "forgotten with the document");
     }
+
+    #[test]
+    fn context_free_conditions_use_absolute_paths_only() {
+        let defs = Definitions {
+            names: vec!["abs".into(), "rel".into()],
+            conditions: vec![
+                Lazy::new(Condition::Present(sel("/domain[@type='kvm']"))),
+                Lazy::new(Condition::Present(sel("os"))),
+            ],
+        };
+        let absolute = Condition::All(vec![
+            Condition::Is(0),
+            Condition::Not(Box::new(Condition::Absent(sel("/domain/os")))),
+        ]);
+        assert!(absolute.context_free(&defs));
+        assert!(!Condition::Is(1).context_free(&defs));
+        assert!(!Condition::Any(vec![Condition::Is(0), Condition::Is(1)]).context_free(&defs));
+        assert!(!expr("/domain/vcpu > 1").context_free(&defs));
+    }
+
     use crate::selector::Namespaces;
 
     fn sel(s: &str) -> Selector {

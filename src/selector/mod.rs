@@ -209,6 +209,12 @@ impl Selector {
         })
     }
 
+    /// Whether the path starts at the document root (`/domain/...`, `//disk`): it then
+    /// selects the same items from every context in a document.
+    pub fn is_absolute(&self) -> bool {
+        self.path.absolute
+    }
+
     /// The text the selector was parsed from.
     pub fn source(&self) -> &str {
         &self.source
