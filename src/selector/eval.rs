@@ -136,6 +136,22 @@ fn anchor_names(step: &Step) -> Option<Vec<&str>> {
     }
 }
 
+/// The names `e` allows, when it is exactly a test of its context element's local name:
+/// `local-name() = 'x'` or an `or` of such tests.
+fn exact_name_filter(e: &Expr) -> Option<Vec<&str>> {
+    match e {
+        Expr::Compare(..) => local_name_alternatives(e),
+        Expr::Or(items) => {
+            let mut out = Vec::new();
+            for item in items {
+                out.extend(exact_name_filter(item)?);
+            }
+            Some(out)
+        }
+        _ => None,
+    }
+}
+
 /// The names `e` allows as its context element's local name when it is
 /// `local-name() = 'x'`, or an `or` of such tests, or an `and` with one such part.
 pub(super) fn local_name_alternatives(e: &Expr) -> Option<Vec<&str>> {
@@ -176,7 +192,7 @@ fn bottom_up<'a, 'i>(steps: &[Step], start: Node<'a, 'i>, f: Visit<'_, 'a, 'i>) 
             anchor = Some((i, names));
         }
     }
-    let (j, mut names) = anchor?;
+    let (j, names) = anchor?;
     // `name...` from an element below the root element (a device, its source): walking
     // its few children costs less than checking every element of that name in the
     // document (measured: paths that start deeper in are better bottom-up).
@@ -185,7 +201,17 @@ fn bottom_up<'a, 'i>(steps: &[Step], start: Node<'a, 'i>, f: Visit<'_, 'a, 'i>) 
     }
     let (step, rest) = (&steps[j], &steps[j + 1..]);
     let before = &steps[..j];
-    let mut groups: Vec<usize> = names.drain(..).map(index::group).collect();
+    // A wildcard's `[local-name()='a' or local-name()='b']` is exactly "named a or b":
+    // tested as such instead of evaluated.
+    let name_filter = match step.test {
+        NodeTest::AnyName | NodeTest::NamespaceAny(_) => step
+            .predicates
+            .iter()
+            .enumerate()
+            .find_map(|(k, p)| Some((k, exact_name_filter(p)?))),
+        _ => None,
+    };
+    let mut groups: Vec<usize> = names.iter().map(|n| index::group(n)).collect();
     groups.sort_unstable();
     groups.dedup();
     let doc = start.document();
@@ -197,8 +223,14 @@ fn bottom_up<'a, 'i>(steps: &[Step], start: Node<'a, 'i>, f: Visit<'_, 'a, 'i>) 
                     continue;
                 };
                 let item = Item::Node(node);
+                let passes = |(k, p): (usize, &Expr)| match &name_filter {
+                    Some((filter, allowed)) if *filter == k => {
+                        allowed.contains(&node.tag_name().name())
+                    }
+                    _ => eval_bool(p, Ctx::new(item)),
+                };
                 if matches(&step.test, step.axis, &item)
-                    && step.predicates.iter().all(|p| eval_bool(p, Ctx::new(item)))
+                    && step.predicates.iter().enumerate().all(passes)
                     && reaches(before, step.axis, node, start)
                     && walk(rest, item, f)
                 {
