@@ -6,6 +6,10 @@
 //! - `VIRT_LINT_BENCH_ROUNDS`: timed rounds per measurement (default 5, after 1 warm-up);
 //! - `VIRT_LINT_BENCH_PER_RULE=0`: skip timing each rule alone (for profilers);
 //! - `VIRT_LINT_BENCH_SHOW_RULES`: how many of the costliest rules to list (default 15).
+//! - `VIRT_LINT_BENCH_ONLY_RULE=ID` (or `none`): no timing; parse and lint the corpus once
+//!   with only that rule enabled (or none), for an instruction count under
+//!   `valgrind --tool=callgrind`: a rule's cost is its count less the count with `none`,
+//!   steadier than times on a busy machine.
 //!
 //! The documents are virsh-style (`virsh dumpxml`) q35 x86_64 KVM guests of roughly
 //! 4–6 KB, generated deterministically from their index: about 40 % Windows guests
@@ -43,7 +47,17 @@ fn main() {
         .map(String::len)
         .fold((usize::MAX, 0), |(lo, hi), n| (lo.min(n), hi.max(n)));
 
-    let rules = rules::load_builtin().expect("the built-in rules load");
+    let mut rules = rules::load_builtin().expect("the built-in rules load");
+    if let Ok(only) = std::env::var("VIRT_LINT_BENCH_ONLY_RULE") {
+        rules.select(|rule, _| rule.id == only);
+        assert!(
+            only == "none" || rules.enabled().count() == 1,
+            "VIRT_LINT_BENCH_ONLY_RULE: no rule {only}"
+        );
+        let findings = lint_all(&corpus, &rules);
+        println!("{only}: {findings} findings in {files} files");
+        return;
+    }
 
     // One untimed pass: every document must parse and be a domain, and the findings
     // are tallied per rule to show that the rules ran.
