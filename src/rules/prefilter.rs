@@ -38,7 +38,45 @@ pub struct Prefilter {
     facts: u32,
     /// Parallel to the rule set's rules: the clauses the rule needs, each a list of fact
     /// indices of which one must hold.
-    needs: Vec<Vec<Vec<u32>>>,
+    needs: Needs,
+}
+
+/// Each rule's clauses, flattened into three lists (deserialised at every start, so a
+/// few allocations rather than one per clause).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Needs {
+    /// The fact indices of every clause, one clause after another.
+    facts: Vec<u32>,
+    /// Where each clause ends in `facts`.
+    clause_ends: Vec<u32>,
+    /// Where each rule's clauses end in `clause_ends`.
+    rule_ends: Vec<u32>,
+}
+
+impl Needs {
+    fn push(&mut self, clauses: Vec<Vec<u32>>) {
+        for clause in clauses {
+            self.facts.extend(clause);
+            self.clause_ends.push(self.facts.len() as u32);
+        }
+        self.rule_ends.push(self.clause_ends.len() as u32);
+    }
+
+    /// The clauses of rule `index`; `None` for a rule added after the prefilter was built.
+    fn of(&self, index: usize) -> Option<impl Iterator<Item = &[u32]>> {
+        let end = *self.rule_ends.get(index)? as usize;
+        let start = match index {
+            0 => 0,
+            i => self.rule_ends[i - 1] as usize,
+        };
+        Some((start..end).map(move |c| {
+            let from = match c {
+                0 => 0,
+                c => self.clause_ends[c - 1] as usize,
+            };
+            &self.facts[from..self.clause_ends[c] as usize]
+        }))
+    }
 }
 
 /// The facts about elements of one name.
@@ -109,7 +147,7 @@ impl Prefilter {
     pub fn new(rules: &RuleSet) -> Prefilter {
         let mut filter = Prefilter::default();
         let mut ids: HashMap<Fact, u32> = HashMap::new();
-        filter.needs = rules
+        let needs: Vec<Vec<Vec<u32>>> = rules
             .rules
             .iter()
             .map(|rule| {
@@ -140,6 +178,9 @@ impl Prefilter {
                 needs
             })
             .collect();
+        for clauses in needs {
+            filter.needs.push(clauses);
+        }
         filter
     }
 
@@ -256,10 +297,8 @@ impl Prefilter {
     /// Whether rule `index` may fire in the document `present` describes (`true` for a
     /// rule added after the prefilter was built).
     pub fn may_fire(&self, index: usize, present: &Present) -> bool {
-        self.needs.get(index).is_none_or(|clauses| {
-            clauses
-                .iter()
-                .all(|clause| clause.iter().any(|&i| present.0[i as usize]))
+        self.needs.of(index).is_none_or(|mut clauses| {
+            clauses.all(|clause| clause.iter().any(|&i| present.0[i as usize]))
         })
     }
 }
