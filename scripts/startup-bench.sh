@@ -6,10 +6,11 @@
 #
 # RUNS (default 300) processes of each command are started in turn (interleaved, so a
 # change of clock speed hits them alike), and the mean and median wall time per process are
-# printed. Three packs: the 9 rules virt-lint started with (`--select` of the built-in
+# printed. The packs: the 9 rules virt-lint started with (`--select` of the built-in
 # set), the whole built-in pack, and a second binary with EXTRA_RULES (default 141)
 # generated rules embedded as built-in rules (VIRT_LINT_EXTRA_BUILTIN_RULES, built in
-# target/startup-bench). The generated rules name elements every domain has, so they are
+# target/startup-bench), run with the 9 rules and the generated ones selected (150 rules
+# with the default) and with everything. The generated rules name elements every domain has, so they are
 # evaluated, not skipped: that case shows the cost of rules that run, not of start-up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,6 +48,7 @@ cases = [
     (f"{base} --select (9 rules) FILE", [base, "--select", seed, file]),
     (f"{base} FILE ({count_rules(base)} rules)", [base, file]),
     (f"{big} --version", [big, "--version"]),
+    (f"{big} --select (9 + generated = 150 rules) FILE", [big, "--select", seed + ",bench", file]),
     (f"{big} FILE ({count_rules(big)} rules)", [big, file]),
 ]
 times = {name: [] for name, _ in cases}
@@ -67,6 +69,7 @@ print()
 for binary, prefix, label in [
     (base, f"{base} --select", "9 rules"),
     (base, f"{base} FILE", "built-in pack"),
+    (big, f"{big} --select", "150 rules (9 + generated)"),
     (big, f"{big} FILE", "grown pack"),
 ]:
     version = statistics.median(times[f"{binary} --version"])
