@@ -923,19 +923,19 @@ fn compile_rule(
 ) -> Result<Rule, RuleError> {
     let r = &raw.value;
     let missing = r.missing();
+    let list = missing
+        .iter()
+        .map(|k| format!("`{k}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let fields = if missing.len() == 1 {
+        "field"
+    } else {
+        "fields"
+    };
     let (Some(id), Some(severity), Some(summary), Some(explanation), Some(message)) =
         (&r.id, r.severity, &r.summary, &r.explanation, &r.message)
     else {
-        let list = missing
-            .iter()
-            .map(|k| format!("`{k}`"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let fields = if missing.len() == 1 {
-            "field"
-        } else {
-            "fields"
-        };
         return Err(match &r.id {
             Some(id) => ctx.error(
                 id,
@@ -946,16 +946,6 @@ fn compile_rule(
     };
     let repo = compile_scope(ctx, r, id, defs)?;
     if !missing.is_empty() {
-        let list = missing
-            .iter()
-            .map(|k| format!("`{k}`"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let fields = if missing.len() == 1 {
-            "field"
-        } else {
-            "fields"
-        };
         return Err(ctx.error(
             id,
             format!("rule `{}` is missing required {fields} {list}", id.value),
