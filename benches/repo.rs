@@ -15,8 +15,7 @@
 //! them ([`repo::evaluate`], once per run), the latter also at a tenth and half of the
 //! definitions to show how it scales.
 
-use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use virt_lint::document::Document;
 use virt_lint::repo::{self, Facts, RunDocument};
@@ -24,6 +23,10 @@ use virt_lint::rules;
 
 const DEFAULT_DEFINITIONS: usize = 100_000;
 const DEFAULT_ROUNDS: usize = 3;
+
+#[path = "common/mod.rs"]
+mod common;
+use common::{env_count, mix, timed};
 
 fn main() {
     let n = env_count("VIRT_LINT_BENCH_DEFINITIONS", DEFAULT_DEFINITIONS);
@@ -152,30 +155,6 @@ fn median(times: &mut [Duration]) -> Duration {
     } else {
         (times[k / 2 - 1] + times[k / 2]) / 2
     }
-}
-
-fn env_count(name: &str, default: usize) -> usize {
-    match std::env::var(name) {
-        Ok(value) => match value.trim().parse::<usize>() {
-            Ok(n) if n > 0 => n,
-            _ => panic!("{name} must be a positive integer, not `{value}`"),
-        },
-        Err(_) => default,
-    }
-}
-
-fn timed<T>(f: impl FnOnce() -> T) -> (Duration, T) {
-    let start = Instant::now();
-    let out = black_box(f());
-    (start.elapsed(), out)
-}
-
-/// SplitMix64, to spread the generated values.
-fn mix(seed: u64) -> u64 {
-    let mut x = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
 }
 
 /// Definition `i`: unique name, UUID, MAC, disk and port, except one in 1000 that copies

@@ -21,7 +21,7 @@
 //! the table reports the median round of each.
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rayon::prelude::*;
 use virt_lint::document::Document;
@@ -33,6 +33,10 @@ const DEFAULT_ROUNDS: usize = 5;
 const WARM_UP_ROUNDS: usize = 1;
 /// The project's aim for the cost of linting relative to parsing alone.
 const TARGET_RATIO: f64 = 1.5;
+
+#[path = "common/mod.rs"]
+mod common;
+use common::{env_count, mix, timed};
 
 fn main() {
     // `cargo bench` passes `--bench` (and any filter); this harness takes no arguments.
@@ -213,23 +217,6 @@ fn print_costliest_rules(corpus: &[String], rules: &RuleSet) {
     }
 }
 
-/// A positive integer from the environment, or `default` when unset.
-fn env_count(name: &str, default: usize) -> usize {
-    match std::env::var(name) {
-        Ok(value) => match value.trim().parse::<usize>() {
-            Ok(n) if n > 0 => n,
-            _ => panic!("{name} must be a positive integer, not `{value}`"),
-        },
-        Err(_) => default,
-    }
-}
-
-fn timed<T>(f: impl FnOnce() -> T) -> (Duration, T) {
-    let start = Instant::now();
-    let out = black_box(f());
-    (start.elapsed(), out)
-}
-
 /// Parse every document; the number parsed.
 fn parse_all(corpus: &[String]) -> usize {
     corpus
@@ -290,15 +277,6 @@ impl Stats {
 
 // ---------------------------------------------------------------------------------------
 // Corpus generation
-
-/// SplitMix64: a few multiplications and shifts that turn an index into well-mixed bits,
-/// so that the variants below do not all change in lock-step with `i % k`.
-fn mix(seed: u64) -> u64 {
-    let mut x = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
 
 /// Two guests in five are Windows.
 fn is_windows(i: usize) -> bool {
