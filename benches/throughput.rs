@@ -7,7 +7,7 @@
 //! - `VIRT_LINT_BENCH_PER_RULE=0`: skip timing each rule alone (for profilers);
 //! - `VIRT_LINT_BENCH_SHOW_RULES`: how many of the costliest rules to list (default 15).
 //! - `VIRT_LINT_BENCH_ONLY_RULE=ID` (or `none`): no timing; parse and lint the corpus once
-//!   with only that rule enabled (or none), for an instruction count under
+//!   with only that rule enabled (or none, or `all` of them), for an instruction count under
 //!   `valgrind --tool=callgrind`: a rule's cost is its count less the count with `none`,
 //!   steadier than times on a busy machine.
 //!
@@ -53,9 +53,11 @@ fn main() {
 
     let mut rules = rules::load_builtin().expect("the built-in rules load");
     if let Ok(only) = std::env::var("VIRT_LINT_BENCH_ONLY_RULE") {
-        rules.select(|rule, _| rule.id == only);
+        if only != "all" {
+            rules.select(|rule, _| rule.id == only);
+        }
         assert!(
-            only == "none" || rules.enabled().count() == 1,
+            only == "none" || only == "all" || rules.enabled().count() == 1,
             "VIRT_LINT_BENCH_ONLY_RULE: no rule {only}"
         );
         let findings = lint_all(&corpus, &rules);
