@@ -56,9 +56,18 @@ pub fn lint(doc: &Document<'_>, rules: &RuleSet) -> Vec<Finding> {
 pub fn lint_with(doc: &Document<'_>, rules: &RuleSet, shortcuts: bool) -> Vec<Finding> {
     let root = doc.root();
     let _memo = crate::condition::memo::Document::start(root);
-    let _index = shortcuts.then(|| crate::selector::index::Scope::start(root));
+    // One pass over the elements builds the index and marks the prefilter's facts.
     let filter = shortcuts.then(|| rules.prefilter());
-    let present = filter.map(|f| f.scan(root));
+    let (_index, present) = match filter {
+        Some(filter) => {
+            let mut scan = filter.start_scan(root);
+            let index = crate::selector::index::Scope::start_with(root, |node, name, group| {
+                scan.element(node, name, group);
+            });
+            (Some(index), Some(scan.finish()))
+        }
+        None => (None, None),
+    };
     let mut findings = Vec::new();
     for (index, rule) in rules.enabled() {
         if let (Some(filter), Some(present)) = (filter, &present)
@@ -69,27 +78,18 @@ pub fn lint_with(doc: &Document<'_>, rules: &RuleSet, shortcuts: bool) -> Vec<Fi
         if rule.repo.is_some() {
             continue;
         }
-        let contexts: Vec<roxmltree::Node> = match &rule.for_each {
-            Some(selector) => selector
-                .select(root)
-                .into_iter()
-                .filter_map(|item| match item {
-                    Item::Node(n) if n.is_element() => Some(n),
-                    _ => None,
-                })
-                .collect(),
-            None => vec![root],
-        };
-        let witnesses = rule.when.has_witnesses(&rules.definitions);
-        for ctx in contexts {
+        let witnesses = filter
+            .and_then(|f| f.has_witnesses(index))
+            .unwrap_or_else(|| rule.when.has_witnesses(&rules.definitions));
+        let mut run = |ctx: roxmltree::Node<'_, '_>| {
             if !witnesses {
                 if rule.when.eval(ctx, &rules.definitions) {
                     findings.push(finding(doc, index, rule, ctx, &[]));
                 }
-                continue;
+                return;
             }
             let Some(found) = rule.when.witnesses(ctx, &rules.definitions) else {
-                continue;
+                return;
             };
             if found.is_empty() {
                 findings.push(finding(doc, index, rule, ctx, &[]));
@@ -97,6 +97,18 @@ pub fn lint_with(doc: &Document<'_>, rules: &RuleSet, shortcuts: bool) -> Vec<Fi
             for w in found {
                 findings.push(finding(doc, index, rule, w.node, &w.related));
             }
+        };
+        match &rule.for_each {
+            Some(selector) => {
+                for item in selector.select(root) {
+                    if let Item::Node(ctx) = item
+                        && ctx.is_element()
+                    {
+                        run(ctx);
+                    }
+                }
+            }
+            None => run(root),
         }
     }
     findings.sort_by(|a, b| (a.range.start, &a.rule_id).cmp(&(b.range.start, &b.rule_id)));
@@ -184,6 +196,7 @@ mod tests {
             (f.rule_id, f.range, f.message, related)
         };
         let (mut documents, mut findings) = (0, 0);
+        let mut scans = std::collections::HashSet::new();
         for text in &texts {
             let Ok(doc) = Document::parse(text) else {
                 continue;
@@ -197,10 +210,16 @@ mod tests {
             // The prefilter's scan finds the same facts through the element index as by
             // walking the document.
             let filter = rules.prefilter();
-            let walked = filter.scan(doc.root());
-            let scope = crate::selector::index::Scope::start(doc.root());
+            let walked = filter.scan_walked(doc.root());
             assert_eq!(filter.scan(doc.root()), walked, "{text}");
+            let mut scan = filter.start_scan(doc.root());
+            let scope =
+                crate::selector::index::Scope::start_with(doc.root(), |node, name, group| {
+                    scan.element(node, name, group);
+                });
+            assert_eq!(scan.finish(), walked, "{text}");
             drop(scope);
+            scans.insert(format!("{walked:?}"));
             documents += 1;
             findings += with.len();
         }
@@ -208,6 +227,8 @@ mod tests {
             documents > 200 && findings > 200,
             "{documents} documents, {findings} findings"
         );
+        // The scans compared above tell documents apart.
+        assert!(scans.len() > 100, "{} distinct scans", scans.len());
 
         let doc = Document::parse(HPET_OFF).unwrap();
         let filter = rules.prefilter();
