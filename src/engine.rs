@@ -56,22 +56,14 @@ pub fn lint(doc: &Document<'_>, rules: &RuleSet) -> Vec<Finding> {
 pub fn lint_with(doc: &Document<'_>, rules: &RuleSet, shortcuts: bool) -> Vec<Finding> {
     let root = doc.root();
     let _memo = crate::condition::memo::Document::start(root);
-    // One pass over the elements builds the index and marks the prefilter's facts.
+    let _index = shortcuts.then(|| crate::selector::index::Scope::start(root));
+    // What the document has, looked for as the rules ask (through the index).
     let filter = shortcuts.then(|| rules.prefilter());
-    let (_index, present) = match filter {
-        Some(filter) => {
-            let mut scan = filter.start_scan(root);
-            let index = crate::selector::index::Scope::start_with(root, |node, name, group| {
-                scan.element(node, name, group);
-            });
-            (Some(index), Some(scan.finish()))
-        }
-        None => (None, None),
-    };
+    let mut facts = filter.map(|f| f.facts(root));
     let mut findings = Vec::new();
     for (index, rule) in rules.enabled() {
-        if let (Some(filter), Some(present)) = (filter, &present)
-            && !filter.may_fire(index, present)
+        if let (Some(filter), Some(facts)) = (filter, &mut facts)
+            && !filter.may_fire(index, facts)
         {
             continue;
         }
@@ -207,17 +199,27 @@ mod tests {
                 .map(key)
                 .collect();
             assert_eq!(with, without, "{text}");
-            // The prefilter's scan finds the same facts through the element index as by
-            // walking the document.
+            // The facts the prefilter looks for through the element index (as the
+            // engine does), or by one pass when the document is not indexed, are those a
+            // plain walk finds.
             let filter = rules.prefilter();
             let walked = filter.scan_walked(doc.root());
             assert_eq!(filter.scan(doc.root()), walked, "{text}");
-            let mut scan = filter.start_scan(doc.root());
-            let scope =
-                crate::selector::index::Scope::start_with(doc.root(), |node, name, group| {
-                    scan.element(node, name, group);
-                });
-            assert_eq!(scan.finish(), walked, "{text}");
+            assert_eq!(filter.facts(doc.root()).into_present(), walked, "{text}");
+            let scope = crate::selector::index::Scope::start(doc.root());
+            assert_eq!(filter.facts(doc.root()).into_present(), walked, "{text}");
+            // Rule by rule, what the facts looked for so far decide is what all of them
+            // decide.
+            let (mut lazy, mut full) = (filter.facts(doc.root()), filter.facts(doc.root()));
+            full.learn_all();
+            for i in 0..rules.rules.len() {
+                assert_eq!(
+                    filter.may_fire(i, &mut lazy),
+                    filter.may_fire(i, &mut full),
+                    "{} in {text}",
+                    rules.rules[i].id
+                );
+            }
             drop(scope);
             scans.insert(format!("{walked:?}"));
             documents += 1;
@@ -232,9 +234,10 @@ mod tests {
 
         let doc = Document::parse(HPET_OFF).unwrap();
         let filter = rules.prefilter();
-        let present = filter.scan(doc.root());
+        let _scope = crate::selector::index::Scope::start(doc.root());
+        let mut facts = filter.facts(doc.root());
         let skipped = (0..rules.rules.len())
-            .filter(|&i| !filter.may_fire(i, &present))
+            .filter(|&i| !filter.may_fire(i, &mut facts))
             .count();
         assert!(
             skipped * 2 > rules.rules.len(),

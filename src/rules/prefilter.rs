@@ -43,10 +43,28 @@ pub struct Prefilter {
     facts: u32,
     /// Parallel to the rule set's rules: the clauses the rule needs.
     needs: Needs,
+    /// Parallel to the facts: where each is looked for when first asked
+    /// ([`Facts::learn`]).
+    sources: Vec<Source>,
     /// Parallel to the rule set's rules: whether the rule's condition can name witnesses
     /// ([`crate::condition::Condition::has_witnesses`]), worked out once here rather than
     /// for every document.
     witnesses: Vec<bool>,
+}
+
+/// Where a fact is looked for.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+enum Source {
+    /// The root element exists.
+    Root,
+    /// An element named as `elements[_]` exists.
+    Element(u32),
+    /// The elements named as `elements[element]` carry `attributes[attribute]`.
+    Attribute { element: u32, attribute: u32 },
+    /// The root element carries `attributes[_]`.
+    RootAttribute(u32),
+    /// Some element carries one of the attributes of `any_element`.
+    AnyElement,
 }
 
 /// A run `from..to` of one of the prefilter's lists.
@@ -114,6 +132,8 @@ impl Needs {
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct ElementFacts {
     name: String,
+    /// The name's group in the element index ([`index::group`]).
+    group: u16,
     /// "An element of this name exists", if some rule needs it.
     exists: Option<u32>,
     /// Its attribute facts, in the prefilter's `attributes`.
@@ -190,6 +210,171 @@ impl Present {
     fn set(&mut self, fact: u32) {
         self.0[(fact / 64) as usize] |= 1 << (fact % 64);
     }
+}
+
+/// What the prefilter knows of one document (see [`Prefilter::facts`]).
+pub struct Facts<'p, 'a, 'i> {
+    filter: &'p Prefilter,
+    root: roxmltree::Node<'a, 'i>,
+    /// A bit per fact: whether it was looked for.
+    known: Vec<u64>,
+    /// A bit per fact looked for: whether it holds.
+    holds: Vec<u64>,
+}
+
+impl Facts<'_, '_, '_> {
+    /// Whether every fact of `bits` in word `w` holds; stops at the first that does not.
+    #[inline]
+    fn all_hold(&mut self, w: u32, bits: u64) -> bool {
+        let w = w as usize;
+        loop {
+            let unknown = bits & !self.known[w];
+            if unknown == 0 {
+                return self.holds[w] & bits == bits;
+            }
+            let fact = w as u32 * 64 + unknown.trailing_zeros();
+            self.learn(fact);
+            if self.holds[w] & unknown & unknown.wrapping_neg() == 0 {
+                return false;
+            }
+        }
+    }
+
+    /// Whether some fact of `bits` in word `w` holds; stops at the first that does.
+    #[inline]
+    fn some_holds(&mut self, w: u32, bits: u64) -> bool {
+        let w = w as usize;
+        loop {
+            if self.holds[w] & bits != 0 {
+                return true;
+            }
+            let unknown = bits & !self.known[w];
+            if unknown == 0 {
+                return false;
+            }
+            self.learn(w as u32 * 64 + unknown.trailing_zeros());
+        }
+    }
+
+    fn set(&mut self, fact: u32, holds: bool) {
+        let (w, bit) = ((fact / 64) as usize, 1 << (fact % 64));
+        self.known[w] |= bit;
+        if holds {
+            self.holds[w] |= bit;
+        }
+    }
+
+    /// Looks for `fact`, and for the facts found in the same look.
+    fn learn(&mut self, fact: u32) {
+        let filter = self.filter;
+        let root = self.root;
+        match filter.sources[fact as usize] {
+            Source::Root => self.set(fact, true),
+            Source::Element(e) => match each_named(root, &filter.elements[e as usize], |_| true) {
+                Some(found) => self.set(fact, found),
+                None => self.learn_all(),
+            },
+            Source::Attribute { element, attribute } => {
+                let facts = &filter.attributes[attribute as usize];
+                self.set_known(facts);
+                let holds = &mut self.holds;
+                // Until every fact of the attribute holds (usually at the first element
+                // that has it, for a fact that it exists).
+                let looked = each_named(root, &filter.elements[element as usize], |node| {
+                    mark_attribute(filter, facts, node, holds) && filter.all_hold(facts, holds)
+                });
+                if looked.is_none() {
+                    self.learn_all();
+                }
+            }
+            Source::RootAttribute(attribute) => {
+                let facts = &filter.attributes[attribute as usize];
+                self.set_known(facts);
+                mark_attribute(filter, facts, root, &mut self.holds);
+            }
+            Source::AnyElement => {
+                for facts in &filter.attributes[filter.any_element.range()] {
+                    self.set_known(facts);
+                }
+                let holds = &mut self.holds;
+                for node in root.descendants().filter(roxmltree::Node::is_element) {
+                    for facts in &filter.attributes[filter.any_element.range()] {
+                        mark_attribute(filter, facts, node, holds);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Marks the facts of attribute `facts` looked for.
+    fn set_known(&mut self, facts: &AttributeFacts) {
+        let values = &self.filter.values[facts.values.range()];
+        for i in facts.exists.into_iter().chain(values.iter().map(|v| v.1)) {
+            self.known[(i / 64) as usize] |= 1 << (i % 64);
+        }
+    }
+
+    /// Every fact, by one pass over the document (when it is not indexed).
+    pub(crate) fn learn_all(&mut self) {
+        let Present(holds) = self.filter.scan(self.root);
+        self.holds = holds;
+        self.known.fill(u64::MAX);
+    }
+
+    /// Every fact, looked for as [`Prefilter::may_fire`] does (for the tests).
+    pub fn into_present(mut self) -> Present {
+        for fact in 0..self.filter.facts {
+            if self.known[(fact / 64) as usize] & (1 << (fact % 64)) == 0 {
+                self.learn(fact);
+            }
+        }
+        Present(self.holds)
+    }
+}
+
+/// Calls `f` with each element of `root`'s document named as `facts` says, until it
+/// returns `true`; whether it did. `None` when the document is not indexed.
+#[inline]
+fn each_named(
+    root: roxmltree::Node<'_, '_>,
+    facts: &ElementFacts,
+    mut f: impl FnMut(roxmltree::Node<'_, '_>) -> bool,
+) -> Option<bool> {
+    let doc = root.document();
+    index::with_group_id(root, usize::from(facts.group), |ids| {
+        ids.iter().any(|&id| {
+            doc.get_node(roxmltree::NodeId::new(id))
+                .is_some_and(|node| same(node.tag_name().name(), &facts.name) && f(node))
+        })
+    })
+}
+
+/// Marks in `holds` the facts of attribute `facts` that `node` satisfies; whether it
+/// has the attribute.
+#[inline]
+fn mark_attribute(
+    filter: &Prefilter,
+    facts: &AttributeFacts,
+    node: roxmltree::Node<'_, '_>,
+    holds: &mut [u64],
+) -> bool {
+    let mut set = |i: u32| holds[(i / 64) as usize] |= 1 << (i % 64);
+    for attribute in node.attributes() {
+        if attribute.namespace().is_some() || !same(attribute.name(), &facts.name) {
+            continue;
+        }
+        if let Some(i) = facts.exists {
+            set(i);
+        }
+        let value = attribute.value();
+        for (text, i) in &filter.values[facts.values.range()] {
+            if same(text, value) {
+                set(*i);
+            }
+        }
+        return true;
+    }
+    false
 }
 
 /// The prefilter while it is built: facts by element name and attribute.
@@ -297,6 +482,7 @@ impl Builder {
         let flatten = |name: String, facts: ElementBuild, filter: &mut Prefilter| {
             let attributes = filter.add_attributes(facts.attributes);
             ElementFacts {
+                group: index::group(&name) as u16,
                 name,
                 exists: facts.exists,
                 attributes,
@@ -315,6 +501,7 @@ impl Builder {
         for g in 0..GROUPS {
             filter.groups[g + 1] += filter.groups[g];
         }
+        filter.sources = filter.sources();
         filter
     }
 }
@@ -357,6 +544,51 @@ impl Prefilter {
             .map(|rule| rule.when.has_witnesses(&rules.definitions))
             .collect();
         builder.finish(needs, witnesses)
+    }
+
+    /// Whether every fact of attribute `facts` holds in `holds`.
+    fn all_hold(&self, facts: &AttributeFacts, holds: &[u64]) -> bool {
+        let values = &self.values[facts.values.range()];
+        facts
+            .exists
+            .into_iter()
+            .chain(values.iter().map(|v| v.1))
+            .all(|i| holds[(i / 64) as usize] & (1 << (i % 64)) != 0)
+    }
+
+    /// Where each fact is looked for (see `sources`).
+    fn sources(&self) -> Vec<Source> {
+        let mut sources = vec![None; self.facts as usize];
+        let mut of_attributes = |span: Span, source: &dyn Fn(u32) -> Source| {
+            for a in span.range() {
+                let facts = &self.attributes[a];
+                for i in facts
+                    .exists
+                    .into_iter()
+                    .chain(self.values[facts.values.range()].iter().map(|v| v.1))
+                {
+                    sources[i as usize] = Some(source(a as u32));
+                }
+            }
+        };
+        of_attributes(self.root.attributes, &Source::RootAttribute);
+        of_attributes(self.any_element, &|_| Source::AnyElement);
+        for (e, facts) in self.elements.iter().enumerate() {
+            let element = e as u32;
+            of_attributes(facts.attributes, &|attribute| Source::Attribute { element, attribute });
+        }
+        for (e, facts) in self.elements.iter().enumerate() {
+            if let Some(i) = facts.exists {
+                sources[i as usize] = Some(Source::Element(e as u32));
+            }
+        }
+        if let Some(i) = self.root.exists {
+            sources[i as usize] = Some(Source::Root);
+        }
+        sources
+            .into_iter()
+            .map(|s| s.expect("every fact is about the root, an element or any element"))
+            .collect()
     }
 
     fn add_attributes(&mut self, list: Vec<AttributeBuild>) -> Span {
@@ -437,25 +669,47 @@ impl Prefilter {
         present
     }
 
-    /// Whether rule `index` may fire in the document `present` describes (`true` for a
-    /// rule added after the prefilter was built).
-    pub fn may_fire(&self, index: usize, present: &Present) -> bool {
+    /// What the document of `root` has, each fact looked for when first asked
+    /// ([`Prefilter::may_fire`]) through the document's element index.
+    pub fn facts<'p, 'a, 'i>(&'p self, root: roxmltree::Node<'a, 'i>) -> Facts<'p, 'a, 'i> {
+        let words = self.facts.div_ceil(64) as usize;
+        Facts {
+            filter: self,
+            root,
+            known: vec![0; words],
+            holds: vec![0; words],
+        }
+    }
+
+    /// Whether rule `index` may fire in the document `facts` describes (`true` for a
+    /// rule added after the prefilter was built). Looks for the facts the rule needs and
+    /// `facts` does not know yet, as long as they may decide.
+    pub fn may_fire(&self, index: usize, facts: &mut Facts<'_, '_, '_>) -> bool {
         let needs = &self.needs;
-        let (Some(all), Some(any)) = (
+        let (Some(&[all_from, all_to]), Some(&[any_from, any_to])) = (
             needs.all_ends.get(index..index + 2),
             needs.any_rules.get(index..index + 2),
         ) else {
             return true;
         };
-        let words = &present.0;
-        let has = |&(w, bits): &(u32, u64)| words.get(w as usize).is_some_and(|&word| word & bits != 0);
-        let all_set = |&(w, bits): &(u32, u64)| words.get(w as usize).is_some_and(|&word| word & bits == bits);
-        needs.all[all[0] as usize..all[1] as usize].iter().all(all_set)
-            && (any[0] as usize..any[1] as usize).all(|c| {
-                needs.any[needs.any_ends[c] as usize..needs.any_ends[c + 1] as usize]
-                    .iter()
-                    .any(has)
+        let all = &needs.all[all_from as usize..all_to as usize];
+        let clauses = (any_from as usize..any_to as usize)
+            .map(|c| &needs.any[needs.any_ends[c] as usize..needs.any_ends[c + 1] as usize]);
+        // What is known already may rule the rule out without looking for anything.
+        let known_false = |&(w, bits): &(u32, u64)| {
+            let known = facts.known[w as usize] & bits;
+            facts.holds[w as usize] & known != known
+        };
+        let known_none = |clause: &[(u32, u64)]| {
+            clause.iter().all(|&(w, bits)| {
+                facts.known[w as usize] & bits == bits && facts.holds[w as usize] & bits == 0
             })
+        };
+        if all.iter().any(known_false) || clauses.clone().any(known_none) {
+            return false;
+        }
+        all.iter().all(|&(w, bits)| facts.all_hold(w, bits))
+            && clauses.clone().all(|clause| clause.iter().any(|&(w, bits)| facts.some_holds(w, bits)))
     }
 
     /// Whether rule `index`'s condition can name witnesses (`None` for a rule added after
