@@ -56,10 +56,17 @@ pub fn lint(doc: &Document<'_>, rules: &RuleSet) -> Vec<Finding> {
 pub fn lint_with(doc: &Document<'_>, rules: &RuleSet, shortcuts: bool) -> Vec<Finding> {
     let root = doc.root();
     let _memo = crate::condition::memo::Document::start(root);
-    let _index = shortcuts.then(|| crate::selector::index::Scope::start(root));
-    // What the document has, looked for as the rules ask (through the index).
+    // What the document has: which elements, marked while the element index is built;
+    // anything else looked for (through the index) when a rule asks.
     let filter = shortcuts.then(|| rules.prefilter());
     let mut facts = filter.map(|f| f.facts(root));
+    let _index = facts.as_mut().map(|facts| {
+        let index = crate::selector::index::Scope::start_with(root, |_, name, group| {
+            facts.element(name, group);
+        });
+        facts.elements_marked();
+        index
+    });
     let mut findings = Vec::new();
     for (index, rule) in rules.enabled() {
         if let (Some(filter), Some(facts)) = (filter, &mut facts)
@@ -208,6 +215,12 @@ mod tests {
             assert_eq!(filter.facts(doc.root()).into_present(), walked, "{text}");
             let scope = crate::selector::index::Scope::start(doc.root());
             assert_eq!(filter.facts(doc.root()).into_present(), walked, "{text}");
+            let mut marked = filter.facts(doc.root());
+            crate::selector::index::each_element(doc.root(), |_, name, group| {
+                marked.element(name, group);
+            });
+            marked.elements_marked();
+            assert_eq!(marked.into_present(), walked, "{text}");
             // Rule by rule, what the facts looked for so far decide is what all of them
             // decide.
             let (mut lazy, mut full) = (filter.facts(doc.root()), filter.facts(doc.root()));

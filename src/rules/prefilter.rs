@@ -7,9 +7,16 @@
 //! ([`crate::condition::Condition::required_facts`], plus its `for-each` selector's
 //! [`crate::selector::Selector::required_facts`]): clauses that must all hold, each by one
 //! of its facts (an element of some name; an element of some name, or any element,
-//! carrying an attribute, or an attribute with a given value). Per document, one pass over
-//! its elements marks which facts hold. A rule with a clause none of whose facts hold is
-//! skipped. The facts are a necessary condition only, so skipping never loses a finding
+//! carrying an attribute, or an attribute with a given value). A rule with a clause none of
+//! whose facts hold is skipped.
+//!
+//! Per document ([`Facts`]), the engine marks which element names occur while it builds
+//! the element index (the same pass: [`crate::selector::index::Scope::start_with`]); the
+//! facts about attributes are looked for only when a rule that may still fire asks for
+//! them, all those about elements of one name in one look at those elements (found through
+//! the index). Facts are bits, 64 to a word, and a rule's clauses are masks over the words,
+//! so that most rules are ruled out by a few `and`s. [`Prefilter::scan`] finds every fact
+//! in one pass instead (for a document that is not indexed, and for the tests). The facts are a necessary condition only, so skipping never loses a finding
 //! (the engine's tests and the corpus test lint with and without the prefilter and
 //! compare).
 
@@ -43,6 +50,9 @@ pub struct Prefilter {
     facts: u32,
     /// Parallel to the rule set's rules: the clauses the rule needs.
     needs: Needs,
+    /// A bit per fact (64 a word): whether it is about elements of some name existing
+    /// (known once [`Facts::elements_marked`]).
+    element_facts: Vec<u64>,
     /// Parallel to the facts: where each is looked for when first asked
     /// ([`Facts::learn`]).
     sources: Vec<Source>,
@@ -59,10 +69,10 @@ enum Source {
     Root,
     /// An element named as `elements[_]` exists.
     Element(u32),
-    /// The elements named as `elements[element]` carry `attributes[attribute]`.
-    Attribute { element: u32, attribute: u32 },
-    /// The root element carries `attributes[_]`.
-    RootAttribute(u32),
+    /// The elements named as `elements[_]` carry one of its attributes.
+    Attribute(u32),
+    /// The root element carries one of the attributes of `root`.
+    RootAttribute,
     /// Some element carries one of the attributes of `any_element`.
     AnyElement,
 }
@@ -84,27 +94,31 @@ impl Span {
     }
 }
 
-/// Each rule's clauses as bit masks over [`Present`]'s words, flattened (deserialised at
-/// every start, so a few allocations rather than one per clause). Rule `r`'s entries are
-/// `all[all_ends[r]..all_ends[r + 1]]` and clauses `any_rules[r]..any_rules[r + 1]`.
+/// Each rule's clauses as bit masks over the words of a document's facts, flattened
+/// (deserialised at every start, so a few allocations rather than one per clause).
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct Needs {
-    /// The clauses of one fact, by word: `(word, bits)`, every bit of which must be set.
+    /// Parallel to the rules.
+    rules: Vec<RuleNeeds>,
+    /// The clauses of one fact, by word: `(word, bits)`, every bit of which must hold.
     all: Vec<(u32, u64)>,
-    all_ends: Vec<u32>,
     /// The clauses of several facts (or none), each a run of `(word, bits)` of which
-    /// some bit must be set: clause `c` is `any[any_ends[c]..any_ends[c + 1]]`.
+    /// some bit must hold: clause `c` is `any[any_ends[c]..any_ends[c + 1]]`.
     any: Vec<(u32, u64)>,
     any_ends: Vec<u32>,
-    any_rules: Vec<u32>,
+}
+
+/// One rule's needs: a run of `all`, and a run of clauses (of `any_ends`).
+#[derive(Debug, Default, Clone, Copy, serde::Serialize, serde::Deserialize)]
+struct RuleNeeds {
+    all: Span,
+    clauses: Span,
 }
 
 impl Needs {
     fn push(&mut self, clauses: Vec<Vec<u32>>) {
-        if self.all_ends.is_empty() {
-            self.all_ends.push(0);
+        if self.any_ends.is_empty() {
             self.any_ends.push(0);
-            self.any_rules.push(0);
         }
         let by_word = |facts: &[u32]| {
             let mut words: BTreeMap<u32, u64> = BTreeMap::new();
@@ -118,13 +132,23 @@ impl Needs {
             .filter(|c| c.len() == 1)
             .map(|c| c[0])
             .collect();
+        let all_from = self.all.len() as u32;
         self.all.extend(by_word(&single));
-        self.all_ends.push(self.all.len() as u32);
+        let clauses_from = self.any_ends.len() as u32 - 1;
         for clause in clauses.iter().filter(|c| c.len() != 1) {
             self.any.extend(by_word(clause));
             self.any_ends.push(self.any.len() as u32);
         }
-        self.any_rules.push(self.any_ends.len() as u32 - 1);
+        self.rules.push(RuleNeeds {
+            all: Span {
+                from: all_from,
+                to: self.all.len() as u32,
+            },
+            clauses: Span {
+                from: clauses_from,
+                to: self.any_ends.len() as u32 - 1,
+            },
+        });
     }
 }
 
@@ -178,12 +202,10 @@ fn same(a: &str, b: &str) -> bool {
     if n != b.len() {
         return false;
     }
-    let word4 = |s: &[u8], at: usize| {
-        u32::from_le_bytes(s[at..at + 4].try_into().expect("4 bytes"))
-    };
-    let word8 = |s: &[u8], at: usize| {
-        u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"))
-    };
+    let word4 =
+        |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().expect("4 bytes"));
+    let word8 =
+        |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"));
     match n {
         0 => true,
         1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
@@ -216,25 +238,58 @@ impl Present {
 pub struct Facts<'p, 'a, 'i> {
     filter: &'p Prefilter,
     root: roxmltree::Node<'a, 'i>,
+    /// 64 facts each.
+    words: Vec<Word>,
+}
+
+/// What is known of 64 facts.
+#[derive(Debug, Default, Clone, Copy)]
+struct Word {
     /// A bit per fact: whether it was looked for.
-    known: Vec<u64>,
+    known: u64,
     /// A bit per fact looked for: whether it holds.
-    holds: Vec<u64>,
+    holds: u64,
 }
 
 impl Facts<'_, '_, '_> {
+    /// Marks that an element named `name` (of index group `group`) exists. Once every
+    /// element of the document has been so marked, [`Facts::elements_marked`] says so.
+    #[inline(always)]
+    pub fn element(&mut self, name: &str, group: usize) {
+        let filter = self.filter;
+        if let Some(&[from, to]) = filter.groups.get(group..group + 2) {
+            for facts in &filter.elements[from as usize..to as usize] {
+                if same(&facts.name, name) {
+                    if let Some(i) = facts.exists {
+                        self.words[(i / 64) as usize].holds |= 1 << (i % 64);
+                    }
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Every element of the document was marked ([`Facts::element`]): the facts that
+    /// elements of some name exist are known.
+    pub fn elements_marked(&mut self) {
+        for (word, &known) in self.words.iter_mut().zip(&self.filter.element_facts) {
+            word.known |= known;
+        }
+    }
+
     /// Whether every fact of `bits` in word `w` holds; stops at the first that does not.
     #[inline]
     fn all_hold(&mut self, w: u32, bits: u64) -> bool {
         let w = w as usize;
         loop {
-            let unknown = bits & !self.known[w];
+            let word = self.words[w];
+            let unknown = bits & !word.known;
             if unknown == 0 {
-                return self.holds[w] & bits == bits;
+                return word.holds & bits == bits;
             }
-            let fact = w as u32 * 64 + unknown.trailing_zeros();
-            self.learn(fact);
-            if self.holds[w] & unknown & unknown.wrapping_neg() == 0 {
+            let lowest = unknown & unknown.wrapping_neg();
+            self.learn(w as u32 * 64 + unknown.trailing_zeros());
+            if self.words[w].holds & lowest == 0 {
                 return false;
             }
         }
@@ -245,10 +300,11 @@ impl Facts<'_, '_, '_> {
     fn some_holds(&mut self, w: u32, bits: u64) -> bool {
         let w = w as usize;
         loop {
-            if self.holds[w] & bits != 0 {
+            let word = self.words[w];
+            if word.holds & bits != 0 {
                 return true;
             }
-            let unknown = bits & !self.known[w];
+            let unknown = bits & !word.known;
             if unknown == 0 {
                 return false;
             }
@@ -257,10 +313,10 @@ impl Facts<'_, '_, '_> {
     }
 
     fn set(&mut self, fact: u32, holds: bool) {
-        let (w, bit) = ((fact / 64) as usize, 1 << (fact % 64));
-        self.known[w] |= bit;
+        let word = &mut self.words[(fact / 64) as usize];
+        word.known |= 1 << (fact % 64);
         if holds {
-            self.holds[w] |= bit;
+            word.holds |= 1 << (fact % 64);
         }
     }
 
@@ -268,67 +324,79 @@ impl Facts<'_, '_, '_> {
     fn learn(&mut self, fact: u32) {
         let filter = self.filter;
         let root = self.root;
+        let (values, attributes) = (&filter.values, &filter.attributes);
         match filter.sources[fact as usize] {
             Source::Root => self.set(fact, true),
             Source::Element(e) => match each_named(root, &filter.elements[e as usize], |_| true) {
                 Some(found) => self.set(fact, found),
                 None => self.learn_all(),
             },
-            Source::Attribute { element, attribute } => {
-                let facts = &filter.attributes[attribute as usize];
+            Source::Attribute(e) => {
+                // Every attribute fact about these elements, in one look at each.
+                let element = &filter.elements[e as usize];
+                let facts = &attributes[element.attributes.range()];
                 self.set_known(facts);
-                let holds = &mut self.holds;
-                // Until every fact of the attribute holds (usually at the first element
-                // that has it, for a fact that it exists).
-                let looked = each_named(root, &filter.elements[element as usize], |node| {
-                    mark_attribute(filter, facts, node, holds) && filter.all_hold(facts, holds)
+                let words = &mut self.words;
+                let looked = each_named(root, element, |node| {
+                    mark_attributes(values, facts, node, |i| {
+                        words[(i / 64) as usize].holds |= 1 << (i % 64);
+                    });
+                    false
                 });
                 if looked.is_none() {
                     self.learn_all();
                 }
             }
-            Source::RootAttribute(attribute) => {
-                let facts = &filter.attributes[attribute as usize];
+            Source::RootAttribute => {
+                let facts = &attributes[filter.root.attributes.range()];
                 self.set_known(facts);
-                mark_attribute(filter, facts, root, &mut self.holds);
+                let words = &mut self.words;
+                mark_attributes(values, facts, root, |i| {
+                    words[(i / 64) as usize].holds |= 1 << (i % 64);
+                });
             }
             Source::AnyElement => {
-                for facts in &filter.attributes[filter.any_element.range()] {
-                    self.set_known(facts);
-                }
-                let holds = &mut self.holds;
+                let facts = &attributes[filter.any_element.range()];
+                self.set_known(facts);
+                let words = &mut self.words;
                 for node in root.descendants().filter(roxmltree::Node::is_element) {
-                    for facts in &filter.attributes[filter.any_element.range()] {
-                        mark_attribute(filter, facts, node, holds);
-                    }
+                    mark_attributes(values, facts, node, |i| {
+                        words[(i / 64) as usize].holds |= 1 << (i % 64);
+                    });
                 }
             }
         }
     }
 
-    /// Marks the facts of attribute `facts` looked for.
-    fn set_known(&mut self, facts: &AttributeFacts) {
-        let values = &self.filter.values[facts.values.range()];
-        for i in facts.exists.into_iter().chain(values.iter().map(|v| v.1)) {
-            self.known[(i / 64) as usize] |= 1 << (i % 64);
+    /// Marks the facts of the attributes `facts` looked for.
+    fn set_known(&mut self, facts: &[AttributeFacts]) {
+        for facts in facts {
+            let values = &self.filter.values[facts.values.range()];
+            for i in facts.exists.into_iter().chain(values.iter().map(|v| v.1)) {
+                self.words[(i / 64) as usize].known |= 1 << (i % 64);
+            }
         }
     }
 
     /// Every fact, by one pass over the document (when it is not indexed).
     pub(crate) fn learn_all(&mut self) {
         let Present(holds) = self.filter.scan(self.root);
-        self.holds = holds;
-        self.known.fill(u64::MAX);
+        for (word, holds) in self.words.iter_mut().zip(holds) {
+            *word = Word {
+                known: u64::MAX,
+                holds,
+            };
+        }
     }
 
     /// Every fact, looked for as [`Prefilter::may_fire`] does (for the tests).
     pub fn into_present(mut self) -> Present {
         for fact in 0..self.filter.facts {
-            if self.known[(fact / 64) as usize] & (1 << (fact % 64)) == 0 {
+            if self.words[(fact / 64) as usize].known & (1 << (fact % 64)) == 0 {
                 self.learn(fact);
             }
         }
-        Present(self.holds)
+        Present(self.words.iter().map(|w| w.holds).collect())
     }
 }
 
@@ -349,32 +417,35 @@ fn each_named(
     })
 }
 
-/// Marks in `holds` the facts of attribute `facts` that `node` satisfies; whether it
-/// has the attribute.
+/// Calls `set` with each fact among `facts` that `node`'s attributes satisfy.
 #[inline]
-fn mark_attribute(
-    filter: &Prefilter,
-    facts: &AttributeFacts,
+fn mark_attributes(
+    values: &[(String, u32)],
+    facts: &[AttributeFacts],
     node: roxmltree::Node<'_, '_>,
-    holds: &mut [u64],
-) -> bool {
-    let mut set = |i: u32| holds[(i / 64) as usize] |= 1 << (i % 64);
+    mut set: impl FnMut(u32),
+) {
     for attribute in node.attributes() {
-        if attribute.namespace().is_some() || !same(attribute.name(), &facts.name) {
+        if attribute.namespace().is_some() {
             continue;
         }
-        if let Some(i) = facts.exists {
+        let name = attribute.name();
+        let k = key(name);
+        let Some(fact) = facts.iter().find(|a| a.key == k && same(&a.name, name)) else {
+            continue;
+        };
+        if let Some(i) = fact.exists {
             set(i);
         }
-        let value = attribute.value();
-        for (text, i) in &filter.values[facts.values.range()] {
-            if same(text, value) {
-                set(*i);
+        if !fact.values.is_empty() {
+            let value = attribute.value();
+            for (text, i) in &values[fact.values.range()] {
+                if same(text, value) {
+                    set(*i);
+                }
             }
         }
-        return true;
     }
-    false
 }
 
 /// The prefilter while it is built: facts by element name and attribute.
@@ -502,6 +573,12 @@ impl Builder {
             filter.groups[g + 1] += filter.groups[g];
         }
         filter.sources = filter.sources();
+        filter.element_facts = vec![0; filter.facts.div_ceil(64) as usize];
+        for (i, source) in filter.sources.iter().enumerate() {
+            if matches!(source, Source::Element(_)) {
+                filter.element_facts[i / 64] |= 1 << (i % 64);
+            }
+        }
         filter
     }
 }
@@ -546,16 +623,6 @@ impl Prefilter {
         builder.finish(needs, witnesses)
     }
 
-    /// Whether every fact of attribute `facts` holds in `holds`.
-    fn all_hold(&self, facts: &AttributeFacts, holds: &[u64]) -> bool {
-        let values = &self.values[facts.values.range()];
-        facts
-            .exists
-            .into_iter()
-            .chain(values.iter().map(|v| v.1))
-            .all(|i| holds[(i / 64) as usize] & (1 << (i % 64)) != 0)
-    }
-
     /// Where each fact is looked for (see `sources`).
     fn sources(&self) -> Vec<Source> {
         let mut sources = vec![None; self.facts as usize];
@@ -571,11 +638,11 @@ impl Prefilter {
                 }
             }
         };
-        of_attributes(self.root.attributes, &Source::RootAttribute);
+        of_attributes(self.root.attributes, &|_| Source::RootAttribute);
         of_attributes(self.any_element, &|_| Source::AnyElement);
         for (e, facts) in self.elements.iter().enumerate() {
             let element = e as u32;
-            of_attributes(facts.attributes, &|attribute| Source::Attribute { element, attribute });
+            of_attributes(facts.attributes, &|_| Source::Attribute(element));
         }
         for (e, facts) in self.elements.iter().enumerate() {
             if let Some(i) = facts.exists {
@@ -672,44 +739,44 @@ impl Prefilter {
     /// What the document of `root` has, each fact looked for when first asked
     /// ([`Prefilter::may_fire`]) through the document's element index.
     pub fn facts<'p, 'a, 'i>(&'p self, root: roxmltree::Node<'a, 'i>) -> Facts<'p, 'a, 'i> {
-        let words = self.facts.div_ceil(64) as usize;
-        Facts {
+        let mut facts = Facts {
             filter: self,
             root,
-            known: vec![0; words],
-            holds: vec![0; words],
+            words: vec![Word::default(); self.facts.div_ceil(64) as usize],
+        };
+        if let Some(i) = self.root.exists {
+            facts.set(i, true);
         }
+        facts
     }
 
     /// Whether rule `index` may fire in the document `facts` describes (`true` for a
     /// rule added after the prefilter was built). Looks for the facts the rule needs and
     /// `facts` does not know yet, as long as they may decide.
+    #[inline]
     pub fn may_fire(&self, index: usize, facts: &mut Facts<'_, '_, '_>) -> bool {
-        let needs = &self.needs;
-        let (Some(&[all_from, all_to]), Some(&[any_from, any_to])) = (
-            needs.all_ends.get(index..index + 2),
-            needs.any_rules.get(index..index + 2),
-        ) else {
+        let Some(rule) = self.needs.rules.get(index) else {
             return true;
         };
-        let all = &needs.all[all_from as usize..all_to as usize];
-        let clauses = (any_from as usize..any_to as usize)
-            .map(|c| &needs.any[needs.any_ends[c] as usize..needs.any_ends[c + 1] as usize]);
-        // What is known already may rule the rule out without looking for anything.
-        let known_false = |&(w, bits): &(u32, u64)| {
-            let known = facts.known[w as usize] & bits;
-            facts.holds[w as usize] & known != known
-        };
-        let known_none = |clause: &[(u32, u64)]| {
-            clause.iter().all(|&(w, bits)| {
-                facts.known[w as usize] & bits == bits && facts.holds[w as usize] & bits == 0
-            })
-        };
-        if all.iter().any(known_false) || clauses.clone().any(known_none) {
-            return false;
-        }
+        // A fact known not to hold rules the rule out without looking for anything.
+        let known_false = self.needs.all[rule.all.range()].iter().any(|&(w, bits)| {
+            let word = facts.words[w as usize];
+            word.known & !word.holds & bits != 0
+        });
+        !known_false && self.may_fire_looking(*rule, facts)
+    }
+
+    /// [`Prefilter::may_fire`] once no fact known rules the rule out.
+    #[inline(never)]
+    fn may_fire_looking(&self, rule: RuleNeeds, facts: &mut Facts<'_, '_, '_>) -> bool {
+        let needs = &self.needs;
+        let all = &needs.all[rule.all.range()];
         all.iter().all(|&(w, bits)| facts.all_hold(w, bits))
-            && clauses.clone().all(|clause| clause.iter().any(|&(w, bits)| facts.some_holds(w, bits)))
+            && rule.clauses.range().all(|c| {
+                needs.any[needs.any_ends[c] as usize..needs.any_ends[c + 1] as usize]
+                    .iter()
+                    .any(|&(w, bits)| facts.some_holds(w, bits))
+            })
     }
 
     /// Whether rule `index`'s condition can name witnesses (`None` for a rule added after
@@ -753,28 +820,15 @@ impl Scan<'_> {
             return;
         }
         let filter = self.filter;
-        let facts = &filter.attributes[facts.range()];
-        for attribute in node.attributes() {
-            if attribute.namespace().is_some() {
-                continue;
-            }
-            let name = attribute.name();
-            let k = key(name);
-            let Some(fact) = facts.iter().find(|a| a.key == k && same(&a.name, name)) else {
-                continue;
-            };
-            if let Some(i) = fact.exists {
-                self.present.set(i);
-            }
-            if !fact.values.is_empty() {
-                let value = attribute.value();
-                for (text, i) in &filter.values[fact.values.range()] {
-                    if same(text, value) {
-                        self.present.set(*i);
-                    }
-                }
-            }
-        }
+        let present = &mut self.present;
+        mark_attributes(
+            &filter.values,
+            &filter.attributes[facts.range()],
+            node,
+            |i| {
+                present.set(i);
+            },
+        );
     }
 
     pub fn finish(self) -> Present {

@@ -113,7 +113,10 @@ fn doc_key(node: Node<'_, '_>) -> usize {
 /// Calls `visit` with every element of `root`'s document, in document order, with its
 /// local name and [`group`].
 #[inline]
-pub fn each_element<'a, 'i>(root: Node<'a, 'i>, mut visit: impl FnMut(Node<'a, 'i>, &'a str, usize)) {
+pub fn each_element<'a, 'i>(
+    root: Node<'a, 'i>,
+    mut visit: impl FnMut(Node<'a, 'i>, &'a str, usize),
+) {
     for node in root.document().root().descendants() {
         if node.is_element() {
             let name = node.tag_name().name();
