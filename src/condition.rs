@@ -231,6 +231,9 @@ pub struct Unique {
     pub key: Vec<KeyPart>,
     /// The label of the related place (the first item with the key).
     pub label: String,
+    /// A key whose items are not compared (one value per part, read as that part's
+    /// values are): `[0, 0, 0, 0]` for libvirt's "pick a PCI address for me".
+    pub except: Option<Vec<String>>,
 }
 
 /// One part of a `unique` key.
@@ -267,6 +270,13 @@ impl Unique {
         }
         let readers: Vec<PartReader<'_>> = self.key.iter().map(PartReader::new).collect();
         let width = readers.len();
+        let except: Option<Vec<PartValue<'_>>> = self.except.as_ref().map(|values| {
+            readers
+                .iter()
+                .zip(values)
+                .map(|(reader, value)| reader.part.normalize.fixed(value).into_value())
+                .collect()
+        });
         // The keys of `firsts`, `width` parts each, then the key being read.
         let mut keys: Vec<PartValue<'_>> = Vec::with_capacity(width * (items.len() + 1));
         let mut firsts: Vec<Item<'a, 'i>> = Vec::with_capacity(items.len());
@@ -284,6 +294,10 @@ impl Unique {
                 }
             }
             let (earlier, key) = keys.split_at(at);
+            if except.as_deref() == Some(key) {
+                keys.truncate(at);
+                continue;
+            }
             let first = match &mut index {
                 None => earlier.chunks_exact(width).position(|k| k == key),
                 Some(map) => {
@@ -395,29 +409,52 @@ impl PartialEq for PartValue<'_> {
 struct PartReader<'k> {
     part: &'k KeyPart,
     attribute: Option<(Option<&'k str>, &'k str)>,
-    default: Option<DefaultValue<'k>>,
+    default: Option<FixedValue<'k>>,
 }
 
-enum DefaultValue<'k> {
+/// A value written in the rule (a `default`, an `except`), normalised once.
+enum FixedValue<'k> {
     Number(f64),
     Text(Cow<'k, str>),
 }
 
+impl<'k> FixedValue<'k> {
+    fn into_value(self) -> PartValue<'k> {
+        match self {
+            FixedValue::Number(n) => PartValue::Number(n),
+            FixedValue::Text(t) => PartValue::Text(t),
+        }
+    }
+
+    fn value(&self) -> PartValue<'_> {
+        match self {
+            FixedValue::Number(n) => PartValue::Number(*n),
+            FixedValue::Text(t) => PartValue::Text(Cow::Borrowed(t)),
+        }
+    }
+}
+
+impl Normalize {
+    /// A value written in the rule, read as this normalisation reads values; one that
+    /// does not read as its kind is kept as written (without `raw:`).
+    fn fixed(self, text: &str) -> FixedValue<'_> {
+        match self {
+            Normalize::Text => FixedValue::Text(Cow::Borrowed(text)),
+            n => match n.text(text) {
+                Some(Key::Number(v)) => FixedValue::Number(v),
+                Some(Key::Text(t)) => FixedValue::Text(Cow::Owned(t)),
+                None => FixedValue::Text(Cow::Borrowed(text)),
+            },
+        }
+    }
+}
+
 impl<'k> PartReader<'k> {
     fn new(part: &'k KeyPart) -> Self {
-        let default = part.default.as_deref().map(|d| match part.normalize {
-            Normalize::Text => DefaultValue::Text(Cow::Borrowed(d)),
-            n => match n.text(d) {
-                Some(Key::Number(v)) => DefaultValue::Number(v),
-                Some(Key::Text(t)) => DefaultValue::Text(Cow::Owned(t)),
-                // Kept as written (without `raw:`).
-                None => DefaultValue::Text(Cow::Borrowed(d)),
-            },
-        });
         PartReader {
             part,
             attribute: part.selector.lone_attribute(),
-            default,
+            default: part.default.as_deref().map(|d| part.normalize.fixed(d)),
         }
     }
 
@@ -439,10 +476,7 @@ impl<'k> PartReader<'k> {
             },
         };
         let Some(picked) = picked else {
-            return self.default.as_ref().map(|d| match d {
-                DefaultValue::Number(n) => PartValue::Number(*n),
-                DefaultValue::Text(t) => PartValue::Text(Cow::Borrowed(t)),
-            });
+            return self.default.as_ref().map(FixedValue::value);
         };
         let text = picked.string_value();
         let value = match self.part.normalize {
@@ -1062,6 +1096,7 @@ mod tests {
                 })
                 .collect(),
             label: "first defined here".into(),
+            except: None,
         }
     }
 
@@ -1145,6 +1180,52 @@ mod tests {
         );
         let slot_only = unique("devices/*/address[@type='pci']", &[("@slot", n, None)]);
         assert_eq!(dups(&slot_only, DISKS).len(), 2);
+    }
+
+    #[test]
+    fn items_with_the_except_key_are_not_compared() {
+        let xml = "<domain><devices>\
+            <video><address type='pci' domain='0x0000' bus='0x00' slot='0x00' function='0x0'/></video>\
+            <rng><address type='pci' bus='0' slot='00'/></rng>\
+            <disk><address type='pci' bus='0' slot='0' function='1'/></disk>\
+            <disk><address type='pci' bus='0' slot='0x0' function='01'/></disk>\
+            <disk><address type='pci' domain='zz' bus='0' slot='0'/></disk>\
+            <disk><address type='pci' domain='zz' bus='0' slot='0'/></disk>\
+            </devices></domain>";
+        let n = Normalize::Number;
+        let mut pci = unique(
+            "devices/*/address[@type='pci']",
+            &[
+                ("@domain", n, Some("0")),
+                ("@bus", n, None),
+                ("@slot", n, None),
+                ("@function", n, Some("0")),
+            ],
+        );
+        let all = [
+            (at(xml, 1, "<address"), at(xml, 0, "<address")),
+            (at(xml, 3, "<address"), at(xml, 2, "<address")),
+            (at(xml, 5, "<address"), at(xml, 4, "<address")),
+        ];
+        assert_eq!(dups(&pci, xml), all);
+        // Read as the parts are: `0x0` is 0.
+        pci.except = Some(["0x0", "0", "0", "00"].map(String::from).to_vec());
+        assert_eq!(dups(&pci, xml), all[1..]);
+        // As with defaults, a value that does not read as its part's kind is kept as
+        // written, and never meets an item's (those keep their text marked as raw).
+        pci.except = Some(["zz", "0", "0", "0"].map(String::from).to_vec());
+        assert_eq!(dups(&pci, xml), all);
+        let mut text = unique(
+            "devices/disk",
+            &[("address/@function", Normalize::Text, Some("0"))],
+        );
+        // Texts: `1` and `01` differ; the two without a function have the default.
+        assert_eq!(
+            dups(&text, xml),
+            [(at(xml, 3, "<disk"), at(xml, 2, "<disk"))]
+        );
+        text.except = Some(vec!["0".into()]);
+        assert!(dups(&text, xml).is_empty());
     }
 
     #[test]
