@@ -69,7 +69,7 @@ impl Normalize {
         match self {
             Normalize::Text => Some(Key::Text(text.to_owned())),
             Normalize::Case => Some(Key::Text(text.to_lowercase())),
-            Normalize::Number => c_integer(text).map(|n| Key::Number(n as f64)),
+            Normalize::Number => c_integer_f64(text).map(Key::Number),
             Normalize::Mac => mac(text).map(Key::Text),
             Normalize::Uuid => uuid(text).map(Key::Text),
             Normalize::Quantity => {
@@ -181,6 +181,39 @@ fn is_xml_space(c: char) -> bool {
 /// An integer as C's `strtoll(s, .., 0)` reads a whole string: optional sign, then `0x`
 /// hex, `0` octal or decimal digits; surrounding XML whitespace allowed.
 pub fn c_integer(s: &str) -> Option<i128> {
+    Some(match c_integer_parts(s)? {
+        CInteger::Small {
+            negative,
+            magnitude,
+        } => {
+            let n = i128::from(magnitude);
+            if negative { -n } else { n }
+        }
+        CInteger::Large(n) => n,
+    })
+}
+
+/// [`c_integer`] as a number, the way `Normalize::Number` and `int()` compare it.
+pub fn c_integer_f64(s: &str) -> Option<f64> {
+    Some(match c_integer_parts(s)? {
+        // Both round to the nearest double, as `n as f64` of the `i128` does; `0.0 - x`
+        // keeps `-0` at `0`.
+        CInteger::Small {
+            negative: true,
+            magnitude,
+        } => 0.0 - magnitude as f64,
+        CInteger::Small { magnitude, .. } => magnitude as f64,
+        CInteger::Large(n) => n as f64,
+    })
+}
+
+/// A [`c_integer`]: the usual one, read without 128-bit arithmetic, or a large one.
+enum CInteger {
+    Small { negative: bool, magnitude: u64 },
+    Large(i128),
+}
+
+fn c_integer_parts(s: &str) -> Option<CInteger> {
     let t = s.trim_matches(is_xml_space);
     let (negative, digits) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),
@@ -197,7 +230,29 @@ pub fn c_integer(s: &str) -> Option<i128> {
     } else {
         (10, digits)
     };
-    if body.is_empty() || !body.chars().all(|c| c.is_digit(radix)) {
+    if body.is_empty() {
+        return None;
+    }
+    let mut magnitude: u64 = 0;
+    for b in body.bytes() {
+        let digit = u64::from(char::from(b).to_digit(radix)?);
+        match magnitude
+            .checked_mul(u64::from(radix))
+            .and_then(|m| m.checked_add(digit))
+        {
+            Some(m) => magnitude = m,
+            None => return c_integer_large(body, radix, negative).map(CInteger::Large),
+        }
+    }
+    Some(CInteger::Small {
+        negative,
+        magnitude,
+    })
+}
+
+/// The digits of a [`c_integer`] beyond 64 bits.
+fn c_integer_large(body: &str, radix: u32, negative: bool) -> Option<i128> {
+    if !body.chars().all(|c| c.is_digit(radix)) {
         return None;
     }
     let n = i128::from_str_radix(body, radix).ok()?;
@@ -371,6 +426,31 @@ mod tests {
         assert_eq!(c_integer("-0x10"), Some(-16));
         for bad in ["", "0x", "08", "1e3", "inf", "0x1g", "1.0", "abc", "--1"] {
             assert_eq!(c_integer(bad), None, "{bad}");
+            assert_eq!(c_integer_f64(bad), None, "{bad}");
+        }
+        // Beyond 64 bits, up to 128.
+        assert_eq!(c_integer("0xffffffffffffffff"), Some(u64::MAX.into()));
+        assert_eq!(c_integer("0x10000000000000000"), Some(1 << 64));
+        assert_eq!(c_integer("-18446744073709551616"), Some(-(1 << 64)));
+        assert_eq!(c_integer("0x1000000000000000000000000000000g"), None);
+        assert_eq!(c_integer(&format!("0x1{}", "0".repeat(32))), None);
+        for text in [
+            "0",
+            "-0",
+            "+0x0",
+            "31",
+            "-31",
+            "0x1f",
+            "037",
+            "9007199254740993",
+            "-9007199254740993",
+            "18446744073709551615",
+            "18446744073709551616",
+            "0x7fffffffffffffffffffffffffffffff",
+        ] {
+            let n = c_integer(text).unwrap();
+            let f = c_integer_f64(text).unwrap();
+            assert_eq!(f.to_bits(), (n as f64).to_bits(), "{text}");
         }
     }
 
