@@ -299,7 +299,7 @@ impl Unique {
                 continue;
             }
             let first = match &mut index {
-                None => earlier.chunks_exact(width).position(|k| k == key),
+                None => earlier.chunks_exact(width).position(|k| same_key(k, key)),
                 Some(map) => {
                     key_text(key, &mut text);
                     map.get(text.as_str()).copied()
@@ -335,6 +335,14 @@ impl Unique {
         }
         out
     }
+}
+
+/// Whether two keys have equal parts, compared from the last: the later parts of a
+/// composite key (slot, function, index) tend to differ where the first ones (domain,
+/// bus, type) repeat.
+#[inline]
+fn same_key(a: &[PartValue<'_>], b: &[PartValue<'_>]) -> bool {
+    a.iter().rev().zip(b.iter().rev()).all(|(x, y)| x == y)
 }
 
 /// How many distinct keys [`Unique::duplicates`] compares one by one before it indexes
@@ -390,6 +398,7 @@ impl PartValue<'_> {
 }
 
 impl PartialEq for PartValue<'_> {
+    #[inline]
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
             // Numbers print alike exactly when they are equal (0 and -0 both print `0`),

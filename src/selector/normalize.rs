@@ -214,34 +214,49 @@ enum CInteger {
 }
 
 fn c_integer_parts(s: &str) -> Option<CInteger> {
-    let t = s.trim_matches(is_xml_space);
-    let (negative, digits) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
+    // XML whitespace is ASCII: trim only when an end byte is one.
+    let t = match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(&a), Some(&z)) if is_xml_space(char::from(a)) || is_xml_space(char::from(z)) => {
+            s.trim_matches(is_xml_space)
+        }
+        _ => s,
     };
-    let (radix, body) = if let Some(hex) = digits
-        .strip_prefix("0x")
-        .or_else(|| digits.strip_prefix("0X"))
-    {
-        (16, hex)
-    } else if digits.len() > 1 && digits.starts_with('0') {
-        (8, &digits[1..])
-    } else {
-        (10, digits)
+    let b = t.as_bytes();
+    let (negative, sign) = match b.first() {
+        Some(b'-') => (true, 1),
+        Some(b'+') => (false, 1),
+        _ => (false, 0),
+    };
+    let digits = &b[sign..];
+    let (radix, body): (u8, &[u8]) = match digits {
+        [b'0', b'x' | b'X', rest @ ..] => (16, rest),
+        [b'0', rest @ ..] if !rest.is_empty() => (8, rest),
+        _ => (10, digits),
     };
     if body.is_empty() {
         return None;
     }
     let mut magnitude: u64 = 0;
-    for b in body.bytes() {
-        let digit = u64::from(char::from(b).to_digit(radix)?);
+    for &c in body {
+        let digit = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'z' => c - b'a' + 10,
+            b'A'..=b'Z' => c - b'A' + 10,
+            _ => return None,
+        };
+        if digit >= radix {
+            return None;
+        }
         match magnitude
             .checked_mul(u64::from(radix))
-            .and_then(|m| m.checked_add(digit))
+            .and_then(|m| m.checked_add(u64::from(digit)))
         {
             Some(m) => magnitude = m,
-            None => return c_integer_large(body, radix, negative).map(CInteger::Large),
+            // `body` is ASCII up to here, so it is a whole `str`.
+            None => {
+                let text = &t[t.len() - body.len()..];
+                return c_integer_large(text, u32::from(radix), negative).map(CInteger::Large);
+            }
         }
     }
     Some(CInteger::Small {
@@ -452,6 +467,79 @@ mod tests {
             let f = c_integer_f64(text).unwrap();
             assert_eq!(f.to_bits(), (n as f64).to_bits(), "{text}");
         }
+    }
+
+    /// `strtoll`-like reading written the plain way, to check the fast one against.
+    fn reference_c_integer(s: &str) -> Option<i128> {
+        let t = s.trim_matches(is_xml_space);
+        let (negative, digits) = match t.as_bytes().first() {
+            Some(b'-') => (true, &t[1..]),
+            Some(b'+') => (false, &t[1..]),
+            _ => (false, t),
+        };
+        let (radix, body) = if let Some(hex) = digits
+            .strip_prefix("0x")
+            .or_else(|| digits.strip_prefix("0X"))
+        {
+            (16, hex)
+        } else if digits.len() > 1 && digits.starts_with('0') {
+            (8, &digits[1..])
+        } else {
+            (10, digits)
+        };
+        if body.is_empty() || !body.chars().all(|c| c.is_digit(radix)) {
+            return None;
+        }
+        let n = i128::from_str_radix(body, radix).ok()?;
+        Some(if negative { -n } else { n })
+    }
+
+    #[test]
+    fn c_integers_agree_with_the_plain_reading() {
+        let pieces = [
+            "",
+            "0",
+            "1",
+            "7",
+            "8",
+            "9",
+            "a",
+            "f",
+            "F",
+            "g",
+            "z",
+            "Z",
+            "x",
+            "X",
+            "-",
+            "+",
+            " ",
+            "\n",
+            "\t",
+            "é",
+            "٣",
+            "0x",
+            "0X",
+            "00",
+            "ffffffffffffffff",
+            "99999999999999999999",
+        ];
+        let mut checked = 0;
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let text = format!("{a}{b}{c}");
+                    assert_eq!(c_integer(&text), reference_c_integer(&text), "{text:?}");
+                    assert_eq!(
+                        c_integer_f64(&text).map(f64::to_bits),
+                        reference_c_integer(&text).map(|n| (n as f64).to_bits()),
+                        "{text:?}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, pieces.len().pow(3));
     }
 
     #[test]
