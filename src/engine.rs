@@ -56,16 +56,14 @@ pub fn lint(doc: &Document<'_>, rules: &RuleSet) -> Vec<Finding> {
 pub fn lint_with(doc: &Document<'_>, rules: &RuleSet, shortcuts: bool) -> Vec<Finding> {
     let root = doc.root();
     let _memo = crate::condition::memo::Document::start(root);
-    // What the document has: which elements, marked while the element index is built;
-    // anything else looked for (through the index) when a rule asks.
+    let _index = shortcuts.then(|| crate::selector::index::Scope::start(root));
+    // What the document has: which elements, looked up in the index at once; anything
+    // else looked for (through the index) when a rule asks.
     let filter = shortcuts.then(|| rules.prefilter());
-    let mut facts = filter.map(|f| f.facts(root));
-    let _index = facts.as_mut().map(|facts| {
-        let index = crate::selector::index::Scope::start_with(root, |_, name, group| {
-            facts.element(name, group);
-        });
-        facts.elements_marked();
-        index
+    let mut facts = filter.map(|f| {
+        let mut facts = f.facts(root);
+        facts.mark_elements();
+        facts
     });
     let mut findings = Vec::new();
     for (index, rule) in rules.enabled() {
@@ -212,18 +210,19 @@ mod tests {
             let filter = rules.prefilter();
             let walked = filter.scan_walked(doc.root());
             assert_eq!(filter.scan(doc.root()), walked, "{text}");
-            assert_eq!(filter.facts(doc.root()).into_present(), walked, "{text}");
+            // Not indexed: one pass finds them all at the first fact asked for.
+            let mut unindexed = filter.facts(doc.root());
+            assert!(!unindexed.mark_elements());
+            assert_eq!(unindexed.into_present(), walked, "{text}");
             let scope = crate::selector::index::Scope::start(doc.root());
             assert_eq!(filter.facts(doc.root()).into_present(), walked, "{text}");
             let mut marked = filter.facts(doc.root());
-            crate::selector::index::each_element(doc.root(), |_, name, group| {
-                marked.element(name, group);
-            });
-            marked.elements_marked();
+            assert!(marked.mark_elements());
             assert_eq!(marked.into_present(), walked, "{text}");
-            // Rule by rule, what the facts looked for so far decide is what all of them
-            // decide.
+            // Rule by rule, what the facts looked for so far decide (as the engine looks
+            // for them) is what all of them decide.
             let (mut lazy, mut full) = (filter.facts(doc.root()), filter.facts(doc.root()));
+            lazy.mark_elements();
             full.learn_all();
             for i in 0..rules.rules.len() {
                 assert_eq!(

@@ -10,10 +10,9 @@
 //! carrying an attribute, or an attribute with a given value). A rule with a clause none of
 //! whose facts hold is skipped.
 //!
-//! Per document ([`Facts`]), the engine marks which element names occur while it builds
-//! the element index (the same pass: [`crate::selector::index::Scope::start_with`]); the
-//! facts about attributes are looked for only when a rule that may still fire asks for
-//! them, all those about elements of one name in one look at those elements (found through
+//! Per document ([`Facts`]), the engine looks up which element names occur in the
+//! document's element index ([`crate::selector::index`]) once it is built; the facts about
+//! attributes are looked for only when a rule that may still fire asks for them, all those about elements of one name in one look at those elements (found through
 //! the index). Facts are bits, 64 to a word, and a rule's clauses are masks over the words,
 //! so that most rules are ruled out by a few `and`s. [`Prefilter::scan`] finds every fact
 //! in one pass instead (for a document that is not indexed, and for the tests). The facts are a necessary condition only, so skipping never loses a finding
@@ -51,7 +50,7 @@ pub struct Prefilter {
     /// Parallel to the rule set's rules: the clauses the rule needs.
     needs: Needs,
     /// A bit per fact (64 a word): whether it is about elements of some name existing
-    /// (known once [`Facts::elements_marked`]).
+    /// (known once [`Facts::mark_elements`] has looked them up).
     element_facts: Vec<u64>,
     /// Parallel to the facts: where each is looked for when first asked
     /// ([`Facts::learn`]).
@@ -157,7 +156,7 @@ impl Needs {
 struct ElementFacts {
     name: String,
     /// The name's group in the element index ([`index::group`]).
-    group: u16,
+    group: u8,
     /// "An element of this name exists", if some rule needs it.
     exists: Option<u32>,
     /// Its attribute facts, in the prefilter's `attributes`.
@@ -168,29 +167,11 @@ struct ElementFacts {
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct AttributeFacts {
     name: String,
-    /// [`key`] of `name`, compared before it.
-    key: u32,
     /// "The element has this attribute", if some rule needs it.
     exists: Option<u32>,
     /// "The attribute has this text", for each text some rule needs, in the prefilter's
     /// `values`.
     values: Span,
-}
-
-/// A name's length and three of its bytes: most names that differ differ here, which an
-/// integer comparison tells.
-#[inline(always)]
-fn key(name: &str) -> u32 {
-    let b = name.as_bytes();
-    match b.len() {
-        0 => 0,
-        n => {
-            (n as u32 & 0xff)
-                | (u32::from(b[0]) << 8)
-                | (u32::from(b[n / 2]) << 16)
-                | (u32::from(b[n - 1]) << 24)
-        }
-    }
 }
 
 /// `a == b`, inline for the short names and values of domain XML (a library `memcmp`
@@ -252,29 +233,37 @@ struct Word {
 }
 
 impl Facts<'_, '_, '_> {
-    /// Marks that an element named `name` (of index group `group`) exists. Once every
-    /// element of the document has been so marked, [`Facts::elements_marked`] says so.
-    #[inline(always)]
-    pub fn element(&mut self, name: &str, group: usize) {
+    /// Marks which of the element names the rules need occur in the document, through
+    /// its element index (a look at one group of the index per name); `false`, marking
+    /// nothing, when the document is not indexed.
+    pub fn mark_elements(&mut self) -> bool {
         let filter = self.filter;
-        if let Some(&[from, to]) = filter.groups.get(group..group + 2) {
-            for facts in &filter.elements[from as usize..to as usize] {
-                if same(&facts.name, name) {
-                    if let Some(i) = facts.exists {
-                        self.words[(i / 64) as usize].holds |= 1 << (i % 64);
-                    }
-                    break;
+        let doc = self.root.document();
+        let words = &mut self.words;
+        let indexed = index::with_groups(self.root, |groups| {
+            for facts in &filter.elements {
+                let ids = groups.get(facts.group);
+                if ids.is_empty() {
+                    continue;
+                }
+                let Some(i) = facts.exists else {
+                    continue;
+                };
+                if ids.iter().any(|&id| {
+                    doc.get_node(roxmltree::NodeId::new(id))
+                        .is_some_and(|node| same(node.tag_name().name(), &facts.name))
+                }) {
+                    words[(i / 64) as usize].holds |= 1 << (i % 64);
                 }
             }
+        });
+        if indexed.is_none() {
+            return false;
         }
-    }
-
-    /// Every element of the document was marked ([`Facts::element`]): the facts that
-    /// elements of some name exist are known.
-    pub fn elements_marked(&mut self) {
-        for (word, &known) in self.words.iter_mut().zip(&self.filter.element_facts) {
+        for (word, &known) in words.iter_mut().zip(&filter.element_facts) {
             word.known |= known;
         }
+        true
     }
 
     /// Whether every fact of `bits` in word `w` holds; stops at the first that does not.
@@ -430,8 +419,7 @@ fn mark_attributes(
             continue;
         }
         let name = attribute.name();
-        let k = key(name);
-        let Some(fact) = facts.iter().find(|a| a.key == k && same(&a.name, name)) else {
+        let Some(fact) = facts.iter().find(|a| same(&a.name, name)) else {
             continue;
         };
         if let Some(i) = fact.exists {
@@ -553,7 +541,7 @@ impl Builder {
         let flatten = |name: String, facts: ElementBuild, filter: &mut Prefilter| {
             let attributes = filter.add_attributes(facts.attributes);
             ElementFacts {
-                group: index::group(&name) as u16,
+                group: index::group(&name) as u8,
                 name,
                 exists: facts.exists,
                 attributes,
@@ -664,7 +652,6 @@ impl Prefilter {
             let values_from = self.values.len() as u32;
             self.values.extend(a.values);
             self.attributes.push(AttributeFacts {
-                key: key(&a.name),
                 name: a.name,
                 exists: a.exists,
                 values: Span {
@@ -680,8 +667,8 @@ impl Prefilter {
     }
 
     /// Which facts the document of `root` (its root element) has, by one pass over its
-    /// elements. The engine makes that pass while it builds the document's element index
-    /// instead ([`Prefilter::start_scan`], [`index::Scope::start_with`]).
+    /// elements (the engine looks for them through the element index instead, as rules
+    /// ask: [`Prefilter::facts`]).
     pub fn scan(&self, root: roxmltree::Node<'_, '_>) -> Present {
         let mut scan = self.start_scan(root);
         index::each_element(root, |node, name, group| scan.element(node, name, group));

@@ -131,23 +131,11 @@ pub struct Scope {
 }
 
 impl Scope {
-    /// Indexes the document `root` belongs to.
+    /// Indexes the document `root` belongs to (one pass over its elements).
     pub fn start(root: Node<'_, '_>) -> Scope {
-        Scope::start_with(root, |_, _, _| {})
-    }
-
-    /// Indexes the document `root` belongs to, calling `visit` with each of its elements
-    /// as [`each_element`] does, in the same pass (for the engine's prefilter scan). When
-    /// the index is in use (a scope started inside the call), the elements are visited
-    /// all the same, and the document is not indexed.
-    pub fn start_with<'a, 'i>(
-        root: Node<'a, 'i>,
-        mut visit: impl FnMut(Node<'a, 'i>, &'a str, usize),
-    ) -> Scope {
         let key = doc_key(root);
         INDEX.with(|cell| {
             let Ok(mut ix) = cell.try_borrow_mut() else {
-                each_element(root, visit);
                 return Scope { active: false };
             };
             ix.doc = None;
@@ -166,7 +154,6 @@ impl Scope {
                 if node.is_element() {
                     let name = node.tag_name().name();
                     let g = group_u8(name);
-                    visit(node, name, usize::from(g));
                     groups.push(g);
                     order.push(node.id().get());
                     starts[usize::from(g)] += 1;
@@ -225,6 +212,34 @@ pub(crate) fn with_group_id<R>(
         Some(f(
             &ix.nodes[ix.starts[g] as usize..ix.starts[g + 1] as usize]
         ))
+    })
+}
+
+/// The groups of an indexed document (see [`with_groups`]).
+pub(crate) struct Groups<'x>(&'x Index);
+
+impl Groups<'_> {
+    /// The ids of group `g` (see [`group`]), in document order.
+    #[inline]
+    pub(crate) fn get(&self, g: u8) -> &[u32] {
+        let ix = self.0;
+        let g = usize::from(g);
+        ix.nodes
+            .get(ix.starts[g] as usize..ix.starts[g + 1] as usize)
+            .unwrap_or_default()
+    }
+}
+
+/// Calls `f` with the groups of `node`'s document, when it is indexed (for looking up
+/// many groups at once).
+pub(crate) fn with_groups<R>(node: Node<'_, '_>, f: impl FnOnce(&Groups<'_>) -> R) -> Option<R> {
+    let key = doc_key(node);
+    INDEX.with(|cell| {
+        let ix = cell.try_borrow().ok()?;
+        if ix.doc != Some(key) {
+            return None;
+        }
+        Some(f(&Groups(&ix)))
     })
 }
 
