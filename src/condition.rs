@@ -524,10 +524,19 @@ impl<'k> PartReader<'k> {
             // An attribute item is its own key (`key: .`).
             Item::Attribute { .. } => Some(item),
             Item::Node(element) => match self.attribute {
-                Some((namespace, local)) => element
-                    .attributes()
-                    .find(|a| a.name() == local && a.namespace() == namespace)
-                    .map(|attribute| Item::Attribute { element, attribute }),
+                Some((namespace, local)) => {
+                    let attribute = element
+                        .attributes()
+                        .find(|a| a.name() == local && a.namespace() == namespace);
+                    // A number needs only the text.
+                    if self.part.normalize == Normalize::Number {
+                        return match attribute {
+                            Some(a) => Some(number_part(a.value())),
+                            None => self.default.as_ref().map(FixedValue::value),
+                        };
+                    }
+                    attribute.map(|attribute| Item::Attribute { element, attribute })
+                }
                 None => self.part.selector.first(element),
             },
         };
@@ -552,6 +561,15 @@ impl<'k> PartReader<'k> {
             }),
         };
         Some(value.unwrap_or_else(|| PartValue::Text(Cow::Owned(format!("raw:{text}")))))
+    }
+}
+
+/// A `number` key part of `text` (`raw:` and the text when it is not one).
+#[inline]
+fn number_part(text: &str) -> PartValue<'_> {
+    match normalize::c_integer_f64(text) {
+        Some(n) => PartValue::Number(n),
+        None => PartValue::Text(Cow::Owned(format!("raw:{text}"))),
     }
 }
 
