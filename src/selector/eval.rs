@@ -51,6 +51,74 @@ type Visit<'f, 'a, 'i> = &'f mut dyn FnMut(Item<'a, 'i>) -> bool;
 // Paths
 // ---------------------------------------------------------------------------
 
+/// How a [`LocationPath`] is walked, worked out when it is compiled: whether it is a lone
+/// attribute (`@name`), and the anchor of a bottom-up walk through the element index.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub(super) struct Plan {
+    /// The path is `@name` (no predicate): one attribute lookup.
+    lone_attribute: bool,
+    /// The step to start bottom-up walks from, when the path has one.
+    anchor: Option<Anchor>,
+}
+
+/// The last named step that can be checked in reverse (see [`bottom_up`]).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Anchor {
+    /// Its index in the path's steps.
+    step: usize,
+    /// The index groups ([`index::group`]) of the names it may have, sorted, distinct.
+    groups: Vec<u8>,
+    /// For a wildcard step whose predicate `k` is exactly "named a or b": `k` and the
+    /// names, tested as such instead of evaluated.
+    name_filter: Option<(usize, Vec<Box<str>>)>,
+    /// The path starts with this step as a child step: from an element below the root
+    /// element (a device, its source) walking its few children costs less than checking
+    /// every element of that name in the document (measured), so it is walked top-down.
+    leading_child: bool,
+}
+
+impl Plan {
+    pub(super) fn of(absolute: bool, steps: &[Step]) -> Plan {
+        let lone_attribute = !absolute
+            && matches!(steps, [step] if step.axis == Axis::Attribute
+                && step.predicates.is_empty()
+                && matches!(step.test, NodeTest::Name { .. }));
+        let mut anchor = None;
+        for (i, step) in steps.iter().enumerate() {
+            if !reversible(step) {
+                break;
+            }
+            if let Some(names) = anchor_names(step) {
+                anchor = Some((i, names));
+            }
+        }
+        let anchor = anchor.map(|(j, names)| {
+            let step = &steps[j];
+            let mut groups: Vec<u8> = names.iter().map(|n| index::group(n) as u8).collect();
+            groups.sort_unstable();
+            groups.dedup();
+            let name_filter = match step.test {
+                NodeTest::AnyName | NodeTest::NamespaceAny(_) => {
+                    step.predicates.iter().enumerate().find_map(|(k, p)| {
+                        Some((k, exact_name_filter(p)?.into_iter().map(Into::into).collect()))
+                    })
+                }
+                _ => None,
+            };
+            Anchor {
+                step: j,
+                groups,
+                name_filter,
+                leading_child: j == 0 && step.axis == Axis::Child,
+            }
+        });
+        Plan {
+            lone_attribute,
+            anchor,
+        }
+    }
+}
+
 /// Calls `f` for every item `path` reaches from `ctx` (possibly several times
 /// and out of document order) until `f` returns true; returns whether it did.
 pub(super) fn for_each<'a, 'i>(
@@ -58,8 +126,8 @@ pub(super) fn for_each<'a, 'i>(
     ctx: Item<'a, 'i>,
     f: Visit<'_, 'a, 'i>,
 ) -> bool {
-    if let Some(found) = lone_attribute(path, ctx, f) {
-        return found;
+    if path.plan.lone_attribute {
+        return lone_attribute(path, ctx).is_some_and(|item| f(item));
     }
     let start = if path.absolute {
         Item::Node(ctx.element().document().root())
@@ -67,42 +135,30 @@ pub(super) fn for_each<'a, 'i>(
         ctx
     };
     if let Item::Node(node) = start
-        && let Some(found) = bottom_up(&path.steps, node, f)
+        && let Some(anchor) = &path.plan.anchor
+        && let Some(found) = bottom_up(&path.steps, anchor, node, f)
     {
         return found;
     }
     walk(&path.steps, start, f)
 }
 
-/// The most common path of all, `@name` (no prefix or a resolved one, no predicate):
-/// one attribute lookup. `None` for any other path.
-fn lone_attribute<'a, 'i>(
-    path: &LocationPath,
-    ctx: Item<'a, 'i>,
-    f: Visit<'_, 'a, 'i>,
-) -> Option<bool> {
-    let [step] = &path.steps[..] else {
-        return None;
-    };
+/// The attribute a lone-attribute path (`@name`, see [`Plan`]) picks at `ctx`.
+fn lone_attribute<'a, 'i>(path: &LocationPath, ctx: Item<'a, 'i>) -> Option<Item<'a, 'i>> {
     let NodeTest::Name {
         namespace, local, ..
-    } = &step.test
+    } = &path.steps[0].test
     else {
         return None;
     };
-    if path.absolute || step.axis != Axis::Attribute || !step.predicates.is_empty() {
-        return None;
-    }
     let Item::Node(element) = ctx else {
-        return Some(false);
+        return None;
     };
     // An element has at most one attribute of a given name.
-    Some(
-        element
-            .attributes()
-            .find(|a| a.name() == &**local && a.namespace() == namespace.as_deref())
-            .is_some_and(|attribute| f(Item::Attribute { element, attribute })),
-    )
+    element
+        .attributes()
+        .find(|a| a.name() == &**local && a.namespace() == namespace.as_deref())
+        .map(|attribute| Item::Attribute { element, attribute })
 }
 
 // ---------------------------------------------------------------------------
@@ -178,54 +234,34 @@ pub(super) fn local_name_alternatives(e: &Expr) -> Option<Vec<&str>> {
 }
 
 /// Walks `steps` from `start` starting from the elements the document's index lists for
-/// the last named step that can be checked in reverse (the anchor): each candidate that
-/// passes the anchor step is checked back up to `start`, then the steps after the anchor
-/// are walked from it. `None` when the document is not indexed or the path has no anchor
-/// (the caller then walks top-down).
-fn bottom_up<'a, 'i>(steps: &[Step], start: Node<'a, 'i>, f: Visit<'_, 'a, 'i>) -> Option<bool> {
-    let mut anchor = None;
-    for (i, step) in steps.iter().enumerate() {
-        if !reversible(step) {
-            break;
-        }
-        if let Some(names) = anchor_names(step) {
-            anchor = Some((i, names));
-        }
-    }
-    let (j, names) = anchor?;
-    // `name...` from an element below the root element (a device, its source): walking
-    // its few children costs less than checking every element of that name in the
-    // document (measured: paths that start deeper in are better bottom-up).
-    if j == 0 && steps[0].axis == Axis::Child && start.parent().and_then(|p| p.parent()).is_some() {
+/// the anchor step: each candidate that passes the anchor step is checked back up to
+/// `start`, then the steps after the anchor are walked from it. `None` when the document
+/// is not indexed or the anchor is not worth it (the caller then walks top-down).
+fn bottom_up<'a, 'i>(
+    steps: &[Step],
+    anchor: &Anchor,
+    start: Node<'a, 'i>,
+    f: Visit<'_, 'a, 'i>,
+) -> Option<bool> {
+    if anchor.leading_child && start.parent().and_then(|p| p.parent()).is_some() {
         return None;
     }
+    let j = anchor.step;
     let (step, rest) = (&steps[j], &steps[j + 1..]);
     let before = &steps[..j];
-    // A wildcard's `[local-name()='a' or local-name()='b']` is exactly "named a or b":
-    // tested as such instead of evaluated.
-    let name_filter = match step.test {
-        NodeTest::AnyName | NodeTest::NamespaceAny(_) => step
-            .predicates
-            .iter()
-            .enumerate()
-            .find_map(|(k, p)| Some((k, exact_name_filter(p)?))),
-        _ => None,
-    };
-    let mut groups: Vec<usize> = names.iter().map(|n| index::group(n)).collect();
-    groups.sort_unstable();
-    groups.dedup();
     let doc = start.document();
     let mut stopped = false;
-    for g in groups {
-        index::with_group_id(start, g, |ids| {
+    for &g in &anchor.groups {
+        index::with_group_id(start, usize::from(g), |ids| {
             for &id in ids {
                 let Some(node) = doc.get_node(roxmltree::NodeId::new(id)) else {
                     continue;
                 };
                 let item = Item::Node(node);
-                let passes = |(k, p): (usize, &Expr)| match &name_filter {
+                let passes = |(k, p): (usize, &Expr)| match &anchor.name_filter {
                     Some((filter, allowed)) if *filter == k => {
-                        allowed.contains(&node.tag_name().name())
+                        let name = node.tag_name().name();
+                        allowed.iter().any(|a| &**a == name)
                     }
                     _ => eval_bool(p, Ctx::new(item)),
                 };
@@ -285,6 +321,9 @@ pub(super) fn select<'a, 'i>(path: &LocationPath, ctx: Item<'a, 'i>) -> Vec<Item
 
 /// Whether `path` reaches anything from `ctx`.
 pub(super) fn exists(path: &LocationPath, ctx: Item<'_, '_>) -> bool {
+    if path.plan.lone_attribute {
+        return lone_attribute(path, ctx).is_some();
+    }
     for_each(path, ctx, &mut |_| true)
 }
 
@@ -563,6 +602,9 @@ fn eval_call<'a, 'i>(e: &'a Expr, func: Func, args: &'a [Expr], ctx: Ctx<'a, 'i>
 
 /// The first item of `path` in document order, found without collecting.
 pub(super) fn first_item<'a, 'i>(path: &LocationPath, ctx: Item<'a, 'i>) -> Option<Item<'a, 'i>> {
+    if path.plan.lone_attribute {
+        return lone_attribute(path, ctx);
+    }
     let mut best: Option<Item<'a, 'i>> = None;
     for_each(path, ctx, &mut |item| {
         if best.is_none_or(|b| order_key(&item) < order_key(&b)) {

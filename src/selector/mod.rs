@@ -362,10 +362,7 @@ impl Selector {
         };
         let selector = Selector {
             source,
-            path: LocationPath {
-                absolute: self.path.absolute,
-                steps: before.to_vec(),
-            },
+            path: LocationPath::new(self.path.absolute, before.to_vec()),
         };
         Some((
             selector,
