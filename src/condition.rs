@@ -58,6 +58,16 @@ pub enum ValueTest {
 pub struct Pattern {
     source: String,
     compiled: OnceLock<Regex>,
+    /// Distinct for each pattern made (clones share it): the key of its remembered
+    /// answers ([`matches_cached`]).
+    id: usize,
+}
+
+/// The next [`Pattern::id`].
+static NEXT_PATTERN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn next_pattern_id() -> usize {
+    NEXT_PATTERN.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 impl Pattern {
@@ -67,6 +77,7 @@ impl Pattern {
         Ok(Pattern {
             source: source.to_owned(),
             compiled: OnceLock::from(regex),
+            id: next_pattern_id(),
         })
     }
 
@@ -90,6 +101,7 @@ impl From<String> for Pattern {
         Pattern {
             source,
             compiled: OnceLock::new(),
+            id: next_pattern_id(),
         }
     }
 }
@@ -121,41 +133,33 @@ impl Comparison {
 
 /// [`Pattern::is_match`], remembered per pattern and text on this thread: the same few
 /// values (`0x00`, `virtio`, `/dev/urandom`) meet the same patterns in document after
-/// document, and a lookup costs far less than a match. The table of a pattern is found by
-/// the address of its source text and checked against a copy of that text, so the answer
-/// is always the pattern's, whatever rule set it belongs to; a pattern's table is emptied
-/// when it grows past [`MATCH_CACHE_LIMIT`] texts.
+/// document, and a lookup costs far less than a match. A pattern's answers are found by
+/// its [`Pattern::id`]; its table is emptied when it grows past [`MATCH_CACHE_LIMIT`]
+/// texts.
 fn matches_cached(pattern: &Pattern, text: &str) -> bool {
-    /// A pattern's source (to check the address still holds it) and its texts' answers.
-    type Answers = (String, FastMap<Box<str>, bool>);
     thread_local! {
-        static MATCHES: std::cell::RefCell<FastMap<usize, Answers>> =
+        /// Per pattern id, its texts' answers.
+        static MATCHES: std::cell::RefCell<Vec<FastMap<Box<str>, bool>>> =
             std::cell::RefCell::default();
     }
-    let source = pattern.source();
-    let key = source.as_ptr() as usize;
-    if let Some(known) = MATCHES.with(|m| {
-        m.borrow()
-            .get(&key)
-            .filter(|(s, _)| s == source)
-            .and_then(|(_, texts)| texts.get(text).copied())
-    }) {
-        return known;
-    }
-    let found = pattern.is_match(text);
     MATCHES.with(|m| {
-        let mut m = m.borrow_mut();
-        let (known_source, texts) = m.entry(key).or_default();
-        if known_source != source {
-            source.clone_into(known_source);
-            texts.clear();
+        let Ok(mut m) = m.try_borrow_mut() else {
+            return pattern.is_match(text);
+        };
+        if m.len() <= pattern.id {
+            m.resize_with(pattern.id + 1, FastMap::default);
         }
+        let texts = &mut m[pattern.id];
+        if let Some(&known) = texts.get(text) {
+            return known;
+        }
+        let found = pattern.is_match(text);
         if texts.len() >= MATCH_CACHE_LIMIT {
             texts.clear();
         }
         texts.insert(text.into(), found);
-    });
-    found
+        found
+    })
 }
 
 /// How many texts [`matches_cached`] keeps per pattern.

@@ -52,16 +52,18 @@ type Visit<'f, 'a, 'i> = &'f mut dyn FnMut(Item<'a, 'i>) -> bool;
 // ---------------------------------------------------------------------------
 
 /// How a [`LocationPath`] is walked, worked out when it is compiled: whether it is a lone
-/// attribute (`@name`), and the anchor of a bottom-up walk through the element index.
+/// attribute (`@name`), and the steps a bottom-up walk through the element index may
+/// start from.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct Plan {
     /// The path is `@name` (no predicate): one attribute lookup.
     lone_attribute: bool,
-    /// The step to start bottom-up walks from, when the path has one.
-    anchor: Option<Anchor>,
+    /// The steps to start bottom-up walks from (see [`bottom_up`]), in path order; the
+    /// walk starts from the one whose names the document has fewest elements of.
+    anchors: Vec<Anchor>,
 }
 
-/// The last named step that can be checked in reverse (see [`bottom_up`]).
+/// A named step that can be checked in reverse, from which [`bottom_up`] may start.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Anchor {
     /// Its index in the path's steps.
@@ -71,10 +73,6 @@ struct Anchor {
     /// For a wildcard step whose predicate `k` is exactly "named a or b": `k` and the
     /// names, tested as such instead of evaluated.
     name_filter: Option<(usize, Vec<Box<str>>)>,
-    /// The path starts with this step as a child step: from an element below the root
-    /// element (a device, its source) walking its few children costs less than checking
-    /// every element of that name in the document (measured), so it is walked top-down.
-    leading_child: bool,
 }
 
 impl Plan {
@@ -83,17 +81,14 @@ impl Plan {
             && matches!(steps, [step] if step.axis == Axis::Attribute
                 && step.predicates.is_empty()
                 && matches!(step.test, NodeTest::Name { .. }));
-        let mut anchor = None;
-        for (i, step) in steps.iter().enumerate() {
+        let mut anchors: Vec<Anchor> = Vec::new();
+        for (j, step) in steps.iter().enumerate() {
             if !reversible(step) {
                 break;
             }
-            if let Some(names) = anchor_names(step) {
-                anchor = Some((i, names));
-            }
-        }
-        let anchor = anchor.map(|(j, names)| {
-            let step = &steps[j];
+            let Some(names) = anchor_names(step) else {
+                continue;
+            };
             let mut groups: Vec<u8> = names.iter().map(|n| index::group(n) as u8).collect();
             groups.sort_unstable();
             groups.dedup();
@@ -105,16 +100,28 @@ impl Plan {
                 }
                 _ => None,
             };
-            Anchor {
+            anchors.push(Anchor {
                 step: j,
                 groups,
                 name_filter,
-                leading_child: j == 0 && step.axis == Axis::Child,
-            }
+            });
+        }
+        // An earlier step is a candidate only when the steps after it are walked
+        // cheaply: named child steps, not a search of a whole subtree or of every child's
+        // children (`devices//address` and `devices/*/address` start from the addresses,
+        // not from `<devices>`). The last named step always is.
+        let last = anchors.len().saturating_sub(1);
+        let mut k = 0;
+        anchors.retain(|a| {
+            k += 1;
+            k - 1 == last
+                || steps[a.step + 1..]
+                    .iter()
+                    .all(|s| s.axis == Axis::Child && matches!(s.test, NodeTest::Name { .. }))
         });
         Plan {
             lone_attribute,
-            anchor,
+            anchors,
         }
     }
 }
@@ -135,8 +142,8 @@ pub(super) fn for_each<'a, 'i>(
         ctx
     };
     if let Item::Node(node) = start
-        && let Some(anchor) = &path.plan.anchor
-        && let Some(found) = bottom_up(&path.steps, anchor, node, f)
+        && !path.plan.anchors.is_empty()
+        && let Some(found) = bottom_up(&path.steps, &path.plan.anchors, node, f)
     {
         return found;
     }
@@ -234,26 +241,67 @@ pub(super) fn local_name_alternatives(e: &Expr) -> Option<Vec<&str>> {
 }
 
 /// Walks `steps` from `start` starting from the elements the document's index lists for
-/// the anchor step: each candidate that passes the anchor step is checked back up to
-/// `start`, then the steps after the anchor are walked from it. `None` when the document
-/// is not indexed or the anchor is not worth it (the caller then walks top-down).
+/// one of the `anchors` (the one with the fewest candidates): each candidate that passes
+/// the anchor step is checked back up to `start`, then the steps after the anchor are
+/// walked from it. `None` when the document is not indexed or a top-down walk is cheaper
+/// (the caller then walks top-down).
 fn bottom_up<'a, 'i>(
     steps: &[Step],
-    anchor: &Anchor,
+    anchors: &[Anchor],
     start: Node<'a, 'i>,
     f: Visit<'_, 'a, 'i>,
 ) -> Option<bool> {
-    if anchor.leading_child && start.parent().and_then(|p| p.parent()).is_some() {
+    // A path starting with a child step from an element below the root element (a
+    // device, its source): walking its few children costs less than checking every
+    // element of some name in the document (measured).
+    if steps[0].axis == Axis::Child
+        && matches!(steps[0].test, NodeTest::Name { .. })
+        && start.parent().and_then(|p| p.parent()).is_some()
+    {
         return None;
     }
-    let j = anchor.step;
-    let (step, rest) = (&steps[j], &steps[j + 1..]);
-    let before = &steps[..j];
-    let doc = start.document();
-    let mut stopped = false;
-    for &g in &anchor.groups {
-        index::with_group_id(start, usize::from(g), |ids| {
-            for &id in ids {
+    index::with_groups(start, |groups| {
+        let doc = start.document();
+        let anchor = match anchors {
+            [one] => one,
+            [earlier @ .., last] => {
+                // Bottom-up from the last named step costs a walk up from each of its
+                // elements; from an earlier step, a walk down through the subtrees of
+                // its elements (at most their sizes). `devices/serial/target/model`
+                // starts from the one serial rather than every model element, while
+                // `devices/controller` starts from the controllers rather than walking
+                // every child of `<devices>`.
+                let size = |a: &Anchor| -> usize {
+                    a.groups.iter().map(|&g| groups.get(usize::from(g)).len()).sum()
+                };
+                let down = |a: &Anchor| -> usize {
+                    a.groups
+                        .iter()
+                        .flat_map(|&g| groups.get(usize::from(g)))
+                        .filter_map(|&id| doc.get_node(roxmltree::NodeId::new(id)))
+                        .map(subtree_len)
+                        .sum()
+                };
+                // Measured: checking a candidate's ancestors costs about as much as
+                // visiting two nodes on the way down.
+                let mut best = last;
+                let mut best_cost = 2 * size(last);
+                for a in earlier.iter().rev() {
+                    let cost = 2 * size(a) + down(a);
+                    if cost < best_cost {
+                        best = a;
+                        best_cost = cost;
+                    }
+                }
+                best
+            }
+            [] => return false,
+        };
+        let j = anchor.step;
+        let (step, rest) = (&steps[j], &steps[j + 1..]);
+        let before = &steps[..j];
+        for &g in &anchor.groups {
+            for &id in groups.get(usize::from(g)) {
                 let Some(node) = doc.get_node(roxmltree::NodeId::new(id)) else {
                     continue;
                 };
@@ -270,21 +318,36 @@ fn bottom_up<'a, 'i>(
                     && reaches(before, step.axis, node, start)
                     && walk(rest, item, f)
                 {
-                    stopped = true;
-                    return;
+                    return true;
                 }
             }
-        })?;
-        if stopped {
-            return Some(true);
         }
+        false
+    })
+}
+
+/// How many nodes `node`'s subtree has, itself included (node ids are in document order).
+fn subtree_len(node: Node<'_, '_>) -> usize {
+    let mut last = node;
+    while let Some(child) = last.last_child() {
+        last = child;
     }
-    Some(false)
+    (last.id().get() - node.id().get()) as usize + 1
 }
 
 /// Whether `node` can be reached by a step along `axis` from a node that `steps` reach
 /// from `start`.
 fn reaches(steps: &[Step], axis: Axis, node: Node<'_, '_>, start: Node<'_, '_>) -> bool {
+    if steps.is_empty() {
+        // The step starts at `start` itself: the common `devices//x` walked back.
+        return match axis {
+            Axis::Child => node.parent() == Some(start),
+            Axis::Descendant => node.ancestors().skip(1).any(|p| p == start),
+            Axis::DescendantOrSelf => node.ancestors().any(|p| p == start),
+            Axis::SelfNode => node == start,
+            Axis::Attribute | Axis::Parent => false,
+        };
+    }
     match axis {
         Axis::Child => node.parent().is_some_and(|p| reached(steps, p, start)),
         Axis::Descendant => node.ancestors().skip(1).any(|p| reached(steps, p, start)),
@@ -307,7 +370,7 @@ fn reached(steps: &[Step], node: Node<'_, '_>, start: Node<'_, '_>) -> bool {
 
 /// The items `path` reaches from `ctx`, in document order, without duplicates.
 pub(super) fn select<'a, 'i>(path: &LocationPath, ctx: Item<'a, 'i>) -> Vec<Item<'a, 'i>> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(8);
     for_each(path, ctx, &mut |item| {
         out.push(item);
         false
@@ -418,6 +481,14 @@ impl<'a, 'i> Iterator for AxisIter<'a, 'i> {
 /// the attribute axis, elements elsewhere. Unprefixed names match only items
 /// without a namespace.
 fn matches(test: &NodeTest, axis: Axis, item: &Item<'_, '_>) -> bool {
+    // The common case first: an element name test (a non-element's name is empty, and a
+    // name test's never is).
+    if let (NodeTest::Name { namespace, local, .. }, Item::Node(n)) = (test, item)
+        && axis != Axis::Attribute
+    {
+        let tag = n.tag_name();
+        return tag.name() == &**local && tag.namespace() == namespace.as_deref();
+    }
     let name = || -> Option<(Option<&str>, &str)> {
         match item {
             Item::Attribute { attribute, .. } if axis == Axis::Attribute => {

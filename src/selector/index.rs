@@ -178,6 +178,7 @@ pub(crate) fn with_groups<R>(node: Node<'_, '_>, f: impl FnOnce(&Groups<'_>) -> 
 
 /// Calls `f` with the ids of group `g` (see [`group`]), in document order, when `node`'s
 /// document is indexed.
+#[cfg(test)]
 pub(crate) fn with_group_id<R>(
     node: Node<'_, '_>,
     g: usize,
