@@ -212,7 +212,95 @@ impl ValueTest {
     }
 }
 
+/// A `value:` test on a text alone (any `as:` but `quantity`, which reads the element's
+/// `unit`): what the prefilter checks attributes with ([`crate::selector::Fact`]).
+/// Facts compare by [`TextTest::key`], which says everything the test does.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct TextTest {
+    key: String,
+    normalize: Normalize,
+    test: ValueTest,
+}
+
+impl TextTest {
+    /// The test of `v`, when it reads the text alone.
+    fn of(v: &ValueCondition) -> Option<TextTest> {
+        if v.normalize == Normalize::Quantity {
+            return None;
+        }
+        let test = match &v.test {
+            ValueTest::Equals(s) => format!("= {s}"),
+            ValueTest::In(list) => format!("in {}", list.join("\u{0}")),
+            ValueTest::Matches(p) => format!("~ {}", p.source()),
+            ValueTest::Compare(op, n) => format!("{op:?} {n}"),
+        };
+        Some(TextTest {
+            key: format!("{} {test}", v.normalize),
+            normalize: v.normalize,
+            test: v.test.clone(),
+        })
+    }
+
+    /// Whether a `value:` condition with this test accepts an item with this text.
+    pub fn accepts(&self, raw: &str) -> bool {
+        if self.normalize == Normalize::Text {
+            self.test.accepts_text(raw)
+        } else {
+            self.test
+                .accepts_key(self.normalize, self.normalize.text(raw), raw)
+        }
+    }
+
+    fn key(&self) -> &str {
+        &self.key
+    }
+}
+
+impl PartialEq for TextTest {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl Eq for TextTest {}
+
+impl std::hash::Hash for TextTest {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.key.hash(state);
+    }
+}
+
+impl PartialOrd for TextTest {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for TextTest {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key().cmp(other.key())
+    }
+}
+
 impl ValueCondition {
+    /// Beyond what its selector needs: that the attribute it reads, on an element of a
+    /// known name, passes its test (`@slot` matching `^0x[2-9a-f]..` at an `<address>`).
+    fn test_clause(&self, context: Option<&[&str]>) -> Option<crate::selector::Clause> {
+        let test = TextTest::of(self)?;
+        let (elements, name) = self.selector.attribute_of(context)?;
+        let mut clause: crate::selector::Clause = elements
+            .into_iter()
+            .map(|element| crate::selector::Fact::AttributeTest {
+                element,
+                name: name.clone(),
+                test: test.clone(),
+            })
+            .collect();
+        clause.sort();
+        clause.dedup();
+        (!clause.is_empty()).then_some(clause)
+    }
+
     pub fn holds(&self, ctx: Node<'_, '_>) -> bool {
         self.selector.any(ctx, |item| {
             let raw = item.string_value();
@@ -571,7 +659,13 @@ impl Condition {
         let at = |selector: &Selector| selector.required_facts_at(names.as_deref()).0;
         match self {
             Condition::Present(selector) => at(selector),
-            Condition::Value(v) => at(&v.selector),
+            Condition::Value(v) => {
+                let mut out = at(&v.selector);
+                out.extend(v.test_clause(names.as_deref()));
+                out.sort();
+                out.dedup();
+                out
+            }
             Condition::Unique(u) => at(&u.for_each),
             Condition::Is(index) => defs
                 .condition(*index)

@@ -16,6 +16,7 @@
 use std::collections::HashMap;
 
 use super::RuleSet;
+use crate::condition::TextTest;
 use crate::selector::index::{self, FastHash};
 use crate::selector::{Fact, ROOT_ELEMENT};
 
@@ -95,6 +96,8 @@ struct AttributeFacts {
     exists: Option<u32>,
     /// "The attribute has this text", for each text some rule needs.
     values: Vec<(String, u32)>,
+    /// "The attribute has a text this test accepts", for each test some rule needs.
+    tests: Vec<(TextTest, u32)>,
 }
 
 impl AttributeFacts {
@@ -128,6 +131,11 @@ impl AttributeFacts {
             let value = attribute.value();
             for (text, i) in &facts.values {
                 if text == value {
+                    present[*i as usize] = true;
+                }
+            }
+            for (test, i) in &facts.tests {
+                if !present[*i as usize] && test.accepts(value) {
                     present[*i as usize] = true;
                 }
             }
@@ -215,6 +223,17 @@ impl Prefilter {
                     Some(value) => facts.values.push((value.clone(), id)),
                     None => facts.exists = Some(id),
                 }
+            }
+            Fact::AttributeTest {
+                element,
+                name,
+                test,
+            } => {
+                let list = match element.as_str() {
+                    ROOT_ELEMENT => &mut self.root.attributes,
+                    element => &mut self.element(element).attributes,
+                };
+                AttributeFacts::of(list, name).tests.push((test.clone(), id));
             }
         }
         self.facts += 1;
@@ -327,6 +346,11 @@ mod tests {
                             element.as_deref().unwrap_or("*"),
                             value.map(|v| format!("={v}")).unwrap_or_default()
                         ),
+                        Fact::AttributeTest {
+                            element,
+                            name,
+                            test,
+                        } => format!("{element}@{name} {test:?}"),
                     })
                     .collect()
             })

@@ -325,6 +325,18 @@ impl Selector {
         eval::exists(&self.path, Item::Node(ctx))
     }
 
+    /// When the selector picks an attribute in no namespace with a plain last step
+    /// (`@bus`, `target/@dev`), evaluated at an element named one of `context`: the names
+    /// the attribute's element may have (when known) and the attribute's name.
+    pub fn attribute_of(&self, context: Option<&[&str]>) -> Option<(Vec<String>, String)> {
+        let (before, name, namespace) = self.split_attribute_ns()?;
+        if namespace.is_some() {
+            return None;
+        }
+        let (_, elements) = before.required_facts_at(context);
+        Some((elements?, name))
+    }
+
     /// If the last step is a plain attribute step `@name` (no prefix, no
     /// wildcard, no predicate): the selector of the steps before it, and the
     /// attribute's name. `clock/timer[@name='hpet']/@present` gives
@@ -421,6 +433,13 @@ pub enum Fact {
         element: Option<String>,
         name: String,
         value: Option<String>,
+    },
+    /// An element with local name `element` carrying the attribute `name` (in no
+    /// namespace) whose text passes `test` (a rule's `value:` test).
+    AttributeTest {
+        element: String,
+        name: String,
+        test: crate::condition::TextTest,
     },
 }
 
