@@ -154,6 +154,9 @@ pub struct Present(Vec<bool>);
 impl Prefilter {
     pub fn new(rules: &RuleSet) -> Prefilter {
         let mut filter = Prefilter::default();
+        // Facts hash and compare by their text; a test's compiled pattern is not part
+        // of it.
+        #[allow(clippy::mutable_key_type)]
         let mut ids: HashMap<Fact, u32> = HashMap::new();
         let needs: Vec<Vec<Vec<u32>>> = rules
             .rules
@@ -194,6 +197,7 @@ impl Prefilter {
 
     /// The index of `fact`, added to what the scan looks for if new; `None` when it cannot
     /// be looked for (too many facts about any element).
+    #[allow(clippy::mutable_key_type)]
     fn intern(&mut self, ids: &mut HashMap<Fact, u32>, fact: Fact) -> Option<u32> {
         if let Some(&id) = ids.get(&fact) {
             return Some(id);
@@ -233,7 +237,9 @@ impl Prefilter {
                     ROOT_ELEMENT => &mut self.root.attributes,
                     element => &mut self.element(element).attributes,
                 };
-                AttributeFacts::of(list, name).tests.push((test.clone(), id));
+                AttributeFacts::of(list, name)
+                    .tests
+                    .push((test.clone(), id));
             }
         }
         self.facts += 1;
@@ -350,7 +356,7 @@ mod tests {
                             element,
                             name,
                             test,
-                        } => format!("{element}@{name} {test:?}"),
+                        } => format!("{element}@{name} {}", test.key()),
                     })
                     .collect()
             })
@@ -439,5 +445,48 @@ mod tests {
             Some(vec!["a".to_owned(), "b".to_owned()])
         );
         assert!(facts("@qemu:x").is_empty());
+    }
+
+    #[test]
+    fn facts_from_prefixes() {
+        assert_eq!(
+            facts("os/type[@machine='pc' or starts-with(@machine, 'pc-i440fx')]"),
+            vec![
+                vec!["os"],
+                vec!["type"],
+                vec!["type@machine=pc", "type@machine starts-with pc-i440fx"],
+            ]
+        );
+        // An empty prefix holds without the attribute; on any element, a prefix is
+        // looked for as the attribute.
+        assert_eq!(facts("os[starts-with(@x, '')]"), [["os"]]);
+        assert_eq!(facts("*[starts-with(@x, 'a')]"), [["*@x"]]);
+    }
+
+    /// A rule's `value:` test on an attribute of its context becomes a fact: the rule
+    /// runs on documents with such a value only, and then finds it.
+    #[test]
+    fn value_tests_are_facts() {
+        let mut rules = crate::rules::load_builtin().unwrap();
+        rules.select(|rule, _| rule.id == "address/pci-slot-out-of-range");
+        let (index, _) = rules.enabled().next().unwrap();
+        let doc = |slot: &str| {
+            format!(
+                "<domain type='kvm'><devices><interface type='network'>\
+                 <address type='pci' domain='0' bus='0' slot='{slot}' function='0'/>\
+                 </interface></devices></domain>"
+            )
+        };
+        for (slot, fires) in [("0x01", false), ("31", false), ("0x20", true), ("32", true)] {
+            let text = doc(slot);
+            let parsed = crate::document::Document::parse(&text).unwrap();
+            let present = rules.prefilter().scan(parsed.root());
+            assert_eq!(rules.prefilter().may_fire(index, &present), fires, "{slot}");
+            assert_eq!(
+                crate::engine::lint(&parsed, &rules).len(),
+                usize::from(fires),
+                "{slot}"
+            );
+        }
     }
 }

@@ -95,7 +95,10 @@ impl Plan {
             let name_filter = match step.test {
                 NodeTest::AnyName | NodeTest::NamespaceAny(_) => {
                     step.predicates.iter().enumerate().find_map(|(k, p)| {
-                        Some((k, exact_name_filter(p)?.into_iter().map(Into::into).collect()))
+                        Some((
+                            k,
+                            exact_name_filter(p)?.into_iter().map(Into::into).collect(),
+                        ))
                     })
                 }
                 _ => None,
@@ -134,7 +137,7 @@ pub(super) fn for_each<'a, 'i>(
     f: Visit<'_, 'a, 'i>,
 ) -> bool {
     if path.plan.lone_attribute {
-        return lone_attribute(path, ctx).is_some_and(|item| f(item));
+        return lone_attribute(path, ctx).is_some_and(f);
     }
     let start = if path.absolute {
         Item::Node(ctx.element().document().root())
@@ -272,7 +275,10 @@ fn bottom_up<'a, 'i>(
                 // `devices/controller` starts from the controllers rather than walking
                 // every child of `<devices>`.
                 let size = |a: &Anchor| -> usize {
-                    a.groups.iter().map(|&g| groups.get(usize::from(g)).len()).sum()
+                    a.groups
+                        .iter()
+                        .map(|&g| groups.get(usize::from(g)).len())
+                        .sum()
                 };
                 let down = |a: &Anchor| -> usize {
                     a.groups
@@ -483,7 +489,12 @@ impl<'a, 'i> Iterator for AxisIter<'a, 'i> {
 fn matches(test: &NodeTest, axis: Axis, item: &Item<'_, '_>) -> bool {
     // The common case first: an element name test (a non-element's name is empty, and a
     // name test's never is).
-    if let (NodeTest::Name { namespace, local, .. }, Item::Node(n)) = (test, item)
+    if let (
+        NodeTest::Name {
+            namespace, local, ..
+        },
+        Item::Node(n),
+    ) = (test, item)
         && axis != Axis::Attribute
     {
         let tag = n.tag_name();
