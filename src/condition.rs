@@ -6,12 +6,13 @@
 //! every item whose key an earlier item already has, so a rule using it fires once per
 //! duplicate, at the duplicate, pointing back at the first ([`Witness`]).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use roxmltree::Node;
 
 use crate::rules::Lazy;
-use crate::selector::{Clause, Expression, Item, Key, Normalize, Selector};
+use crate::selector::{Clause, Expression, Item, Key, Normalize, Selector, normalize};
 use std::sync::OnceLock;
 
 use regex_lite::Regex;
@@ -371,6 +372,9 @@ pub struct Unique {
     pub key: Vec<KeyPart>,
     /// The label of the related place (the first item with the key).
     pub label: String,
+    /// A key whose items are not compared (one value per part, read as that part's
+    /// values are): `[0, 0, 0, 0]` for libvirt's "pick a PCI address for me".
+    pub except: Option<Vec<String>>,
 }
 
 /// One part of a `unique` key.
@@ -393,43 +397,98 @@ pub struct Witness<'a, 'i> {
 
 impl Unique {
     /// The items whose key an earlier item has, each with that earlier item.
+    ///
+    /// Keys are read as small values borrowed from the document ([`PartValue`]), kept
+    /// one after another for the distinct keys seen so far; a new item's key is compared
+    /// with each of them while they are few (the usual case: a guest's PCI addresses,
+    /// controllers or disks), and looked up by its text in a hash map beyond
+    /// [`LINEAR_SCAN_LIMIT`].
     pub fn duplicates<'a, 'i>(&self, ctx: Node<'a, 'i>) -> Vec<Witness<'a, 'i>> {
-        let mut seen: FastMap<String, Item<'a, 'i>> = FastMap::default();
         let mut out = Vec::new();
-        let mut part = String::new();
-        for item in self.for_each.select(ctx) {
-            let Some(key) = self.key_of(item, &mut part) else {
+        let items = self.for_each.select(ctx);
+        if items.len() < 2 {
+            return out;
+        }
+        let readers: Vec<PartReader<'_>> = self.key.iter().map(PartReader::new).collect();
+        let width = readers.len();
+        let except: Option<Vec<PartValue<'_>>> = self.except.as_ref().map(|values| {
+            readers
+                .iter()
+                .zip(values)
+                .map(|(reader, value)| reader.part.normalize.fixed(value).into_value())
+                .collect()
+        });
+        // The keys of `firsts`, `width` parts each, then the key being read.
+        let mut keys: Vec<PartValue<'_>> = Vec::with_capacity(width * (items.len() + 1));
+        let mut firsts: Vec<Item<'a, 'i>> = Vec::with_capacity(items.len());
+        let mut index: Option<FastMap<String, usize>> = None;
+        let mut text = String::new();
+        'items: for item in items {
+            let at = keys.len();
+            for reader in &readers {
+                match reader.read(item) {
+                    Some(part) => keys.push(part),
+                    None => {
+                        keys.truncate(at);
+                        continue 'items;
+                    }
+                }
+            }
+            let (earlier, key) = keys.split_at(at);
+            if except.as_deref() == Some(key) {
+                keys.truncate(at);
                 continue;
+            }
+            let first = match &mut index {
+                None => earlier.chunks_exact(width).position(|k| same_key(k, key)),
+                Some(map) => {
+                    key_text(key, &mut text);
+                    map.get(text.as_str()).copied()
+                }
             };
-            match seen.get(&key) {
-                Some(first) => out.push(Witness {
-                    node: item.element(),
-                    related: vec![(self.label.clone(), *first)],
-                }),
+            match first {
+                Some(first) => {
+                    keys.truncate(at);
+                    out.push(Witness {
+                        node: item.element(),
+                        related: vec![(self.label.clone(), firsts[first])],
+                    });
+                }
                 None => {
-                    seen.insert(key, item);
+                    if let Some(map) = &mut index {
+                        map.insert(std::mem::take(&mut text), firsts.len());
+                    }
+                    firsts.push(item);
+                    if index.is_none() && firsts.len() > LINEAR_SCAN_LIMIT {
+                        let map = keys
+                            .chunks_exact(width)
+                            .enumerate()
+                            .map(|(i, k)| {
+                                let mut t = String::new();
+                                key_text(k, &mut t);
+                                (t, i)
+                            })
+                            .collect();
+                        index = Some(map);
+                    }
                 }
             }
         }
         out
     }
-
-    /// The parts of [`item_key`] in one string, each part preceded by its length (so that
-    /// two keys are equal exactly when their parts are). `part` is scratch space.
-    fn key_of(&self, item: Item<'_, '_>, part: &mut String) -> Option<String> {
-        let mut key = String::new();
-        for spec in &self.key {
-            part.clear();
-            if !write_key_part(spec, item, part) {
-                return None;
-            }
-            crate::selector::normalize::push_integer(&mut key, part.len() as i64);
-            key.push(':');
-            key.push_str(part);
-        }
-        Some(key)
-    }
 }
+
+/// Whether two keys have equal parts, compared from the last: the later parts of a
+/// composite key (slot, function, index) tend to differ where the first ones (domain,
+/// bus, type) repeat.
+#[inline]
+fn same_key(a: &[PartValue<'_>], b: &[PartValue<'_>]) -> bool {
+    a.iter().rev().zip(b.iter().rev()).all(|(x, y)| x == y)
+}
+
+/// How many distinct keys [`Unique::duplicates`] compares one by one before it indexes
+/// them by their text.
+const LINEAR_SCAN_LIMIT: usize = 32;
 
 /// The key `parts` give `item`, each part normalised; `None` when a part without a
 /// default picks nothing (the item is then not compared).
@@ -437,39 +496,157 @@ pub fn item_key(parts: &[KeyPart], item: Item<'_, '_>) -> Option<Vec<String>> {
     parts
         .iter()
         .map(|part| {
+            let reader = PartReader::new(part);
             let mut text = String::new();
-            write_key_part(part, item, &mut text).then_some(text)
+            reader.read(item)?.write_text(&mut text);
+            Some(text)
         })
         .collect()
 }
 
-/// Appends the normalised value `part` gives `item` to `out`; `false` when the part has
-/// no default and picks nothing.
-fn write_key_part(part: &KeyPart, item: Item<'_, '_>, out: &mut String) -> bool {
-    let picked = match item {
-        Item::Node(_) => part.selector.first(item.element()),
-        // An attribute item is its own key (`key: .`).
-        Item::Attribute { .. } => Some(item),
-    };
-    match picked {
-        // Text keys are the text itself.
-        Some(p) if part.normalize == Normalize::Text => out.push_str(&p.string_value()),
-        Some(p) => match part.normalize.item(&p) {
-            Some(key) => key.write_canonical(out),
-            None => {
-                out.push_str("raw:");
-                out.push_str(&p.string_value());
-            }
-        },
-        None => match &part.default {
-            Some(d) => match part.normalize.text(d) {
-                Some(key) => key.write_canonical(out),
-                None => out.push_str(d),
-            },
-            None => return false,
-        },
+/// The text of a composite key: each part's text preceded by its length, so that two
+/// keys have the same text exactly when their parts do.
+fn key_text(key: &[PartValue<'_>], out: &mut String) {
+    out.clear();
+    let mut part = String::new();
+    for value in key {
+        part.clear();
+        value.write_text(&mut part);
+        crate::selector::normalize::push_integer(out, part.len() as i64);
+        out.push(':');
+        out.push_str(&part);
     }
-    true
+}
+
+/// One part of a `unique` key, normalised: a number, or a text borrowed from the document
+/// where normalising leaves it as written. Two parts are equal when their texts
+/// ([`PartValue::write_text`]) are.
+#[derive(Debug, Clone)]
+enum PartValue<'a> {
+    Number(f64),
+    Text(Cow<'a, str>),
+}
+
+impl PartValue<'_> {
+    /// The part as text: a number as [`Key::canonical`] prints it; a value that does
+    /// not read as its normalisation is `raw:` and the value as written.
+    fn write_text(&self, out: &mut String) {
+        match self {
+            PartValue::Number(n) => Key::Number(*n).write_canonical(out),
+            PartValue::Text(t) => out.push_str(t),
+        }
+    }
+}
+
+impl PartialEq for PartValue<'_> {
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            // Numbers print alike exactly when they are equal (0 and -0 both print `0`),
+            // or both not a number.
+            (PartValue::Number(a), PartValue::Number(b)) => a == b || (a.is_nan() && b.is_nan()),
+            (PartValue::Text(a), PartValue::Text(b)) => a == b,
+            // A default that does not read as its normalisation, kept as written, against
+            // a number: only their texts can tell.
+            (PartValue::Number(n), PartValue::Text(t))
+            | (PartValue::Text(t), PartValue::Number(n)) => Key::Number(*n).canonical() == **t,
+        }
+    }
+}
+
+/// Reads one [`KeyPart`] of items, with what can be prepared once per evaluation: a lone
+/// `@name` part is one attribute lookup, and the default is normalised once.
+struct PartReader<'k> {
+    part: &'k KeyPart,
+    attribute: Option<(Option<&'k str>, &'k str)>,
+    default: Option<FixedValue<'k>>,
+}
+
+/// A value written in the rule (a `default`, an `except`), normalised once.
+enum FixedValue<'k> {
+    Number(f64),
+    Text(Cow<'k, str>),
+}
+
+impl<'k> FixedValue<'k> {
+    fn into_value(self) -> PartValue<'k> {
+        match self {
+            FixedValue::Number(n) => PartValue::Number(n),
+            FixedValue::Text(t) => PartValue::Text(t),
+        }
+    }
+
+    fn value(&self) -> PartValue<'_> {
+        match self {
+            FixedValue::Number(n) => PartValue::Number(*n),
+            FixedValue::Text(t) => PartValue::Text(Cow::Borrowed(t)),
+        }
+    }
+}
+
+impl Normalize {
+    /// A value written in the rule, read as this normalisation reads values; one that
+    /// does not read as its kind is kept as written (without `raw:`).
+    fn fixed(self, text: &str) -> FixedValue<'_> {
+        match self {
+            Normalize::Text => FixedValue::Text(Cow::Borrowed(text)),
+            n => match n.text(text) {
+                Some(Key::Number(v)) => FixedValue::Number(v),
+                Some(Key::Text(t)) => FixedValue::Text(Cow::Owned(t)),
+                None => FixedValue::Text(Cow::Borrowed(text)),
+            },
+        }
+    }
+}
+
+impl<'k> PartReader<'k> {
+    fn new(part: &'k KeyPart) -> Self {
+        PartReader {
+            part,
+            attribute: part.selector.lone_attribute(),
+            default: part.default.as_deref().map(|d| part.normalize.fixed(d)),
+        }
+    }
+
+    /// The normalised part of `item`; `None` when the part has no default and picks
+    /// nothing.
+    fn read<'v, 'a: 'v>(&'v self, item: Item<'a, '_>) -> Option<PartValue<'v>>
+    where
+        'k: 'v,
+    {
+        let picked = match item {
+            // An attribute item is its own key (`key: .`).
+            Item::Attribute { .. } => Some(item),
+            Item::Node(element) => match self.attribute {
+                Some((namespace, local)) => element
+                    .attributes()
+                    .find(|a| a.name() == local && a.namespace() == namespace)
+                    .map(|attribute| Item::Attribute { element, attribute }),
+                None => self.part.selector.first(element),
+            },
+        };
+        let Some(picked) = picked else {
+            return self.default.as_ref().map(FixedValue::value);
+        };
+        let text = picked.string_value();
+        let value = match self.part.normalize {
+            Normalize::Text => return Some(PartValue::Text(text)),
+            Normalize::Number => normalize::c_integer_f64(&text).map(PartValue::Number),
+            Normalize::Case
+                if text
+                    .bytes()
+                    .all(|b| b.is_ascii() && !b.is_ascii_uppercase()) =>
+            {
+                return Some(PartValue::Text(text));
+            }
+            Normalize::Quantity => normalize::item_quantity(&picked, None).map(PartValue::Number),
+            n => n.text(&text).map(|key| match key {
+                Key::Number(v) => PartValue::Number(v),
+                Key::Text(t) => PartValue::Text(Cow::Owned(t)),
+            }),
+        };
+        Some(value.unwrap_or_else(|| PartValue::Text(Cow::Owned(format!("raw:{text}")))))
+    }
 }
 
 /// Shared definitions evaluated once per document: while a document is linted
@@ -1109,6 +1286,7 @@ mod tests {
                 })
                 .collect(),
             label: "first defined here".into(),
+            except: None,
         }
     }
 
@@ -1192,6 +1370,164 @@ mod tests {
         );
         let slot_only = unique("devices/*/address[@type='pci']", &[("@slot", n, None)]);
         assert_eq!(dups(&slot_only, DISKS).len(), 2);
+    }
+
+    #[test]
+    fn items_with_the_except_key_are_not_compared() {
+        let xml = "<domain><devices>\
+            <video><address type='pci' domain='0x0000' bus='0x00' slot='0x00' function='0x0'/></video>\
+            <rng><address type='pci' bus='0' slot='00'/></rng>\
+            <disk><address type='pci' bus='0' slot='0' function='1'/></disk>\
+            <disk><address type='pci' bus='0' slot='0x0' function='01'/></disk>\
+            <disk><address type='pci' domain='zz' bus='0' slot='0'/></disk>\
+            <disk><address type='pci' domain='zz' bus='0' slot='0'/></disk>\
+            </devices></domain>";
+        let n = Normalize::Number;
+        let mut pci = unique(
+            "devices/*/address[@type='pci']",
+            &[
+                ("@domain", n, Some("0")),
+                ("@bus", n, None),
+                ("@slot", n, None),
+                ("@function", n, Some("0")),
+            ],
+        );
+        let all = [
+            (at(xml, 1, "<address"), at(xml, 0, "<address")),
+            (at(xml, 3, "<address"), at(xml, 2, "<address")),
+            (at(xml, 5, "<address"), at(xml, 4, "<address")),
+        ];
+        assert_eq!(dups(&pci, xml), all);
+        // Read as the parts are: `0x0` is 0.
+        pci.except = Some(["0x0", "0", "0", "00"].map(String::from).to_vec());
+        assert_eq!(dups(&pci, xml), all[1..]);
+        // As with defaults, a value that does not read as its part's kind is kept as
+        // written, and never meets an item's (those keep their text marked as raw).
+        pci.except = Some(["zz", "0", "0", "0"].map(String::from).to_vec());
+        assert_eq!(dups(&pci, xml), all);
+        let mut text = unique(
+            "devices/disk",
+            &[("address/@function", Normalize::Text, Some("0"))],
+        );
+        // Texts: `1` and `01` differ; the two without a function have the default.
+        assert_eq!(
+            dups(&text, xml),
+            [(at(xml, 3, "<disk"), at(xml, 2, "<disk"))]
+        );
+        text.except = Some(vec!["0".into()]);
+        assert!(dups(&text, xml).is_empty());
+    }
+
+    #[test]
+    fn many_items_are_indexed_with_the_same_findings() {
+        // More distinct keys than are compared one by one: the later ones are found
+        // through the index, and each duplicate still points at the first of its key.
+        let mut xml = String::from("<domain><devices>");
+        let values: Vec<u32> = (0..150).map(|i| (i * 7) % 61).collect();
+        for (i, v) in values.iter().enumerate() {
+            let written = match i % 3 {
+                0 => format!("{v}"),
+                1 => format!("0x{v:x}"),
+                _ => format!("0{v:o}"),
+            };
+            xml.push_str(&format!("<controller index='{written}'/>"));
+        }
+        xml.push_str("</devices></domain>");
+        let u = unique("devices/controller", &[("@index", Normalize::Number, None)]);
+        let expected: Vec<(usize, usize)> = values
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| {
+                let first = values.iter().position(|w| w == v)?;
+                (first < i).then(|| (at(&xml, i, "<controller"), at(&xml, first, "<controller")))
+            })
+            .collect();
+        assert_eq!(expected.len(), 150 - 61);
+        assert_eq!(dups(&u, &xml), expected);
+    }
+
+    #[test]
+    fn keys_of_attributes_and_paths_namespaces_and_case() {
+        let xml = "<domain xmlns:q='http://libvirt.org/schemas/domain/qemu/1.0'><devices>\
+            <disk q:id='A'><target dev='Vda'/></disk>\
+            <disk id='a'><target dev='vda'/></disk>\
+            <disk q:id='a'><target dev='VDA'/></disk>\
+            <disk><target dev='Ä'/></disk>\
+            <disk><target dev='ä'/></disk>\
+            </devices></domain>";
+        // A prefixed lone attribute is looked up by its namespace, not its prefix.
+        let ns = unique("devices/disk", &[("@qemu:id", Normalize::Case, None)]);
+        assert_eq!(dups(&ns, xml), [(at(xml, 2, "<disk"), at(xml, 0, "<disk"))]);
+        // Items that are attributes are their own key (`key: .`), reported at their
+        // element and pointing at the first attribute; non-ASCII letters fold too.
+        let attrs = unique("devices/disk/target/@dev", &[(".", Normalize::Case, None)]);
+        assert_eq!(
+            dups(&attrs, xml),
+            [
+                (at(xml, 1, "<target"), at(xml, 0, "dev=")),
+                (at(xml, 2, "<target"), at(xml, 0, "dev=")),
+                (at(xml, 4, "<target"), at(xml, 3, "dev=")),
+            ]
+        );
+        let text = unique("devices/disk/target", &[("@dev", Normalize::Text, None)]);
+        assert!(dups(&text, xml).is_empty());
+    }
+
+    #[test]
+    fn key_texts_defaults_and_values_that_do_not_read() {
+        let xml = "<domain><devices><disk><target dev='VDA' bus='0x1f'/>\
+            <address type='pci' bus='zz' slot=' 010 '/></disk></devices></domain>";
+        let doc = roxmltree::Document::parse(xml).unwrap();
+        let disk = doc.descendants().find(|n| n.has_tag_name("disk")).unwrap();
+        let part = |s: &str, n: Normalize, d: Option<&str>| KeyPart {
+            selector: sel(s),
+            normalize: n,
+            default: d.map(str::to_owned),
+        };
+        let n = Normalize::Number;
+        let key = item_key(
+            &[
+                part("target/@dev", Normalize::Case, None),
+                part("target/@bus", n, None),
+                part("address/@bus", n, None),
+                part("address/@slot", n, None),
+                part("address/@domain", n, Some("0x0")),
+                part("address/@function", n, Some("x")),
+                part("address/@function", Normalize::Case, Some("X")),
+                part("address/@multifunction", Normalize::Text, Some("off")),
+            ],
+            Item::Node(disk),
+        );
+        let expected = ["vda", "31", "raw:zz", "8", "0", "x", "x", "off"];
+        assert_eq!(key, Some(expected.map(String::from).to_vec()));
+        assert_eq!(
+            item_key(&[part("address/@function", n, None)], Item::Node(disk)),
+            None
+        );
+        // Parts compare as their texts do, also a number against a default that does
+        // not read as one (kept as written).
+        let num = PartValue::Number;
+        let text = |t: &'static str| PartValue::Text(Cow::Borrowed(t));
+        assert_eq!(num(31.0), num(31.0));
+        assert_eq!(num(0.0), num(-0.0));
+        assert_eq!(num(f64::NAN), num(f64::NAN));
+        assert_ne!(num(31.0), num(32.0));
+        assert_eq!(num(31.0), text("31"));
+        assert_eq!(text("Infinity"), num(f64::INFINITY));
+        assert_ne!(num(31.0), text("raw:31"));
+        assert_ne!(text("31"), text("031"));
+    }
+
+    #[test]
+    fn lone_attributes_are_recognised() {
+        assert_eq!(sel("@dev").lone_attribute(), Some((None, "dev")));
+        assert_eq!(
+            sel("@qemu:id").lone_attribute(),
+            Some((Some("http://libvirt.org/schemas/domain/qemu/1.0"), "id"))
+        );
+        for other in ["target/@dev", "@*", "@dev[. = 'x']", "dev", ".", "//@dev"] {
+            assert_eq!(sel(other).lone_attribute(), None, "{other}");
+        }
     }
 
     #[test]

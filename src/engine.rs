@@ -57,39 +57,36 @@ pub fn lint_with(doc: &Document<'_>, rules: &RuleSet, shortcuts: bool) -> Vec<Fi
     let root = doc.root();
     let _memo = crate::condition::memo::Document::start(root);
     let _index = shortcuts.then(|| crate::selector::index::Scope::start(root));
+    // What the document has: which elements, looked up in the index at once; anything
+    // else looked for (through the index) when a rule asks.
     let filter = shortcuts.then(|| rules.prefilter());
-    let present = filter.map(|f| f.scan(root));
+    let mut facts = filter.map(|f| {
+        let mut facts = f.facts(root);
+        facts.mark_elements();
+        facts
+    });
     let mut findings = Vec::new();
     for (index, rule) in rules.enabled() {
-        if let (Some(filter), Some(present)) = (filter, &present)
-            && !filter.may_fire(index, present)
+        if let (Some(filter), Some(facts)) = (filter, &mut facts)
+            && !filter.may_fire(index, facts)
         {
             continue;
         }
         if rule.repo.is_some() {
             continue;
         }
-        let contexts: Vec<roxmltree::Node> = match &rule.for_each {
-            Some(selector) => selector
-                .select(root)
-                .into_iter()
-                .filter_map(|item| match item {
-                    Item::Node(n) if n.is_element() => Some(n),
-                    _ => None,
-                })
-                .collect(),
-            None => vec![root],
-        };
-        let witnesses = rule.when.has_witnesses(&rules.definitions);
-        for ctx in contexts {
+        let witnesses = filter
+            .and_then(|f| f.has_witnesses(index))
+            .unwrap_or_else(|| rule.when.has_witnesses(&rules.definitions));
+        let mut run = |ctx: roxmltree::Node<'_, '_>| {
             if !witnesses {
                 if rule.when.eval(ctx, &rules.definitions) {
                     findings.push(finding(doc, index, rule, ctx, &[]));
                 }
-                continue;
+                return;
             }
             let Some(found) = rule.when.witnesses(ctx, &rules.definitions) else {
-                continue;
+                return;
             };
             if found.is_empty() {
                 findings.push(finding(doc, index, rule, ctx, &[]));
@@ -97,6 +94,18 @@ pub fn lint_with(doc: &Document<'_>, rules: &RuleSet, shortcuts: bool) -> Vec<Fi
             for w in found {
                 findings.push(finding(doc, index, rule, w.node, &w.related));
             }
+        };
+        match &rule.for_each {
+            Some(selector) => {
+                for item in selector.select(root) {
+                    if let Item::Node(ctx) = item
+                        && ctx.is_element()
+                    {
+                        run(ctx);
+                    }
+                }
+            }
+            None => run(root),
         }
     }
     findings.sort_by(|a, b| (a.range.start, &a.rule_id).cmp(&(b.range.start, &b.rule_id)));
@@ -184,6 +193,7 @@ mod tests {
             (f.rule_id, f.range, f.message, related)
         };
         let (mut documents, mut findings) = (0, 0);
+        let mut scans = std::collections::HashSet::new();
         for text in &texts {
             let Ok(doc) = Document::parse(text) else {
                 continue;
@@ -194,13 +204,36 @@ mod tests {
                 .map(key)
                 .collect();
             assert_eq!(with, without, "{text}");
-            // The prefilter's scan finds the same facts through the element index as by
-            // walking the document.
+            // The facts the prefilter looks for through the element index (as the
+            // engine does), or by one pass when the document is not indexed, are those a
+            // plain walk finds.
             let filter = rules.prefilter();
-            let walked = filter.scan(doc.root());
-            let scope = crate::selector::index::Scope::start(doc.root());
+            let walked = filter.scan_walked(doc.root());
             assert_eq!(filter.scan(doc.root()), walked, "{text}");
+            // Not indexed: one pass finds them all at the first fact asked for.
+            let mut unindexed = filter.facts(doc.root());
+            assert!(!unindexed.mark_elements());
+            assert_eq!(unindexed.into_present(), walked, "{text}");
+            let scope = crate::selector::index::Scope::start(doc.root());
+            assert_eq!(filter.facts(doc.root()).into_present(), walked, "{text}");
+            let mut marked = filter.facts(doc.root());
+            assert!(marked.mark_elements());
+            assert_eq!(marked.into_present(), walked, "{text}");
+            // Rule by rule, what the facts looked for so far decide (as the engine looks
+            // for them) is what all of them decide.
+            let (mut lazy, mut full) = (filter.facts(doc.root()), filter.facts(doc.root()));
+            lazy.mark_elements();
+            full.learn_all();
+            for i in 0..rules.rules.len() {
+                assert_eq!(
+                    filter.may_fire(i, &mut lazy),
+                    filter.may_fire(i, &mut full),
+                    "{} in {text}",
+                    rules.rules[i].id
+                );
+            }
             drop(scope);
+            scans.insert(format!("{walked:?}"));
             documents += 1;
             findings += with.len();
         }
@@ -208,12 +241,15 @@ mod tests {
             documents > 200 && findings > 200,
             "{documents} documents, {findings} findings"
         );
+        // The scans compared above tell documents apart.
+        assert!(scans.len() > 100, "{} distinct scans", scans.len());
 
         let doc = Document::parse(HPET_OFF).unwrap();
         let filter = rules.prefilter();
-        let present = filter.scan(doc.root());
+        let _scope = crate::selector::index::Scope::start(doc.root());
+        let mut facts = filter.facts(doc.root());
         let skipped = (0..rules.rules.len())
-            .filter(|&i| !filter.may_fire(i, &present))
+            .filter(|&i| !filter.may_fire(i, &mut facts))
             .count();
         assert!(
             skipped * 2 > rules.rules.len(),

@@ -625,6 +625,7 @@ mod tests {
                 for_each: sel(for_each),
                 key: parts(key, normalize),
                 label: "also here".into(),
+                except: None,
             },
             group_by: Vec::new(),
             across_groups: None,

@@ -781,6 +781,20 @@ fn compile_unique(ctx: &FileCtx, raw: &Spanned<RawUnique>) -> Result<Unique, Rul
         u.key.as_ref(),
         u.normalize.as_ref(),
     )?;
+    let except = match &u.except {
+        Some(values) if values.value.0.len() != key.len() => {
+            return Err(ctx.error(
+                values,
+                format!(
+                    "`except` has {} value(s) but the key has {} part(s): give one value per part",
+                    values.value.0.len(),
+                    key.len()
+                ),
+            ));
+        }
+        Some(values) => Some(values.value.0.iter().map(|v| v.0.clone()).collect()),
+        None => None,
+    };
     Ok(Unique {
         for_each,
         key,
@@ -788,6 +802,7 @@ fn compile_unique(ctx: &FileCtx, raw: &Spanned<RawUnique>) -> Result<Unique, Rul
             .label
             .clone()
             .unwrap_or_else(|| "first defined here".to_string()),
+        except,
     })
 }
 
@@ -1152,6 +1167,7 @@ fn compile_scope(
                 .label
                 .clone()
                 .unwrap_or_else(|| "the other definition".to_string()),
+            except: None,
         },
         group_by,
         across_groups: u.across_groups,
@@ -1793,8 +1809,40 @@ mod tests {
             when("{unique: {for-each: a, key: [], sort: x}}"),
             [
                 "7:39: `key` needs at least one part | [], sort: x}}",
-                "7:43: unknown key sort in unique; known keys: for-each, key, as, label | sort: x}}",
+                "7:43: unknown key sort in unique; known keys: for-each, key, as, label, except | sort: x}}",
             ]
+        );
+        assert_eq!(
+            when("{unique: {for-each: a, key: [b, c], except: 0}}"),
+            [
+                "7:55: `except` has 1 value(s) but the key has 2 part(s): give one value per part | 0}}"
+            ]
+        );
+        assert_eq!(
+            when("{unique: {for-each: a, key: b, except: {x: 0}}}"),
+            ["7:50: invalid type: map, expected a value or a list of values | {x: 0}}}"]
+        );
+        let except = |e: &str| {
+            let set = rules(&format!(
+                "{HEAD}    when: {{unique: {{for-each: a, key: [b, c], except: {e}}}}}\n"
+            ));
+            match &set.rules[0].when {
+                Condition::Unique(u) => u.except.clone(),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(
+            except("[0, x]"),
+            Some(vec!["0".to_string(), "x".to_string()])
+        );
+        // YAML reads 0x1f as the number 31 (as for `default:`); quoted, it stays as written.
+        assert_eq!(
+            except("[true, 0x1f]"),
+            Some(vec!["true".to_string(), "31".to_string()])
+        );
+        assert_eq!(
+            except("[0, '0x1f']"),
+            Some(vec!["0".to_string(), "0x1f".to_string()])
         );
         assert_eq!(
             when("{test: 'count(a) >'}"),

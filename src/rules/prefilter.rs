@@ -7,85 +7,178 @@
 //! ([`crate::condition::Condition::required_facts`], plus its `for-each` selector's
 //! [`crate::selector::Selector::required_facts`]): clauses that must all hold, each by one
 //! of its facts (an element of some name; an element of some name, or any element,
-//! carrying an attribute, or an attribute with a given value). Per document, one pass over
-//! its elements marks which facts hold. A rule with a clause none of whose facts hold is
-//! skipped. The facts are a necessary condition only, so skipping never loses a finding
+//! carrying an attribute, or an attribute with a given value). A rule with a clause none of
+//! whose facts hold is skipped.
+//!
+//! Per document ([`Facts`]), the engine looks up which element names occur in the
+//! document's element index ([`crate::selector::index`]) once it is built; the facts about
+//! attributes are looked for only when a rule that may still fire asks for them, all those about elements of one name in one look at those elements (found through
+//! the index). Facts are bits, 64 to a word, and a rule's clauses are masks over the words,
+//! so that most rules are ruled out by a few `and`s. [`Prefilter::scan`] finds every fact
+//! in one pass instead (for a document that is not indexed, and for the tests). The facts are a necessary condition only, so skipping never loses a finding
 //! (the engine's tests and the corpus test lint with and without the prefilter and
 //! compare).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::RuleSet;
 use crate::condition::TextTest;
-use crate::selector::index::{self, FastHash};
+use crate::selector::index::{self, GROUPS};
 use crate::selector::{Fact, ROOT_ELEMENT};
 
-/// The facts each rule needs, as indices into the facts the scan looks for.
+/// The facts each rule needs, as indices into the facts the scan looks for, and the tables
+/// the scan looks them up in (built once per rule set: at build time for the built-in set).
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Prefilter {
-    /// The facts about elements of each name: the name, its group in the element index
-    /// ([`index::group`]) and the facts.
-    elements: Vec<(String, u16, ElementFacts)>,
-    /// Where each name is in `elements`.
-    by_name: HashMap<String, u32, FastHash>,
+    /// The facts about elements of each name, ordered by the name's group in the element
+    /// index ([`index::group`]), which the scan computes for each element anyway.
+    elements: Vec<ElementFacts>,
+    /// `groups[g]..groups[g + 1]`: the entries of `elements` whose names are in group `g`
+    /// ([`GROUPS`] + 1 bounds).
+    groups: Vec<u32>,
     /// The facts about the root element (from rules without `for-each`, which are
     /// evaluated there).
     root: ElementFacts,
     /// Attribute facts about any element (from `*[@type='udp']`), at most
     /// [`MAX_ANY_ELEMENT_FACTS`] (each costs a lookup on every element).
-    any_element: Vec<AttributeFacts>,
-    any_element_facts: usize,
+    any_element: Span,
+    /// The attribute facts of `elements`, `root` and `any_element`, each one's in a run.
+    attributes: Vec<AttributeFacts>,
+    /// The values of `attributes`, each attribute's in a run: a text (or a test of the
+    /// text) and its fact.
+    values: Vec<(Value, u32)>,
     /// How many facts there are.
     facts: u32,
-    /// Parallel to the rule set's rules: the clauses the rule needs, each a list of fact
-    /// indices of which one must hold.
+    /// Parallel to the rule set's rules: the clauses the rule needs.
     needs: Needs,
+    /// Parallel to the facts: where each is looked for when first asked
+    /// ([`Facts::learn`]).
+    sources: Vec<Source>,
+    /// Parallel to the rule set's rules: whether the rule's condition can name witnesses
+    /// ([`crate::condition::Condition::has_witnesses`]), worked out once here rather than
+    /// for every document.
+    witnesses: Vec<bool>,
 }
 
-/// Each rule's clauses, flattened into three lists (deserialised at every start, so a
-/// few allocations rather than one per clause).
+/// Where a fact is looked for.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+enum Source {
+    /// The root element exists.
+    Root,
+    /// An element named as `elements[_]` exists.
+    Element(u32),
+    /// The elements named as `elements[_]` carry one of its attributes.
+    Attribute(u32),
+    /// The root element carries one of the attributes of `root`.
+    RootAttribute,
+    /// Some element carries one of the attributes of `any_element`.
+    AnyElement,
+}
+
+/// What an attribute's value must be for a fact to hold.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+enum Value {
+    /// Exactly this text.
+    Text(String),
+    /// A text the test accepts (a rule's `value:` test, `starts-with`).
+    Test(TextTest),
+}
+
+impl Value {
+    #[inline]
+    fn holds(&self, value: &str) -> bool {
+        match self {
+            Value::Text(text) => same(text, value),
+            Value::Test(test) => test.accepts(value),
+        }
+    }
+}
+
+/// A run `from..to` of one of the prefilter's lists.
+#[derive(Debug, Default, Clone, Copy, serde::Serialize, serde::Deserialize)]
+struct Span {
+    from: u32,
+    to: u32,
+}
+
+impl Span {
+    fn range(self) -> std::ops::Range<usize> {
+        self.from as usize..self.to as usize
+    }
+
+    fn is_empty(self) -> bool {
+        self.from == self.to
+    }
+}
+
+/// Each rule's clauses as bit masks over the words of a document's facts, flattened
+/// (deserialised at every start, so a few allocations rather than one per clause).
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct Needs {
-    /// The fact indices of every clause, one clause after another.
-    facts: Vec<u32>,
-    /// Where each clause ends in `facts`.
-    clause_ends: Vec<u32>,
-    /// Where each rule's clauses end in `clause_ends`.
-    rule_ends: Vec<u32>,
+    /// Parallel to the rules.
+    rules: Vec<RuleNeeds>,
+    /// The clauses of one fact, by word: `(word, bits)`, every bit of which must hold.
+    all: Vec<(u32, u64)>,
+    /// The clauses of several facts (or none), each a run of `(word, bits)` of which
+    /// some bit must hold: clause `c` is `any[any_ends[c]..any_ends[c + 1]]`.
+    any: Vec<(u32, u64)>,
+    any_ends: Vec<u32>,
+}
+
+/// One rule's needs: a run of `all`, and a run of clauses (of `any_ends`).
+#[derive(Debug, Default, Clone, Copy, serde::Serialize, serde::Deserialize)]
+struct RuleNeeds {
+    all: Span,
+    clauses: Span,
 }
 
 impl Needs {
     fn push(&mut self, clauses: Vec<Vec<u32>>) {
-        for clause in clauses {
-            self.facts.extend(clause);
-            self.clause_ends.push(self.facts.len() as u32);
+        if self.any_ends.is_empty() {
+            self.any_ends.push(0);
         }
-        self.rule_ends.push(self.clause_ends.len() as u32);
-    }
-
-    /// The clauses of rule `index`; `None` for a rule added after the prefilter was built.
-    fn of(&self, index: usize) -> Option<impl Iterator<Item = &[u32]>> {
-        let end = *self.rule_ends.get(index)? as usize;
-        let start = match index {
-            0 => 0,
-            i => self.rule_ends[i - 1] as usize,
+        let by_word = |facts: &[u32]| {
+            let mut words: BTreeMap<u32, u64> = BTreeMap::new();
+            for &i in facts {
+                *words.entry(i / 64).or_default() |= 1 << (i % 64);
+            }
+            words
         };
-        Some((start..end).map(move |c| {
-            let from = match c {
-                0 => 0,
-                c => self.clause_ends[c - 1] as usize,
-            };
-            &self.facts[from..self.clause_ends[c] as usize]
-        }))
+        let single: Vec<u32> = clauses
+            .iter()
+            .filter(|c| c.len() == 1)
+            .map(|c| c[0])
+            .collect();
+        let all_from = self.all.len() as u32;
+        self.all.extend(by_word(&single));
+        let clauses_from = self.any_ends.len() as u32 - 1;
+        for clause in clauses.iter().filter(|c| c.len() != 1) {
+            self.any.extend(by_word(clause));
+            self.any_ends.push(self.any.len() as u32);
+        }
+        self.rules.push(RuleNeeds {
+            all: Span {
+                from: all_from,
+                to: self.all.len() as u32,
+            },
+            clauses: Span {
+                from: clauses_from,
+                to: self.any_ends.len() as u32 - 1,
+            },
+        });
     }
 }
 
 /// The facts about elements of one name.
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct ElementFacts {
+    name: String,
+    /// The name's group in the element index ([`index::group`]).
+    group: u16,
     /// "An element of this name exists", if some rule needs it.
     exists: Option<u32>,
-    attributes: Vec<AttributeFacts>,
+    /// Its attribute facts, in the prefilter's `attributes`.
+    attributes: Span,
 }
 
 /// The facts about one attribute (in no namespace) of an element.
@@ -94,52 +187,30 @@ struct AttributeFacts {
     name: String,
     /// "The element has this attribute", if some rule needs it.
     exists: Option<u32>,
-    /// "The attribute has this text", for each text some rule needs.
-    values: Vec<(String, u32)>,
-    /// "The attribute has a text this test accepts", for each test some rule needs.
-    tests: Vec<(TextTest, u32)>,
+    /// "The attribute has this text", for each text some rule needs, in the prefilter's
+    /// `values`.
+    values: Span,
 }
 
-impl AttributeFacts {
-    /// The facts of attribute `name` in `list`, added if missing.
-    fn of<'l>(list: &'l mut Vec<AttributeFacts>, name: &str) -> &'l mut AttributeFacts {
-        let at = match list.iter().position(|a| a.name == name) {
-            Some(at) => at,
-            None => {
-                list.push(AttributeFacts {
-                    name: name.to_owned(),
-                    ..AttributeFacts::default()
-                });
-                list.len() - 1
-            }
-        };
-        &mut list[at]
+/// `a == b`, inline for the short names and values of domain XML (a library `memcmp`
+/// call costs more than the comparison).
+#[inline(always)]
+fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
     }
-
-    /// Marks the facts `node`'s attributes satisfy among `list`.
-    fn mark(list: &[AttributeFacts], node: roxmltree::Node<'_, '_>, present: &mut [bool]) {
-        for attribute in node.attributes() {
-            if attribute.namespace().is_some() {
-                continue;
-            }
-            let Some(facts) = list.iter().find(|a| a.name == attribute.name()) else {
-                continue;
-            };
-            if let Some(i) = facts.exists {
-                present[i as usize] = true;
-            }
-            let value = attribute.value();
-            for (text, i) in &facts.values {
-                if text == value {
-                    present[*i as usize] = true;
-                }
-            }
-            for (test, i) in &facts.tests {
-                if !present[*i as usize] && test.accepts(value) {
-                    present[*i as usize] = true;
-                }
-            }
-        }
+    let word4 =
+        |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().expect("4 bytes"));
+    let word8 =
+        |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"));
+    match n {
+        0 => true,
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        4..=7 => word4(a, 0) == word4(b, 0) && word4(a, n - 4) == word4(b, n - 4),
+        8..=16 => word8(a, 0) == word8(b, 0) && word8(a, n - 8) == word8(b, n - 8),
+        _ => a == b,
     }
 }
 
@@ -147,56 +218,280 @@ impl AttributeFacts {
 /// are dropped: the rule is then skipped less often, never wrongly).
 const MAX_ANY_ELEMENT_FACTS: usize = 16;
 
-/// Which facts one document has.
+/// Which facts one document has: a bit per fact.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Present(Vec<bool>);
+pub struct Present(Vec<u64>);
 
-impl Prefilter {
-    pub fn new(rules: &RuleSet) -> Prefilter {
-        let mut filter = Prefilter::default();
-        // Facts hash and compare by their text; a test's compiled pattern is not part
-        // of it.
-        #[allow(clippy::mutable_key_type)]
-        let mut ids: HashMap<Fact, u32> = HashMap::new();
-        let needs: Vec<Vec<Vec<u32>>> = rules
-            .rules
-            .iter()
-            .map(|rule| {
-                // `when` is evaluated at the elements `for-each` selects (named as its last
-                // step says), or at the root element.
-                let (mut clauses, context) = match &rule.for_each {
-                    Some(for_each) => for_each.required_facts_at(None),
-                    None => (Vec::new(), Some(vec![ROOT_ELEMENT.to_owned()])),
-                };
-                clauses.extend(
-                    rule.when
-                        .required_facts(&rules.definitions, context.as_deref()),
-                );
-                let mut needs: Vec<Vec<u32>> = clauses
-                    .into_iter()
-                    .filter_map(|clause| {
-                        let mut clause: Vec<u32> = clause
-                            .into_iter()
-                            .map(|fact| filter.intern(&mut ids, fact))
-                            .collect::<Option<_>>()?;
-                        clause.sort_unstable();
-                        clause.dedup();
-                        Some(clause)
-                    })
-                    .collect();
-                needs.sort();
-                needs.dedup();
-                needs
-            })
-            .collect();
-        for clauses in needs {
-            filter.needs.push(clauses);
-        }
-        filter
+impl Present {
+    fn new(facts: u32) -> Present {
+        Present(vec![0; facts.div_ceil(64) as usize])
     }
 
+    #[inline]
+    fn set(&mut self, fact: u32) {
+        self.0[(fact / 64) as usize] |= 1 << (fact % 64);
+    }
+}
+
+/// What the prefilter knows of one document (see [`Prefilter::facts`]).
+pub struct Facts<'p, 'a, 'i> {
+    filter: &'p Prefilter,
+    root: roxmltree::Node<'a, 'i>,
+    /// 64 facts each.
+    words: Vec<Word>,
+}
+
+/// What is known of 64 facts.
+#[derive(Debug, Default, Clone, Copy)]
+struct Word {
+    /// A bit per fact: whether it was looked for.
+    known: u64,
+    /// A bit per fact looked for: whether it holds.
+    holds: u64,
+}
+
+impl Facts<'_, '_, '_> {
+    /// Marks which of the element names the rules need occur in the document, through
+    /// its element index (a look at one group of the index per name); `false`, marking
+    /// nothing, when the document is not indexed.
+    pub fn mark_elements(&mut self) -> bool {
+        let filter = self.filter;
+        let doc = self.root.document();
+        let words = &mut self.words;
+        index::with_groups(self.root, |groups| {
+            for facts in &filter.elements {
+                let Some(i) = facts.exists else {
+                    continue;
+                };
+                let found = groups.get(usize::from(facts.group)).iter().any(|&id| {
+                    doc.get_node(roxmltree::NodeId::new(id))
+                        .is_some_and(|node| same(node.tag_name().name(), &facts.name))
+                });
+                let word = &mut words[(i / 64) as usize];
+                word.known |= 1 << (i % 64);
+                if found {
+                    word.holds |= 1 << (i % 64);
+                }
+            }
+        })
+        .is_some()
+    }
+
+    /// Whether every fact of `bits` in word `w` holds; stops at the first that does not.
+    #[inline]
+    fn all_hold(&mut self, w: u32, bits: u64) -> bool {
+        let w = w as usize;
+        loop {
+            let word = self.words[w];
+            let unknown = bits & !word.known;
+            if unknown == 0 {
+                return word.holds & bits == bits;
+            }
+            let lowest = unknown & unknown.wrapping_neg();
+            self.learn(w as u32 * 64 + unknown.trailing_zeros());
+            if self.words[w].holds & lowest == 0 {
+                return false;
+            }
+        }
+    }
+
+    /// Whether some fact of `bits` in word `w` holds; stops at the first that does.
+    #[inline]
+    fn some_holds(&mut self, w: u32, bits: u64) -> bool {
+        let w = w as usize;
+        loop {
+            let word = self.words[w];
+            if word.holds & bits != 0 {
+                return true;
+            }
+            let unknown = bits & !word.known;
+            if unknown == 0 {
+                return false;
+            }
+            self.learn(w as u32 * 64 + unknown.trailing_zeros());
+        }
+    }
+
+    fn set(&mut self, fact: u32, holds: bool) {
+        let word = &mut self.words[(fact / 64) as usize];
+        word.known |= 1 << (fact % 64);
+        if holds {
+            word.holds |= 1 << (fact % 64);
+        }
+    }
+
+    /// Looks for `fact`, and for the facts found in the same look.
+    fn learn(&mut self, fact: u32) {
+        let filter = self.filter;
+        let root = self.root;
+        let (values, attributes) = (&filter.values, &filter.attributes);
+        match filter.sources[fact as usize] {
+            Source::Root => self.set(fact, true),
+            Source::Element(e) => match each_named(root, &filter.elements[e as usize], |_| true) {
+                Some(found) => self.set(fact, found),
+                None => self.learn_all(),
+            },
+            Source::Attribute(e) => {
+                // Every attribute fact about these elements, in one look at each.
+                let element = &filter.elements[e as usize];
+                let facts = &attributes[element.attributes.range()];
+                self.set_known(facts);
+                let words = &mut self.words;
+                let looked = each_named(root, element, |node| {
+                    mark_attributes(values, facts, node, |i| {
+                        words[(i / 64) as usize].holds |= 1 << (i % 64);
+                    });
+                    false
+                });
+                if looked.is_none() {
+                    self.learn_all();
+                }
+            }
+            Source::RootAttribute => {
+                let facts = &attributes[filter.root.attributes.range()];
+                self.set_known(facts);
+                let words = &mut self.words;
+                mark_attributes(values, facts, root, |i| {
+                    words[(i / 64) as usize].holds |= 1 << (i % 64);
+                });
+            }
+            Source::AnyElement => {
+                let facts = &attributes[filter.any_element.range()];
+                self.set_known(facts);
+                let words = &mut self.words;
+                for node in root.descendants().filter(roxmltree::Node::is_element) {
+                    mark_attributes(values, facts, node, |i| {
+                        words[(i / 64) as usize].holds |= 1 << (i % 64);
+                    });
+                }
+            }
+        }
+    }
+
+    /// Marks the facts of the attributes `facts` looked for.
+    fn set_known(&mut self, facts: &[AttributeFacts]) {
+        for facts in facts {
+            let values = &self.filter.values[facts.values.range()];
+            for i in facts.exists.into_iter().chain(values.iter().map(|v| v.1)) {
+                self.words[(i / 64) as usize].known |= 1 << (i % 64);
+            }
+        }
+    }
+
+    /// Every fact, by one pass over the document (when it is not indexed).
+    pub(crate) fn learn_all(&mut self) {
+        let Present(holds) = self.filter.scan(self.root);
+        for (word, holds) in self.words.iter_mut().zip(holds) {
+            *word = Word {
+                known: u64::MAX,
+                holds,
+            };
+        }
+    }
+
+    /// Every fact, looked for as [`Prefilter::may_fire`] does (for the tests).
+    pub fn into_present(mut self) -> Present {
+        for fact in 0..self.filter.facts {
+            if self.words[(fact / 64) as usize].known & (1 << (fact % 64)) == 0 {
+                self.learn(fact);
+            }
+        }
+        Present(self.words.iter().map(|w| w.holds).collect())
+    }
+}
+
+/// Calls `f` with each element of `root`'s document named as `facts` says, until it
+/// returns `true`; whether it did. `None` when the document is not indexed.
+#[inline]
+fn each_named(
+    root: roxmltree::Node<'_, '_>,
+    facts: &ElementFacts,
+    mut f: impl FnMut(roxmltree::Node<'_, '_>) -> bool,
+) -> Option<bool> {
+    let doc = root.document();
+    index::with_group_id(root, usize::from(facts.group), |ids| {
+        ids.iter().any(|&id| {
+            doc.get_node(roxmltree::NodeId::new(id))
+                .is_some_and(|node| same(node.tag_name().name(), &facts.name) && f(node))
+        })
+    })
+}
+
+/// Calls `set` with each fact among `facts` that `node`'s attributes satisfy.
+#[inline]
+fn mark_attributes(
+    values: &[(Value, u32)],
+    facts: &[AttributeFacts],
+    node: roxmltree::Node<'_, '_>,
+    mut set: impl FnMut(u32),
+) {
+    for attribute in node.attributes() {
+        if attribute.namespace().is_some() {
+            continue;
+        }
+        let name = attribute.name();
+        let Some(fact) = facts.iter().find(|a| same(&a.name, name)) else {
+            continue;
+        };
+        if let Some(i) = fact.exists {
+            set(i);
+        }
+        if !fact.values.is_empty() {
+            let value = attribute.value();
+            for (wanted, i) in &values[fact.values.range()] {
+                if wanted.holds(value) {
+                    set(*i);
+                }
+            }
+        }
+    }
+}
+
+/// The prefilter while it is built: facts by element name and attribute.
+#[derive(Default)]
+struct Builder {
+    elements: Vec<(String, ElementBuild)>,
+    by_name: HashMap<String, usize>,
+    root: ElementBuild,
+    any_element: Vec<AttributeBuild>,
+    any_element_facts: usize,
+    facts: u32,
+}
+
+#[derive(Default)]
+struct ElementBuild {
+    exists: Option<u32>,
+    attributes: Vec<AttributeBuild>,
+}
+
+struct AttributeBuild {
+    name: String,
+    exists: Option<u32>,
+    values: Vec<(Value, u32)>,
+}
+
+impl AttributeBuild {
+    /// The facts of attribute `name` in `list`, added if missing.
+    fn of<'l>(list: &'l mut Vec<AttributeBuild>, name: &str) -> &'l mut AttributeBuild {
+        let at = match list.iter().position(|a| a.name == name) {
+            Some(at) => at,
+            None => {
+                list.push(AttributeBuild {
+                    name: name.to_owned(),
+                    exists: None,
+                    values: Vec::new(),
+                });
+                list.len() - 1
+            }
+        };
+        &mut list[at]
+    }
+}
+
+impl Builder {
     /// The index of `fact`, added to what the scan looks for if new; `None` when it cannot
     /// be looked for (too many facts about any element).
+    // Facts hash and compare by their text; a test's compiled pattern is not part of it.
     #[allow(clippy::mutable_key_type)]
     fn intern(&mut self, ids: &mut HashMap<Fact, u32>, fact: Fact) -> Option<u32> {
         if let Some(&id) = ids.get(&fact) {
@@ -222,9 +517,9 @@ impl Prefilter {
                     }
                     None => return None,
                 };
-                let facts = AttributeFacts::of(list, name);
+                let facts = AttributeBuild::of(list, name);
                 match value {
-                    Some(value) => facts.values.push((value.clone(), id)),
+                    Some(value) => facts.values.push((Value::Text(value.clone()), id)),
                     None => facts.exists = Some(id),
                 }
             }
@@ -237,9 +532,9 @@ impl Prefilter {
                     ROOT_ELEMENT => &mut self.root.attributes,
                     element => &mut self.element(element).attributes,
                 };
-                AttributeFacts::of(list, name)
-                    .tests
-                    .push((test.clone(), id));
+                AttributeBuild::of(list, name)
+                    .values
+                    .push((Value::Test(test.clone()), id));
             }
         }
         self.facts += 1;
@@ -248,83 +543,304 @@ impl Prefilter {
     }
 
     /// The facts about elements named `name`, added if missing.
-    fn element(&mut self, name: &str) -> &mut ElementFacts {
+    fn element(&mut self, name: &str) -> &mut ElementBuild {
         let at = match self.by_name.get(name) {
-            Some(&at) => at as usize,
+            Some(&at) => at,
             None => {
-                self.by_name
-                    .insert(name.to_owned(), self.elements.len() as u32);
-                self.elements.push((
-                    name.to_owned(),
-                    index::group(name) as u16,
-                    ElementFacts::default(),
-                ));
+                self.by_name.insert(name.to_owned(), self.elements.len());
+                self.elements
+                    .push((name.to_owned(), ElementBuild::default()));
                 self.elements.len() - 1
             }
         };
-        &mut self.elements[at].2
+        &mut self.elements[at].1
     }
 
-    /// Which facts the document of `root` (its root element) has: through the document's
-    /// element index when it is indexed ([`index::Scope`]), else by one pass over its
-    /// elements.
-    pub fn scan(&self, root: roxmltree::Node<'_, '_>) -> Present {
-        let mut present = vec![false; self.facts as usize];
+    /// The lookup tables, with `needs` and `witnesses` for the rules.
+    fn finish(mut self, needs: Needs, witnesses: Vec<bool>) -> Prefilter {
+        let mut filter = Prefilter {
+            facts: self.facts,
+            needs,
+            witnesses,
+            ..Prefilter::default()
+        };
+        let flatten = |name: String, facts: ElementBuild, filter: &mut Prefilter| {
+            let attributes = filter.add_attributes(facts.attributes);
+            ElementFacts {
+                group: index::group(&name) as u16,
+                name,
+                exists: facts.exists,
+                attributes,
+            }
+        };
+        filter.root = flatten(String::new(), std::mem::take(&mut self.root), &mut filter);
+        filter.any_element = filter.add_attributes(self.any_element);
+        self.elements
+            .sort_by(|(a, _), (b, _)| (index::group(a), a).cmp(&(index::group(b), b)));
+        filter.groups = vec![0; GROUPS + 1];
+        for (name, facts) in self.elements {
+            filter.groups[index::group(&name) + 1] += 1;
+            let entry = flatten(name, facts, &mut filter);
+            filter.elements.push(entry);
+        }
+        for g in 0..GROUPS {
+            filter.groups[g + 1] += filter.groups[g];
+        }
+        filter.sources = filter.sources();
+        filter
+    }
+}
+
+impl Prefilter {
+    pub fn new(rules: &RuleSet) -> Prefilter {
+        let mut builder = Builder::default();
+        #[allow(clippy::mutable_key_type)]
+        let mut ids: HashMap<Fact, u32> = HashMap::new();
+        let mut needs = Needs::default();
+        for rule in &rules.rules {
+            // `when` is evaluated at the elements `for-each` selects (named as its last
+            // step says), or at the root element.
+            let (mut clauses, context) = match &rule.for_each {
+                Some(for_each) => for_each.required_facts_at(None),
+                None => (Vec::new(), Some(vec![ROOT_ELEMENT.to_owned()])),
+            };
+            clauses.extend(
+                rule.when
+                    .required_facts(&rules.definitions, context.as_deref()),
+            );
+            let mut clauses: Vec<Vec<u32>> = clauses
+                .into_iter()
+                .filter_map(|clause| {
+                    let mut clause: Vec<u32> = clause
+                        .into_iter()
+                        .map(|fact| builder.intern(&mut ids, fact))
+                        .collect::<Option<_>>()?;
+                    clause.sort_unstable();
+                    clause.dedup();
+                    Some(clause)
+                })
+                .collect();
+            clauses.sort();
+            clauses.dedup();
+            needs.push(clauses);
+        }
+        let witnesses = rules
+            .rules
+            .iter()
+            .map(|rule| rule.when.has_witnesses(&rules.definitions))
+            .collect();
+        builder.finish(needs, witnesses)
+    }
+
+    /// Where each fact is looked for (see `sources`).
+    fn sources(&self) -> Vec<Source> {
+        let mut sources = vec![None; self.facts as usize];
+        let mut of_attributes = |span: Span, source: &dyn Fn(u32) -> Source| {
+            for a in span.range() {
+                let facts = &self.attributes[a];
+                for i in facts
+                    .exists
+                    .into_iter()
+                    .chain(self.values[facts.values.range()].iter().map(|v| v.1))
+                {
+                    sources[i as usize] = Some(source(a as u32));
+                }
+            }
+        };
+        of_attributes(self.root.attributes, &|_| Source::RootAttribute);
+        of_attributes(self.any_element, &|_| Source::AnyElement);
+        for (e, facts) in self.elements.iter().enumerate() {
+            let element = e as u32;
+            of_attributes(facts.attributes, &|_| Source::Attribute(element));
+        }
+        for (e, facts) in self.elements.iter().enumerate() {
+            if let Some(i) = facts.exists {
+                sources[i as usize] = Some(Source::Element(e as u32));
+            }
+        }
         if let Some(i) = self.root.exists {
-            present[i as usize] = true;
+            sources[i as usize] = Some(Source::Root);
         }
-        AttributeFacts::mark(&self.root.attributes, root, &mut present);
-        let doc = root.document();
-        let indexed = index::with_groups(root, |groups| {
-            for (name, group, facts) in &self.elements {
-                for &id in groups.get(usize::from(*group)) {
-                    let Some(node) = doc.get_node(roxmltree::NodeId::new(id)) else {
-                        continue;
-                    };
-                    if node.tag_name().name() != name {
-                        continue;
-                    }
-                    if let Some(i) = facts.exists {
-                        present[i as usize] = true;
-                    }
-                    if facts.attributes.is_empty() {
-                        break;
-                    }
-                    AttributeFacts::mark(&facts.attributes, node, &mut present);
-                }
-            }
-        });
-        if indexed.is_some() && self.any_element.is_empty() {
-            return Present(present);
-        }
-        for node in root.descendants() {
-            if !node.is_element() {
-                continue;
-            }
-            if indexed.is_some() {
-                // Only the facts about any element are left to look for.
-            } else if let Some(&at) = self.by_name.get(node.tag_name().name()) {
-                let facts = &self.elements[at as usize].2;
-                if let Some(i) = facts.exists {
-                    present[i as usize] = true;
-                }
-                if !facts.attributes.is_empty() {
-                    AttributeFacts::mark(&facts.attributes, node, &mut present);
-                }
-            }
-            if !self.any_element.is_empty() {
-                AttributeFacts::mark(&self.any_element, node, &mut present);
-            }
-        }
-        Present(present)
+        sources
+            .into_iter()
+            .map(|s| s.expect("every fact is about the root, an element or any element"))
+            .collect()
     }
 
-    /// Whether rule `index` may fire in the document `present` describes (`true` for a
-    /// rule added after the prefilter was built).
-    pub fn may_fire(&self, index: usize, present: &Present) -> bool {
-        self.needs.of(index).is_none_or(|mut clauses| {
-            clauses.all(|clause| clause.iter().any(|&i| present.0[i as usize]))
-        })
+    fn add_attributes(&mut self, list: Vec<AttributeBuild>) -> Span {
+        let from = self.attributes.len() as u32;
+        for a in list {
+            let values_from = self.values.len() as u32;
+            self.values.extend(a.values);
+            self.attributes.push(AttributeFacts {
+                name: a.name,
+                exists: a.exists,
+                values: Span {
+                    from: values_from,
+                    to: self.values.len() as u32,
+                },
+            });
+        }
+        Span {
+            from,
+            to: self.attributes.len() as u32,
+        }
+    }
+
+    /// Which facts the document of `root` (its root element) has, by one pass over its
+    /// elements (the engine looks for them through the element index instead, as rules
+    /// ask: [`Prefilter::facts`]).
+    pub fn scan(&self, root: roxmltree::Node<'_, '_>) -> Present {
+        let mut scan = self.start_scan(root);
+        index::each_element(root, |node, name, group| scan.element(node, name, group));
+        scan.finish()
+    }
+
+    /// A scan of the document of `root`: the root element's facts are marked; those of
+    /// every element are marked by [`Scan::element`].
+    pub fn start_scan(&self, root: roxmltree::Node<'_, '_>) -> Scan<'_> {
+        let mut scan = Scan {
+            filter: self,
+            present: Present::new(self.facts),
+        };
+        if let Some(i) = self.root.exists {
+            scan.present.set(i);
+        }
+        scan.attributes(self.root.attributes, root);
+        scan
+    }
+
+    /// [`Prefilter::scan`] the plain way, for the tests that check the scan: each element
+    /// looked up by name, each attribute by name.
+    #[cfg(test)]
+    pub(crate) fn scan_walked(&self, root: roxmltree::Node<'_, '_>) -> Present {
+        let mut present = Present::new(self.facts);
+        let mut mark = |exists: Option<u32>, facts: Span, node: roxmltree::Node<'_, '_>| {
+            if let Some(i) = exists {
+                present.set(i);
+            }
+            for a in &self.attributes[facts.range()] {
+                let Some(value) = node.attribute(a.name.as_str()) else {
+                    continue;
+                };
+                if let Some(i) = a.exists {
+                    present.set(i);
+                }
+                for (wanted, i) in &self.values[a.values.range()] {
+                    if wanted.holds(value) {
+                        present.set(*i);
+                    }
+                }
+            }
+        };
+        mark(self.root.exists, self.root.attributes, root);
+        for node in root.descendants().filter(roxmltree::Node::is_element) {
+            let name = node.tag_name().name();
+            if let Some(facts) = self.elements.iter().find(|e| e.name == name) {
+                mark(facts.exists, facts.attributes, node);
+            }
+            mark(None, self.any_element, node);
+        }
+        present
+    }
+
+    /// What the document of `root` has, each fact looked for when first asked
+    /// ([`Prefilter::may_fire`]) through the document's element index.
+    pub fn facts<'p, 'a, 'i>(&'p self, root: roxmltree::Node<'a, 'i>) -> Facts<'p, 'a, 'i> {
+        let mut facts = Facts {
+            filter: self,
+            root,
+            words: vec![Word::default(); self.facts.div_ceil(64) as usize],
+        };
+        if let Some(i) = self.root.exists {
+            facts.set(i, true);
+        }
+        facts
+    }
+
+    /// Whether rule `index` may fire in the document `facts` describes (`true` for a
+    /// rule added after the prefilter was built). Looks for the facts the rule needs and
+    /// `facts` does not know yet, as long as they may decide.
+    #[inline]
+    pub fn may_fire(&self, index: usize, facts: &mut Facts<'_, '_, '_>) -> bool {
+        let Some(rule) = self.needs.rules.get(index) else {
+            return true;
+        };
+        // A fact known not to hold rules the rule out without looking for anything.
+        let known_false = self.needs.all[rule.all.range()].iter().any(|&(w, bits)| {
+            let word = facts.words[w as usize];
+            word.known & !word.holds & bits != 0
+        });
+        !known_false && self.may_fire_looking(*rule, facts)
+    }
+
+    /// [`Prefilter::may_fire`] once no fact known rules the rule out.
+    #[inline(never)]
+    fn may_fire_looking(&self, rule: RuleNeeds, facts: &mut Facts<'_, '_, '_>) -> bool {
+        let needs = &self.needs;
+        let all = &needs.all[rule.all.range()];
+        all.iter().all(|&(w, bits)| facts.all_hold(w, bits))
+            && rule.clauses.range().all(|c| {
+                needs.any[needs.any_ends[c] as usize..needs.any_ends[c + 1] as usize]
+                    .iter()
+                    .any(|&(w, bits)| facts.some_holds(w, bits))
+            })
+    }
+
+    /// Whether rule `index`'s condition can name witnesses (`None` for a rule added after
+    /// the prefilter was built).
+    pub fn has_witnesses(&self, index: usize) -> Option<bool> {
+        self.witnesses.get(index).copied()
+    }
+}
+
+/// One document's scan (see [`Prefilter::start_scan`]).
+pub struct Scan<'p> {
+    filter: &'p Prefilter,
+    present: Present,
+}
+
+impl Scan<'_> {
+    /// Marks the facts `node` (named `name`, in index group `group`) has.
+    #[inline]
+    pub fn element(&mut self, node: roxmltree::Node<'_, '_>, name: &str, group: usize) {
+        let filter = self.filter;
+        if let Some(&[from, to]) = filter.groups.get(group..group + 2)
+            && from != to
+        {
+            for facts in &filter.elements[from as usize..to as usize] {
+                if same(&facts.name, name) {
+                    if let Some(i) = facts.exists {
+                        self.present.set(i);
+                    }
+                    self.attributes(facts.attributes, node);
+                    break;
+                }
+            }
+        }
+        self.attributes(filter.any_element, node);
+    }
+
+    /// Marks the facts among `facts` that `node`'s attributes satisfy.
+    #[inline]
+    fn attributes(&mut self, facts: Span, node: roxmltree::Node<'_, '_>) {
+        if facts.is_empty() {
+            return;
+        }
+        let filter = self.filter;
+        let present = &mut self.present;
+        mark_attributes(
+            &filter.values,
+            &filter.attributes[facts.range()],
+            node,
+            |i| {
+                present.set(i);
+            },
+        );
+    }
+
+    pub fn finish(self) -> Present {
+        self.present
     }
 }
 
@@ -480,8 +996,12 @@ mod tests {
         for (slot, fires) in [("0x01", false), ("31", false), ("0x20", true), ("32", true)] {
             let text = doc(slot);
             let parsed = crate::document::Document::parse(&text).unwrap();
-            let present = rules.prefilter().scan(parsed.root());
-            assert_eq!(rules.prefilter().may_fire(index, &present), fires, "{slot}");
+            let mut facts = rules.prefilter().facts(parsed.root());
+            assert_eq!(
+                rules.prefilter().may_fire(index, &mut facts),
+                fires,
+                "{slot}"
+            );
             assert_eq!(
                 crate::engine::lint(&parsed, &rules).len(),
                 usize::from(fires),

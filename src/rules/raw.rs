@@ -758,16 +758,18 @@ impl ConditionKeys {
     }
 }
 
-/// `unique: {for-each: ITEMS, key: KEY or [KEYS], as: NORMALISATION, label: TEXT}`.
+/// `unique: {for-each: ITEMS, key: KEY or [KEYS], as: NORMALISATION, label: TEXT,
+/// except: VALUE or [VALUES]}`.
 #[derive(Default, Clone)]
 pub(super) struct RawUnique {
     pub for_each: Option<Spanned<String>>,
     pub key: Option<Spanned<RawKeys>>,
     pub normalize: Option<Spanned<String>>,
     pub label: Option<String>,
+    pub except: Option<Spanned<Scalars>>,
 }
 
-pub(super) const UNIQUE_KEYS: &[&str] = &["for-each", "key", "as", "label"];
+pub(super) const UNIQUE_KEYS: &[&str] = &["for-each", "key", "as", "label", "except"];
 
 map_visitor!(
     RawUnique,
@@ -779,6 +781,7 @@ map_visitor!(
         "key" => fill(&mut u.key, &key, map.next_value()?),
         "as" => fill(&mut u.normalize, &key, map.next_value()?),
         "label" => fill(&mut u.label, &key, map.next_value()?),
+        "except" => fill(&mut u.except, &key, map.next_value()?),
         _ => false,
     }
 );
@@ -1252,6 +1255,45 @@ impl<'de> Deserialize<'de> for Scalar {
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
                 Ok(Scalar(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A scalar or a list of scalars (`except: 0`, `except: [0, 0, 0, 0]`).
+#[derive(Debug, Clone)]
+pub(super) struct Scalars(pub Vec<Scalar>);
+
+impl<'de> Deserialize<'de> for Scalars {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Scalars;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a value or a list of values")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalars, E> {
+                Ok(Scalars(vec![Scalar(v.to_string())]))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalars, E> {
+                Ok(Scalars(vec![Scalar(v.to_string())]))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalars, E> {
+                Ok(Scalars(vec![Scalar(v.to_string())]))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalars, E> {
+                Ok(Scalars(vec![Scalar(v.to_string())]))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalars, E> {
+                Ok(Scalars(vec![Scalar(v.to_string())]))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scalars, A::Error> {
+                let mut out = Vec::new();
+                while let Some(item) = seq.next_element::<Scalar>()? {
+                    out.push(item);
+                }
+                Ok(Scalars(out))
             }
         }
         d.deserialize_any(V)

@@ -18,16 +18,33 @@ use std::cell::RefCell;
 use roxmltree::Node;
 
 /// Number of name groups (a power of two).
-const GROUPS: usize = 256;
+pub(crate) const GROUPS: usize = 256;
 
-/// The group of a local name: FNV-1a over its bytes, folded to [`GROUPS`].
+/// The group of a local name: a multiplicative hash of its length and of its first and
+/// last four bytes (all of them when shorter), folded to [`GROUPS`]. Cheap whatever the
+/// name's length (it runs for every element of every linted document); names that differ
+/// only in the middle share a group, which costs the evaluator a name test, never a wrong
+/// answer.
+#[inline]
 pub(crate) fn group(name: &str) -> usize {
-    let mut h: u32 = 0x811c_9dc5;
-    for b in name.bytes() {
-        h ^= u32::from(b);
-        h = h.wrapping_mul(0x0100_0193);
-    }
-    ((h ^ (h >> 16)) as usize) & (GROUPS - 1)
+    usize::from(group_u8(name))
+}
+
+#[inline]
+fn group_u8(name: &str) -> u8 {
+    let b = name.as_bytes();
+    let n = b.len();
+    let x: u64 = if n >= 4 {
+        let head = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        let tail = u32::from_le_bytes([b[n - 4], b[n - 3], b[n - 2], b[n - 1]]);
+        (u64::from(head) << 32) | u64::from(tail)
+    } else if n > 0 {
+        u64::from(b[0]) | (u64::from(b[n / 2]) << 8) | (u64::from(b[n - 1]) << 16)
+    } else {
+        0
+    };
+    let h = (x ^ ((n as u64) << 24)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (h >> 56) as u8
 }
 
 /// A `BuildHasher` for small in-process tables keyed by short strings (FNV-1a, 64 bits):
@@ -60,18 +77,29 @@ impl std::hash::Hasher for Fnv {
     }
 }
 
-#[derive(Default)]
 struct Index {
     /// Address of the indexed `roxmltree::Document`, while a [`Scope`] is alive.
     doc: Option<usize>,
     /// `starts[g]..starts[g + 1]`: the range of `nodes` holding group `g`.
-    starts: Vec<u32>,
+    starts: [u32; GROUPS + 1],
     /// Node ids, grouped, each group in document order.
     nodes: Vec<u32>,
     /// Scratch: the group of each element, in document order.
     groups: Vec<u8>,
     /// Scratch: the elements in document order.
     order: Vec<u32>,
+}
+
+impl Default for Index {
+    fn default() -> Self {
+        Index {
+            doc: None,
+            starts: [0; GROUPS + 1],
+            nodes: Vec::new(),
+            groups: Vec::new(),
+            order: Vec::new(),
+        }
+    }
 }
 
 thread_local! {
@@ -82,13 +110,28 @@ fn doc_key(node: Node<'_, '_>) -> usize {
     std::ptr::from_ref(node.document()) as usize
 }
 
+/// Calls `visit` with every element of `root`'s document, in document order, with its
+/// local name and [`group`].
+#[inline]
+pub fn each_element<'a, 'i>(
+    root: Node<'a, 'i>,
+    mut visit: impl FnMut(Node<'a, 'i>, &'a str, usize),
+) {
+    for node in root.document().root().descendants() {
+        if node.is_element() {
+            let name = node.tag_name().name();
+            visit(node, name, group(name));
+        }
+    }
+}
+
 /// Keeps the index of one document while alive (one per `engine::lint`).
 pub struct Scope {
     active: bool,
 }
 
 impl Scope {
-    /// Indexes the document `root` belongs to.
+    /// Indexes the document `root` belongs to (one pass over its elements).
     pub fn start(root: Node<'_, '_>) -> Scope {
         let key = doc_key(root);
         INDEX.with(|cell| {
@@ -105,32 +148,34 @@ impl Scope {
             } = &mut *ix;
             groups.clear();
             order.clear();
-            starts.clear();
-            starts.resize(GROUPS + 1, 0);
+            *starts = [0; GROUPS + 1];
+            // Count each group's elements in `starts[g]`.
             for node in root.document().root().descendants() {
                 if node.is_element() {
-                    let g = group(node.tag_name().name());
-                    groups.push(g as u8);
+                    let name = node.tag_name().name();
+                    let g = group_u8(name);
+                    groups.push(g);
                     order.push(node.id().get());
-                    starts[g + 1] += 1;
+                    starts[usize::from(g)] += 1;
                 }
             }
-            for g in 0..GROUPS {
-                starts[g + 1] += starts[g];
+            // `starts[g]`: where group `g` ends.
+            let mut end = 0;
+            for s in &mut starts[..GROUPS] {
+                end += *s;
+                *s = end;
             }
+            starts[GROUPS] = end;
             nodes.clear();
             nodes.resize(order.len(), 0);
-            // Place each element after those of its group placed before it: `starts[g]`
-            // serves as the cursor and is restored below.
-            for (&g, &id) in groups.iter().zip(order.iter()) {
-                let g = usize::from(g);
-                nodes[starts[g] as usize] = id;
-                starts[g] += 1;
+            // Place the elements from the last, each before those of its group placed
+            // already: `starts[g]` moves down to where group `g` starts, which is where
+            // group `g - 1` ends.
+            for (&g, &id) in groups.iter().zip(order.iter()).rev() {
+                let s = &mut starts[usize::from(g)];
+                *s -= 1;
+                nodes[*s as usize] = id;
             }
-            for g in (1..=GROUPS).rev() {
-                starts[g] = starts[g - 1];
-            }
-            starts[0] = 0;
             ix.doc = Some(key);
             Scope { active: true }
         })
@@ -151,34 +196,8 @@ impl Drop for Scope {
     }
 }
 
-/// The groups of an indexed document (see [`with_groups`]).
-pub(crate) struct Groups<'x>(&'x Index);
-
-impl Groups<'_> {
-    /// The ids of group `g` (see [`group`]), in document order.
-    pub(crate) fn get(&self, g: usize) -> &[u32] {
-        let ix = self.0;
-        ix.nodes
-            .get(ix.starts[g] as usize..ix.starts[g + 1] as usize)
-            .unwrap_or_default()
-    }
-}
-
-/// Calls `f` with the groups of `node`'s document, when it is indexed.
-pub(crate) fn with_groups<R>(node: Node<'_, '_>, f: impl FnOnce(&Groups<'_>) -> R) -> Option<R> {
-    let key = doc_key(node);
-    INDEX.with(|cell| {
-        let ix = cell.try_borrow().ok()?;
-        if ix.doc != Some(key) {
-            return None;
-        }
-        Some(f(&Groups(&ix)))
-    })
-}
-
 /// Calls `f` with the ids of group `g` (see [`group`]), in document order, when `node`'s
 /// document is indexed.
-#[cfg(test)]
 pub(crate) fn with_group_id<R>(
     node: Node<'_, '_>,
     g: usize,
@@ -193,6 +212,34 @@ pub(crate) fn with_group_id<R>(
         Some(f(
             &ix.nodes[ix.starts[g] as usize..ix.starts[g + 1] as usize]
         ))
+    })
+}
+
+/// The groups of an indexed document (see [`with_groups`]).
+pub(crate) struct Groups<'x>(&'x Index);
+
+impl Groups<'_> {
+    /// The ids of group `g` (see [`group`]), in document order.
+    #[inline]
+    pub(crate) fn get(&self, g: usize) -> &[u32] {
+        let ix = self.0;
+        match ix.starts.get(g..g + 2) {
+            Some(&[from, to]) => &ix.nodes[from as usize..to as usize],
+            _ => &[],
+        }
+    }
+}
+
+/// Calls `f` with the groups of `node`'s document, when it is indexed (for looking up
+/// many groups at once).
+pub(crate) fn with_groups<R>(node: Node<'_, '_>, f: impl FnOnce(&Groups<'_>) -> R) -> Option<R> {
+    let key = doc_key(node);
+    INDEX.with(|cell| {
+        let ix = cell.try_borrow().ok()?;
+        if ix.doc != Some(key) {
+            return None;
+        }
+        Some(f(&Groups(&ix)))
     })
 }
 

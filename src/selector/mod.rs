@@ -386,6 +386,21 @@ impl Selector {
         ))
     }
 
+    /// When the selector is a lone relative attribute step `@name` or `@prefix:name`
+    /// (no predicate): the attribute's namespace URI and local name, for reading it with
+    /// one lookup instead of an evaluation.
+    pub fn lone_attribute(&self) -> Option<(Option<&str>, &str)> {
+        match &self.path.steps[..] {
+            [step] if !self.path.absolute && step.axis == Axis::Attribute => match &step.test {
+                NodeTest::Name {
+                    namespace, local, ..
+                } if step.predicates.is_empty() => Some((namespace.as_deref(), local)),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// For "ensure" edits: the steps when the path is relative and made only
     /// of child element steps with a concrete (optionally prefixed) name whose
     /// predicates are only `@a='v'` tests, possibly joined with `and` or given

@@ -69,7 +69,7 @@ impl Normalize {
         match self {
             Normalize::Text => Some(Key::Text(text.to_owned())),
             Normalize::Case => Some(Key::Text(text.to_lowercase())),
-            Normalize::Number => c_integer(text).map(|n| Key::Number(n as f64)),
+            Normalize::Number => c_integer_f64(text).map(Key::Number),
             Normalize::Mac => mac(text).map(Key::Text),
             Normalize::Uuid => uuid(text).map(Key::Text),
             Normalize::Quantity => {
@@ -181,23 +181,93 @@ fn is_xml_space(c: char) -> bool {
 /// An integer as C's `strtoll(s, .., 0)` reads a whole string: optional sign, then `0x`
 /// hex, `0` octal or decimal digits; surrounding XML whitespace allowed.
 pub fn c_integer(s: &str) -> Option<i128> {
-    let t = s.trim_matches(is_xml_space);
-    let (negative, digits) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
+    Some(match c_integer_parts(s)? {
+        CInteger::Small {
+            negative,
+            magnitude,
+        } => {
+            let n = i128::from(magnitude);
+            if negative { -n } else { n }
+        }
+        CInteger::Large(n) => n,
+    })
+}
+
+/// [`c_integer`] as a number, the way `Normalize::Number` and `int()` compare it.
+pub fn c_integer_f64(s: &str) -> Option<f64> {
+    Some(match c_integer_parts(s)? {
+        // Both round to the nearest double, as `n as f64` of the `i128` does; `0.0 - x`
+        // keeps `-0` at `0`.
+        CInteger::Small {
+            negative: true,
+            magnitude,
+        } => 0.0 - magnitude as f64,
+        CInteger::Small { magnitude, .. } => magnitude as f64,
+        CInteger::Large(n) => n as f64,
+    })
+}
+
+/// A [`c_integer`]: the usual one, read without 128-bit arithmetic, or a large one.
+enum CInteger {
+    Small { negative: bool, magnitude: u64 },
+    Large(i128),
+}
+
+fn c_integer_parts(s: &str) -> Option<CInteger> {
+    // XML whitespace is ASCII: trim only when an end byte is one.
+    let t = match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(&a), Some(&z)) if is_xml_space(char::from(a)) || is_xml_space(char::from(z)) => {
+            s.trim_matches(is_xml_space)
+        }
+        _ => s,
     };
-    let (radix, body) = if let Some(hex) = digits
-        .strip_prefix("0x")
-        .or_else(|| digits.strip_prefix("0X"))
-    {
-        (16, hex)
-    } else if digits.len() > 1 && digits.starts_with('0') {
-        (8, &digits[1..])
-    } else {
-        (10, digits)
+    let b = t.as_bytes();
+    let (negative, sign) = match b.first() {
+        Some(b'-') => (true, 1),
+        Some(b'+') => (false, 1),
+        _ => (false, 0),
     };
-    if body.is_empty() || !body.chars().all(|c| c.is_digit(radix)) {
+    let digits = &b[sign..];
+    let (radix, body): (u8, &[u8]) = match digits {
+        [b'0', b'x' | b'X', rest @ ..] => (16, rest),
+        [b'0', rest @ ..] if !rest.is_empty() => (8, rest),
+        _ => (10, digits),
+    };
+    if body.is_empty() {
+        return None;
+    }
+    let mut magnitude: u64 = 0;
+    for &c in body {
+        let digit = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'z' => c - b'a' + 10,
+            b'A'..=b'Z' => c - b'A' + 10,
+            _ => return None,
+        };
+        if digit >= radix {
+            return None;
+        }
+        match magnitude
+            .checked_mul(u64::from(radix))
+            .and_then(|m| m.checked_add(u64::from(digit)))
+        {
+            Some(m) => magnitude = m,
+            // `body` is ASCII up to here, so it is a whole `str`.
+            None => {
+                let text = &t[t.len() - body.len()..];
+                return c_integer_large(text, u32::from(radix), negative).map(CInteger::Large);
+            }
+        }
+    }
+    Some(CInteger::Small {
+        negative,
+        magnitude,
+    })
+}
+
+/// The digits of a [`c_integer`] beyond 64 bits.
+fn c_integer_large(body: &str, radix: u32, negative: bool) -> Option<i128> {
+    if !body.chars().all(|c| c.is_digit(radix)) {
         return None;
     }
     let n = i128::from_str_radix(body, radix).ok()?;
@@ -371,7 +441,105 @@ mod tests {
         assert_eq!(c_integer("-0x10"), Some(-16));
         for bad in ["", "0x", "08", "1e3", "inf", "0x1g", "1.0", "abc", "--1"] {
             assert_eq!(c_integer(bad), None, "{bad}");
+            assert_eq!(c_integer_f64(bad), None, "{bad}");
         }
+        // Beyond 64 bits, up to 128.
+        assert_eq!(c_integer("0xffffffffffffffff"), Some(u64::MAX.into()));
+        assert_eq!(c_integer("0x10000000000000000"), Some(1 << 64));
+        assert_eq!(c_integer("-18446744073709551616"), Some(-(1 << 64)));
+        assert_eq!(c_integer("0x1000000000000000000000000000000g"), None);
+        assert_eq!(c_integer(&format!("0x1{}", "0".repeat(32))), None);
+        for text in [
+            "0",
+            "-0",
+            "+0x0",
+            "31",
+            "-31",
+            "0x1f",
+            "037",
+            "9007199254740993",
+            "-9007199254740993",
+            "18446744073709551615",
+            "18446744073709551616",
+            "0x7fffffffffffffffffffffffffffffff",
+        ] {
+            let n = c_integer(text).unwrap();
+            let f = c_integer_f64(text).unwrap();
+            assert_eq!(f.to_bits(), (n as f64).to_bits(), "{text}");
+        }
+    }
+
+    /// `strtoll`-like reading written the plain way, to check the fast one against.
+    fn reference_c_integer(s: &str) -> Option<i128> {
+        let t = s.trim_matches(is_xml_space);
+        let (negative, digits) = match t.as_bytes().first() {
+            Some(b'-') => (true, &t[1..]),
+            Some(b'+') => (false, &t[1..]),
+            _ => (false, t),
+        };
+        let (radix, body) = if let Some(hex) = digits
+            .strip_prefix("0x")
+            .or_else(|| digits.strip_prefix("0X"))
+        {
+            (16, hex)
+        } else if digits.len() > 1 && digits.starts_with('0') {
+            (8, &digits[1..])
+        } else {
+            (10, digits)
+        };
+        if body.is_empty() || !body.chars().all(|c| c.is_digit(radix)) {
+            return None;
+        }
+        let n = i128::from_str_radix(body, radix).ok()?;
+        Some(if negative { -n } else { n })
+    }
+
+    #[test]
+    fn c_integers_agree_with_the_plain_reading() {
+        let pieces = [
+            "",
+            "0",
+            "1",
+            "7",
+            "8",
+            "9",
+            "a",
+            "f",
+            "F",
+            "g",
+            "z",
+            "Z",
+            "x",
+            "X",
+            "-",
+            "+",
+            " ",
+            "\n",
+            "\t",
+            "é",
+            "٣",
+            "0x",
+            "0X",
+            "00",
+            "ffffffffffffffff",
+            "99999999999999999999",
+        ];
+        let mut checked = 0;
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let text = format!("{a}{b}{c}");
+                    assert_eq!(c_integer(&text), reference_c_integer(&text), "{text:?}");
+                    assert_eq!(
+                        c_integer_f64(&text).map(f64::to_bits),
+                        reference_c_integer(&text).map(|n| (n as f64).to_bits()),
+                        "{text:?}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, pieces.len().pow(3));
     }
 
     #[test]
