@@ -375,6 +375,10 @@ pub struct Unique {
     /// A key whose items are not compared (one value per part, read as that part's
     /// values are): `[0, 0, 0, 0]` for libvirt's "pick a PCI address for me".
     pub except: Option<Vec<String>>,
+    /// `for_each` as candidates and costly filters
+    /// ([`Selector::split_costly_predicates`]), worked out on first use.
+    #[serde(skip)]
+    pub split: OnceLock<Option<(Selector, Vec<Expression>)>>,
 }
 
 /// One part of a `unique` key.
@@ -405,7 +409,15 @@ impl Unique {
     /// [`LINEAR_SCAN_LIMIT`].
     pub fn duplicates<'a, 'i>(&self, ctx: Node<'a, 'i>) -> Vec<Witness<'a, 'i>> {
         let mut out = Vec::new();
-        let items = self.for_each.select(ctx);
+        // Costly filters of the items (`[not(master)]`) are tested only at the items whose
+        // key repeats: the others are neither duplicates nor first occurrences.
+        let split = self
+            .split
+            .get_or_init(|| self.for_each.split_costly_predicates());
+        let (items, filters) = match split {
+            Some((candidates, filters)) => (candidates.select(ctx), filters.as_slice()),
+            None => (self.for_each.select(ctx), &[][..]),
+        };
         if items.len() < 2 {
             return out;
         }
@@ -418,9 +430,12 @@ impl Unique {
                 .map(|(reader, value)| reader.part.normalize.fixed(value).into_value())
                 .collect()
         });
-        // The keys of `firsts`, `width` parts each, then the key being read.
+        // One key per group of items with equal keys, `width` parts each, then the key
+        // being read.
         let mut keys: Vec<PartValue<'_>> = Vec::with_capacity(width * (items.len() + 1));
-        let mut firsts: Vec<Item<'a, 'i>> = Vec::with_capacity(items.len());
+        // Each item with a key, and its group; the size of each group.
+        let mut grouped: Vec<(Item<'a, 'i>, usize)> = Vec::with_capacity(items.len());
+        let mut sizes: Vec<usize> = Vec::with_capacity(items.len());
         let mut index: Option<FastMap<String, usize>> = None;
         let mut text = String::new();
         'items: for item in items {
@@ -439,27 +454,25 @@ impl Unique {
                 keys.truncate(at);
                 continue;
             }
-            let first = match &mut index {
+            let group = match &mut index {
                 None => earlier.chunks_exact(width).position(|k| same_key(k, key)),
                 Some(map) => {
                     key_text(key, &mut text);
                     map.get(text.as_str()).copied()
                 }
             };
-            match first {
-                Some(first) => {
+            let group = match group {
+                Some(group) => {
                     keys.truncate(at);
-                    out.push(Witness {
-                        node: item.element(),
-                        related: vec![(self.label.clone(), firsts[first])],
-                    });
+                    sizes[group] += 1;
+                    group
                 }
                 None => {
                     if let Some(map) = &mut index {
-                        map.insert(std::mem::take(&mut text), firsts.len());
+                        map.insert(std::mem::take(&mut text), sizes.len());
                     }
-                    firsts.push(item);
-                    if index.is_none() && firsts.len() > LINEAR_SCAN_LIMIT {
+                    sizes.push(1);
+                    if index.is_none() && sizes.len() > LINEAR_SCAN_LIMIT {
                         let map = keys
                             .chunks_exact(width)
                             .enumerate()
@@ -471,7 +484,25 @@ impl Unique {
                             .collect();
                         index = Some(map);
                     }
+                    sizes.len() - 1
                 }
+            };
+            grouped.push((item, group));
+        }
+        if sizes.len() == grouped.len() {
+            return out;
+        }
+        let mut firsts: Vec<Option<Item<'a, 'i>>> = vec![None; sizes.len()];
+        for (item, group) in grouped {
+            if sizes[group] < 2 || !filters.iter().all(|f| f.eval_bool(item.element())) {
+                continue;
+            }
+            match firsts[group] {
+                Some(first) => out.push(Witness {
+                    node: item.element(),
+                    related: vec![(self.label.clone(), first)],
+                }),
+                None => firsts[group] = Some(item),
             }
         }
         out
@@ -1287,6 +1318,7 @@ mod tests {
                 .collect(),
             label: "first defined here".into(),
             except: None,
+            split: OnceLock::new(),
         }
     }
 
@@ -1416,6 +1448,78 @@ mod tests {
         );
         text.except = Some(vec!["0".into()]);
         assert!(dups(&text, xml).is_empty());
+    }
+
+    #[test]
+    fn costly_filters_are_tested_where_keys_repeat() {
+        let xml = "<domain><devices>\
+            <controller type='usb' index='0' model='ich9-ehci1'/>\
+            <controller type='usb' index='0' model='ich9-uhci1'><master startport='0'/></controller>\
+            <controller type='pci' index='1'><master/></controller>\
+            <controller type='pci' index='1'/>\
+            <controller type='pci' index='0x1'/>\
+            <controller type='pci' index='2'/>\
+            <controller type='pci' index='2' model='ich9-uhci2'/>\
+            <controller type='pci'/>\
+            <controller type='pci'/>\
+            </devices></domain>";
+        let u = unique(
+            "devices/controller[@index][not(master)][not(starts-with(@model, 'ich9-uhci'))]",
+            &[
+                ("@type", Normalize::Text, None),
+                ("@index", Normalize::Number, None),
+            ],
+        );
+        assert!(u.for_each.split_costly_predicates().is_some());
+        // The companion (master) and a filtered first occurrence are left out: the
+        // second pci 1 is the first one compared.
+        assert_eq!(
+            dups(&u, xml),
+            [(at(xml, 4, "<controller"), at(xml, 3, "<controller"))]
+        );
+        // The same without splitting (a filter the split keeps in place).
+        let plain = unique(
+            "devices/controller[@index][not(master)]",
+            &[
+                ("@type", Normalize::Text, None),
+                ("@index", Normalize::Number, None),
+            ],
+        );
+        assert_eq!(
+            dups(&plain, xml),
+            [
+                (at(xml, 4, "<controller"), at(xml, 3, "<controller")),
+                (at(xml, 6, "<controller"), at(xml, 5, "<controller")),
+            ]
+        );
+        // `(how many candidates, how many filters)`.
+        let doc = roxmltree::Document::parse(xml).unwrap();
+        let split = |s: &str| {
+            sel(s)
+                .split_costly_predicates()
+                .map(|(candidates, filters)| {
+                    (candidates.select(doc.root_element()).len(), filters.len())
+                })
+        };
+        // `[@index]` stays: 7 of the 9 controllers have one; `not(master)` is the filter.
+        assert_eq!(
+            split("devices/controller[@index][not(master)]"),
+            Some((7, 1))
+        );
+        assert_eq!(
+            split("devices/controller[not(starts-with(@model, 'ich9'))][@type='pci'][not(master)]"),
+            Some((7, 2))
+        );
+        for kept in [
+            "devices/controller[@index]",
+            "devices/address[@type='pci']",
+            "devices/controller",
+            "devices/controller[not(master)][2]",
+            "devices/controller[last()][not(master)]",
+            "devices/controller[not(master)]/@index",
+        ] {
+            assert_eq!(split(kept), None, "{kept}");
+        }
     }
 
     #[test]

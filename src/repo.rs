@@ -626,6 +626,7 @@ mod tests {
                 key: parts(key, normalize),
                 label: "also here".into(),
                 except: None,
+                split: std::sync::OnceLock::new(),
             },
             group_by: Vec::new(),
             across_groups: None,

@@ -803,6 +803,7 @@ fn compile_unique(ctx: &FileCtx, raw: &Spanned<RawUnique>) -> Result<Unique, Rul
             .clone()
             .unwrap_or_else(|| "first defined here".to_string()),
         except,
+        split: std::sync::OnceLock::new(),
     })
 }
 
@@ -1168,6 +1169,7 @@ fn compile_scope(
                 .clone()
                 .unwrap_or_else(|| "the other definition".to_string()),
             except: None,
+            split: std::sync::OnceLock::new(),
         },
         group_by,
         across_groups: u.across_groups,

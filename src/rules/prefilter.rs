@@ -51,6 +51,9 @@ pub struct Prefilter {
     facts: u32,
     /// Parallel to the rule set's rules: the clauses the rule needs.
     needs: Needs,
+    /// A bit per fact (64 a word): whether it is about elements of some name existing
+    /// (known once [`Facts::mark_elements`] has looked them up).
+    element_facts: Vec<u64>,
     /// Parallel to the facts: where each is looked for when first asked
     /// ([`Facts::learn`]).
     sources: Vec<Source>,
@@ -174,7 +177,7 @@ impl Needs {
 struct ElementFacts {
     name: String,
     /// The name's group in the element index ([`index::group`]).
-    group: u16,
+    group: u8,
     /// "An element of this name exists", if some rule needs it.
     exists: Option<u32>,
     /// Its attribute facts, in the prefilter's `attributes`.
@@ -258,23 +261,30 @@ impl Facts<'_, '_, '_> {
         let filter = self.filter;
         let doc = self.root.document();
         let words = &mut self.words;
-        index::with_groups(self.root, |groups| {
+        let indexed = index::with_groups(self.root, |groups| {
             for facts in &filter.elements {
+                let ids = groups.get(facts.group);
+                if ids.is_empty() {
+                    continue;
+                }
                 let Some(i) = facts.exists else {
                     continue;
                 };
-                let found = groups.get(usize::from(facts.group)).iter().any(|&id| {
+                if ids.iter().any(|&id| {
                     doc.get_node(roxmltree::NodeId::new(id))
                         .is_some_and(|node| same(node.tag_name().name(), &facts.name))
-                });
-                let word = &mut words[(i / 64) as usize];
-                word.known |= 1 << (i % 64);
-                if found {
-                    word.holds |= 1 << (i % 64);
+                }) {
+                    words[(i / 64) as usize].holds |= 1 << (i % 64);
                 }
             }
-        })
-        .is_some()
+        });
+        if indexed.is_none() {
+            return false;
+        }
+        for (word, &known) in words.iter_mut().zip(&filter.element_facts) {
+            word.known |= known;
+        }
+        true
     }
 
     /// Whether every fact of `bits` in word `w` holds; stops at the first that does not.
@@ -567,7 +577,7 @@ impl Builder {
         let flatten = |name: String, facts: ElementBuild, filter: &mut Prefilter| {
             let attributes = filter.add_attributes(facts.attributes);
             ElementFacts {
-                group: index::group(&name) as u16,
+                group: index::group(&name) as u8,
                 name,
                 exists: facts.exists,
                 attributes,
@@ -587,6 +597,12 @@ impl Builder {
             filter.groups[g + 1] += filter.groups[g];
         }
         filter.sources = filter.sources();
+        filter.element_facts = vec![0; filter.facts.div_ceil(64) as usize];
+        for (i, source) in filter.sources.iter().enumerate() {
+            if matches!(source, Source::Element(_)) {
+                filter.element_facts[i / 64] |= 1 << (i % 64);
+            }
+        }
         filter
     }
 }

@@ -221,12 +221,12 @@ pub(crate) struct Groups<'x>(&'x Index);
 impl Groups<'_> {
     /// The ids of group `g` (see [`group`]), in document order.
     #[inline]
-    pub(crate) fn get(&self, g: usize) -> &[u32] {
+    pub(crate) fn get(&self, g: u8) -> &[u32] {
         let ix = self.0;
-        match ix.starts.get(g..g + 2) {
-            Some(&[from, to]) => &ix.nodes[from as usize..to as usize],
-            _ => &[],
-        }
+        let g = usize::from(g);
+        ix.nodes
+            .get(ix.starts[g] as usize..ix.starts[g + 1] as usize)
+            .unwrap_or_default()
     }
 }
 

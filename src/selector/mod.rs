@@ -401,6 +401,48 @@ impl Selector {
         }
     }
 
+    /// For testing a selector's costlier filters only where they matter (a `unique`
+    /// tests them only at items whose key repeats): when the last step selects nodes and
+    /// has predicates that read neither `position()` nor `last()`, some of them more than
+    /// an attribute test (`@a`, `@a = 'v'`), the selector without those predicates, and
+    /// those predicates. A node is selected by `self` exactly when the shorter selector
+    /// selects it and every returned expression is true at it.
+    pub fn split_costly_predicates(&self) -> Option<(Selector, Vec<Expression>)> {
+        fn cheap(e: &Expr) -> bool {
+            match e {
+                Expr::AttrCompare { .. } => true,
+                Expr::Path(p) => matches!(&p.steps[..], [s] if !p.absolute
+                    && s.axis == Axis::Attribute
+                    && s.predicates.is_empty()),
+                _ => false,
+            }
+        }
+        let last = self.path.steps.last()?;
+        if last.positional || last.axis == Axis::Attribute || last.predicates.iter().all(cheap) {
+            return None;
+        }
+        let mut path = self.path.clone();
+        let step = path.steps.last_mut()?;
+        let (kept, costly): (Vec<Expr>, Vec<Expr>) = std::mem::take(&mut step.predicates)
+            .into_iter()
+            .partition(cheap);
+        step.predicates = kept;
+        let costly = costly
+            .into_iter()
+            .map(|expr| Expression {
+                source: self.source.clone(),
+                expr,
+            })
+            .collect();
+        Some((
+            Selector {
+                source: self.source.clone(),
+                path,
+            },
+            costly,
+        ))
+    }
+
     /// For "ensure" edits: the steps when the path is relative and made only
     /// of child element steps with a concrete (optionally prefixed) name whose
     /// predicates are only `@a='v'` tests, possibly joined with `and` or given
