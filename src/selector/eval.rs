@@ -274,16 +274,12 @@ fn bottom_up<'a, 'i>(
                 // starts from the one serial rather than every model element, while
                 // `devices/controller` starts from the controllers rather than walking
                 // every child of `<devices>`.
-                let size = |a: &Anchor| -> usize {
-                    a.groups
-                        .iter()
-                        .map(|&g| groups.get(usize::from(g)).len())
-                        .sum()
-                };
+                let size =
+                    |a: &Anchor| -> usize { a.groups.iter().map(|&g| groups.get(g).len()).sum() };
                 let down = |a: &Anchor| -> usize {
                     a.groups
                         .iter()
-                        .flat_map(|&g| groups.get(usize::from(g)))
+                        .flat_map(|&g| groups.get(g))
                         .filter_map(|&id| doc.get_node(roxmltree::NodeId::new(id)))
                         .map(subtree_len)
                         .sum()
@@ -307,7 +303,7 @@ fn bottom_up<'a, 'i>(
         let (step, rest) = (&steps[j], &steps[j + 1..]);
         let before = &steps[..j];
         for &g in &anchor.groups {
-            for &id in groups.get(usize::from(g)) {
+            for &id in groups.get(g) {
                 let Some(node) = doc.get_node(roxmltree::NodeId::new(id)) else {
                     continue;
                 };
