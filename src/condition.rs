@@ -378,8 +378,12 @@ pub struct Unique {
     /// `for_each` as candidates and costly filters
     /// ([`Selector::split_costly_predicates`]), worked out on first use.
     #[serde(skip)]
-    pub split: OnceLock<Option<(Selector, Vec<Expression>)>>,
+    pub split: OnceLock<Option<SplitItems>>,
 }
+
+/// The candidates of a `unique`'s items, and its costly filters, each with how many
+/// parents up from a candidate it applies ([`Selector::split_costly_predicates`]).
+pub type SplitItems = (Selector, Vec<(usize, Expression)>);
 
 /// One part of a `unique` key.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -494,7 +498,7 @@ impl Unique {
         }
         let mut firsts: Vec<Option<Item<'a, 'i>>> = vec![None; sizes.len()];
         for (item, group) in grouped {
-            if sizes[group] < 2 || !filters.iter().all(|f| f.eval_bool(item.element())) {
+            if sizes[group] < 2 || !filters.iter().all(|(up, f)| passes(item, *up, f)) {
                 continue;
             }
             match firsts[group] {
@@ -507,6 +511,18 @@ impl Unique {
         }
         out
     }
+}
+
+/// Whether `filter` holds at the element `up` parents above `item`.
+fn passes(item: Item<'_, '_>, up: usize, filter: &Expression) -> bool {
+    let mut node = item.element();
+    for _ in 0..up {
+        match node.parent() {
+            Some(parent) => node = parent,
+            None => return false,
+        }
+    }
+    filter.eval_bool(node)
 }
 
 /// Whether two keys have equal parts, compared from the last: the later parts of a
@@ -1520,6 +1536,51 @@ mod tests {
         ] {
             assert_eq!(split(kept), None, "{kept}");
         }
+    }
+
+    #[test]
+    fn filters_of_earlier_steps_apply_to_the_right_ancestor() {
+        let xml = "<domain><devices>\
+            <serial><address type='pci' bus='0' slot='3'/></serial>\
+            <console><address type='pci' bus='0' slot='3'/></console>\
+            <console><address type='pci' bus='0' slot='3'/></console>\
+            <disk><x><address type='pci' bus='0' slot='3'/></x></disk>\
+            <disk><address type='pci' bus='0' slot='4'/></disk>\
+            <video><address type='pci' bus='0' slot='0x4'/></video>\
+            </devices></domain>";
+        let n = Normalize::Number;
+        let u = unique(
+            "devices/*[local-name()!='console']/address[@type='pci']",
+            &[("@bus", n, None), ("@slot", n, None)],
+        );
+        let doc = roxmltree::Document::parse(xml).unwrap();
+        let (candidates, filters) = u.for_each.split_costly_predicates().unwrap();
+        assert_eq!(candidates.select(doc.root_element()).len(), 5);
+        assert_eq!(filters.iter().map(|(up, _)| *up).collect::<Vec<_>>(), [1]);
+        assert_eq!(
+            dups(&u, xml),
+            [(at(xml, 5, "<address"), at(xml, 4, "<address"))]
+        );
+        // Through `//`: the filter is on the element right above each address; the step
+        // before `//` is not split off.
+        let deep = unique(
+            "devices[address]//*[local-name()!='console']/address",
+            &[("@bus", n, None), ("@slot", n, None)],
+        );
+        let (_, filters) = deep.for_each.split_costly_predicates().unwrap();
+        assert_eq!(filters.iter().map(|(up, _)| *up).collect::<Vec<_>>(), [1]);
+        assert!(dups(&deep, xml).is_empty());
+        let deep = unique(
+            "devices//*[local-name()!='console']/address",
+            &[("@bus", n, None), ("@slot", n, None)],
+        );
+        assert_eq!(
+            dups(&deep, xml),
+            [
+                (at(xml, 3, "<address"), at(xml, 0, "<address")),
+                (at(xml, 5, "<address"), at(xml, 4, "<address")),
+            ]
+        );
     }
 
     #[test]

@@ -84,10 +84,9 @@ struct Index {
     starts: [u32; GROUPS + 1],
     /// Node ids, grouped, each group in document order.
     nodes: Vec<u32>,
-    /// Scratch: the group of each element, in document order.
-    groups: Vec<u8>,
-    /// Scratch: the elements in document order.
-    order: Vec<u32>,
+    /// Scratch: the elements in document order, each its node id and group (`id << 8 |
+    /// group`).
+    order: Vec<u64>,
 }
 
 impl Default for Index {
@@ -96,7 +95,6 @@ impl Default for Index {
             doc: None,
             starts: [0; GROUPS + 1],
             nodes: Vec::new(),
-            groups: Vec::new(),
             order: Vec::new(),
         }
     }
@@ -139,23 +137,16 @@ impl Scope {
                 return Scope { active: false };
             };
             ix.doc = None;
-            let Index {
-                starts,
-                nodes,
-                groups,
-                order,
-                ..
-            } = &mut *ix;
-            groups.clear();
+            // Worked on as locals (kept in registers), put back below for the next document.
+            let mut order = std::mem::take(&mut ix.order);
+            let mut nodes = std::mem::take(&mut ix.nodes);
+            let mut starts = [0u32; GROUPS + 1];
             order.clear();
-            *starts = [0; GROUPS + 1];
             // Count each group's elements in `starts[g]`.
             for node in root.document().root().descendants() {
                 if node.is_element() {
-                    let name = node.tag_name().name();
-                    let g = group_u8(name);
-                    groups.push(g);
-                    order.push(node.id().get());
+                    let g = group_u8(node.tag_name().name());
+                    order.push((u64::from(node.id().get()) << 8) | u64::from(g));
                     starts[usize::from(g)] += 1;
                 }
             }
@@ -171,11 +162,14 @@ impl Scope {
             // Place the elements from the last, each before those of its group placed
             // already: `starts[g]` moves down to where group `g` starts, which is where
             // group `g - 1` ends.
-            for (&g, &id) in groups.iter().zip(order.iter()).rev() {
-                let s = &mut starts[usize::from(g)];
+            for &element in order.iter().rev() {
+                let s = &mut starts[(element & 0xff) as usize];
                 *s -= 1;
-                nodes[*s as usize] = id;
+                nodes[*s as usize] = (element >> 8) as u32;
             }
+            ix.order = order;
+            ix.nodes = nodes;
+            ix.starts = starts;
             ix.doc = Some(key);
             Scope { active: true }
         })

@@ -402,12 +402,15 @@ impl Selector {
     }
 
     /// For testing a selector's costlier filters only where they matter (a `unique`
-    /// tests them only at items whose key repeats): when the last step selects nodes and
-    /// has predicates that read neither `position()` nor `last()`, some of them more than
-    /// an attribute test (`@a`, `@a = 'v'`), the selector without those predicates, and
-    /// those predicates. A node is selected by `self` exactly when the shorter selector
-    /// selects it and every returned expression is true at it.
-    pub fn split_costly_predicates(&self) -> Option<(Selector, Vec<Expression>)> {
+    /// tests them only at items whose key repeats): the predicates that are more than an
+    /// attribute test (`@a`, `@a = 'v'`) and read neither `position()` nor `last()`, of the
+    /// last step when it selects nodes and of the steps before it joined to it by child
+    /// steps (`devices/*[local-name() != 'console']/address`), split off. Gives the
+    /// selector without them and each of them with how many parents up from a selected
+    /// node it applies (0 for the last step); `None` when there is none. A node is selected
+    /// by `self` exactly when the shorter selector selects it and every expression is
+    /// true at its ancestor that many levels up.
+    pub fn split_costly_predicates(&self) -> Option<(Selector, Vec<(usize, Expression)>)> {
         fn cheap(e: &Expr) -> bool {
             match e {
                 Expr::AttrCompare { .. } => true,
@@ -418,22 +421,38 @@ impl Selector {
             }
         }
         let last = self.path.steps.last()?;
-        if last.positional || last.axis == Axis::Attribute || last.predicates.iter().all(cheap) {
+        if last.axis == Axis::Attribute {
             return None;
         }
         let mut path = self.path.clone();
-        let step = path.steps.last_mut()?;
-        let (kept, costly): (Vec<Expr>, Vec<Expr>) = std::mem::take(&mut step.predicates)
-            .into_iter()
-            .partition(cheap);
-        step.predicates = kept;
-        let costly = costly
-            .into_iter()
-            .map(|expr| Expression {
-                source: self.source.clone(),
-                expr,
-            })
-            .collect();
+        let mut costly = Vec::new();
+        let count = path.steps.len();
+        for (i, step) in path.steps.iter_mut().enumerate().rev() {
+            let up = count - 1 - i;
+            if !step.positional && !step.predicates.iter().all(cheap) {
+                let (kept, split): (Vec<Expr>, Vec<Expr>) = std::mem::take(&mut step.predicates)
+                    .into_iter()
+                    .partition(cheap);
+                step.predicates = kept;
+                costly.extend(split.into_iter().map(|expr| {
+                    (
+                        up,
+                        Expression {
+                            source: self.source.clone(),
+                            expr,
+                        },
+                    )
+                }));
+            }
+            // A step before this one is a fixed number of parents up only across a
+            // child step.
+            if step.axis != Axis::Child {
+                break;
+            }
+        }
+        if costly.is_empty() {
+            return None;
+        }
         Some((
             Selector {
                 source: self.source.clone(),
