@@ -707,17 +707,26 @@ pub mod memo {
     use roxmltree::Node;
 
     /// The document being linted: its root element, the document's address (to tell its
-    /// nodes from another document's), and per definition its value at the root element
-    /// and whether its value is the same at every element (all its paths absolute).
+    /// nodes from another document's; 0 while no [`Document`] is alive), and per
+    /// definition its value at the root element and whether its value is the same at every
+    /// element (all its paths absolute). The lists keep their room from one document to
+    /// the next.
     struct State {
-        root: roxmltree::NodeId,
+        root: u32,
         doc: usize,
         values: Vec<Option<bool>>,
         context_free: Vec<Option<bool>>,
     }
 
     thread_local! {
-        static STATE: RefCell<Option<State>> = const { RefCell::new(None) };
+        static STATE: RefCell<State> = const {
+            RefCell::new(State {
+                root: 0,
+                doc: 0,
+                values: Vec::new(),
+                context_free: Vec::new(),
+            })
+        };
     }
 
     fn doc_key(node: Node<'_, '_>) -> usize {
@@ -730,12 +739,12 @@ pub mod memo {
     impl Document {
         pub fn start(root: Node<'_, '_>) -> Document {
             STATE.with(|r| {
-                *r.borrow_mut() = Some(State {
-                    root: root.id(),
-                    doc: doc_key(root),
-                    values: Vec::new(),
-                    context_free: Vec::new(),
-                });
+                if let Ok(mut state) = r.try_borrow_mut() {
+                    state.root = root.id().get();
+                    state.doc = doc_key(root);
+                    state.values.clear();
+                    state.context_free.clear();
+                }
             });
             Document(())
         }
@@ -743,7 +752,11 @@ pub mod memo {
 
     impl Drop for Document {
         fn drop(&mut self) {
-            STATE.with(|r| *r.borrow_mut() = None);
+            STATE.with(|r| {
+                if let Ok(mut state) = r.try_borrow_mut() {
+                    state.doc = 0;
+                }
+            });
         }
     }
 
@@ -759,20 +772,21 @@ pub mod memo {
     ) -> bool {
         let doc = doc_key(ctx);
         // `None`: not kept; `Some(known)`: kept, `known` if already evaluated.
-        let kept = STATE.with(|r| match &*r.borrow() {
-            Some(state) if state.doc == doc => {
-                let known = state.values.get(index).copied().flatten();
-                if state.root == ctx.id() {
-                    Some(Ok(known))
-                } else {
-                    match state.context_free.get(index).copied().flatten() {
-                        Some(true) => Some(Ok(known)),
-                        Some(false) => None,
-                        None => Some(Err(known)),
-                    }
+        let kept = STATE.with(|r| {
+            let state = r.try_borrow().ok()?;
+            if state.doc != doc {
+                return None;
+            }
+            let known = state.values.get(index).copied().flatten();
+            if state.root == ctx.id().get() {
+                Some(Ok(known))
+            } else {
+                match state.context_free.get(index).copied().flatten() {
+                    Some(true) => Some(Ok(known)),
+                    Some(false) => None,
+                    None => Some(Err(known)),
                 }
             }
-            _ => None,
         });
         let known = match kept {
             None => return eval(),
@@ -781,7 +795,9 @@ pub mod memo {
                 // Whether the definition is context-free, not yet asked in this document.
                 let free = context_free();
                 STATE.with(|r| {
-                    if let Some(state) = &mut *r.borrow_mut() {
+                    if let Ok(mut state) = r.try_borrow_mut()
+                        && state.doc == doc
+                    {
                         if state.context_free.len() <= index {
                             state.context_free.resize(index + 1, None);
                         }
@@ -800,7 +816,7 @@ pub mod memo {
         // Evaluated without the borrow held: definitions refer to definitions.
         let value = eval();
         STATE.with(|r| {
-            if let Some(state) = &mut *r.borrow_mut()
+            if let Ok(mut state) = r.try_borrow_mut()
                 && state.doc == doc
             {
                 if state.values.len() <= index {

@@ -331,6 +331,7 @@ impl Facts<'_, '_, '_> {
     }
 
     /// Looks for `fact`, and for the facts found in the same look.
+    #[inline(never)]
     fn learn(&mut self, fact: u32) {
         let filter = self.filter;
         let root = self.root;
@@ -791,7 +792,7 @@ impl Prefilter {
     }
 
     /// [`Prefilter::may_fire`] once no fact known rules the rule out.
-    #[inline(never)]
+    #[inline]
     fn may_fire_looking(&self, rule: RuleNeeds, facts: &mut Facts<'_, '_, '_>) -> bool {
         let needs = &self.needs;
         let all = &needs.all[rule.all.range()];
@@ -863,6 +864,25 @@ impl Scan<'_> {
 #[cfg(test)]
 mod tests {
     use crate::selector::{Fact, Namespaces, Selector};
+
+    /// `same` is `==` for every length, whichever byte differs.
+    #[test]
+    fn same_is_equality() {
+        let base: String = ('a'..='z').chain('A'..='Z').collect();
+        for n in 0..=base.len() {
+            let a = &base[..n];
+            assert!(super::same(a, a), "{a}");
+            for at in 0..n {
+                let mut b = a.as_bytes().to_vec();
+                b[at] = b'_';
+                let b = String::from_utf8(b).unwrap();
+                assert!(!super::same(a, &b), "{a} {b}");
+            }
+            if n > 0 {
+                assert!(!super::same(a, &base[..n - 1]), "{a}");
+            }
+        }
+    }
 
     /// The clauses as `name`, `element@attribute` or `element@attribute=value`, sorted.
     fn facts(src: &str) -> Vec<Vec<String>> {

@@ -89,19 +89,16 @@ struct Index {
     order: Vec<u64>,
 }
 
-impl Default for Index {
-    fn default() -> Self {
-        Index {
+thread_local! {
+    /// Constant-initialised: reaching it costs no check whether it was set up.
+    static INDEX: RefCell<Index> = const {
+        RefCell::new(Index {
             doc: None,
             starts: [0; GROUPS + 1],
             nodes: Vec::new(),
             order: Vec::new(),
-        }
-    }
-}
-
-thread_local! {
-    static INDEX: RefCell<Index> = RefCell::new(Index::default());
+        })
+    };
 }
 
 fn doc_key(node: Node<'_, '_>) -> usize {
