@@ -52,6 +52,10 @@ fn main() {
         .fold((usize::MAX, 0), |(lo, hi), n| (lo.min(n), hi.max(n)));
 
     let mut rules = rules::load_builtin().expect("the built-in rules load");
+    if std::env::var("VIRT_LINT_BENCH_EACH_RULE").as_deref() == Ok("1") {
+        each_rule_under_callgrind(&corpus, &rules);
+        return;
+    }
     if let Ok(only) = std::env::var("VIRT_LINT_BENCH_ONLY_RULE") {
         if only != "all" {
             rules.select(|rule, _| rule.id == only);
@@ -217,6 +221,46 @@ fn print_costliest_rules(corpus: &[String], rules: &RuleSet) {
     for (t, id) in costs.iter().take(shown) {
         println!("  {:>8.2} ms  {id}", t.as_secs_f64() * 1e3);
     }
+}
+
+/// `VIRT_LINT_BENCH_EACH_RULE=1`: the parsed corpus linted with no rule, then with each
+/// rule alone, each pass preceded by a call to [`pass_boundary`]. Under
+/// `valgrind --tool=callgrind --dump-before='*pass_boundary*'` every pass is then a
+/// profile part of its own (part 2 is no rule, part 3 the first rule listed, ...), so
+/// one run gives every rule's instruction count: `scripts/rule-costs.sh` does this.
+fn each_rule_under_callgrind(corpus: &[String], rules: &RuleSet) {
+    let docs: Vec<Document> = corpus
+        .iter()
+        .map(|t| Document::parse(t).expect("parses"))
+        .collect();
+    let mut passes: Vec<(String, RuleSet)> = Vec::new();
+    let mut none = rules.clone();
+    none.select(|_, _| false);
+    passes.push(("(no rule)".to_owned(), none));
+    for (_, rule) in rules.enabled() {
+        let mut one = rules.clone();
+        one.select(|r, _| r.id == rule.id);
+        passes.push((rule.id.clone(), one));
+    }
+    // Warm up what is remembered from one document to the next (regex answers), so that
+    // the first pass does not pay for it alone.
+    let warm: usize = docs.iter().map(|d| engine::lint(d, rules).len()).sum();
+    black_box(warm);
+    for (id, set) in &passes {
+        pass_boundary(id);
+        let findings: usize = docs.iter().map(|d| engine::lint(d, set).len()).sum();
+        black_box(findings);
+    }
+    pass_boundary("(end)");
+    for (id, _) in &passes {
+        println!("pass {id}");
+    }
+}
+
+/// Marks the start of a pass for callgrind (see [`each_rule_under_callgrind`]).
+#[inline(never)]
+fn pass_boundary(id: &str) {
+    black_box(id);
 }
 
 /// Parse every document; the number parsed.

@@ -59,6 +59,16 @@ pub enum ValueTest {
 pub struct Pattern {
     source: String,
     compiled: OnceLock<Regex>,
+    /// Distinct for each pattern made (clones share it): the key of its remembered
+    /// answers ([`matches_cached`]).
+    id: usize,
+}
+
+/// The next [`Pattern::id`].
+static NEXT_PATTERN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn next_pattern_id() -> usize {
+    NEXT_PATTERN.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 impl Pattern {
@@ -68,6 +78,7 @@ impl Pattern {
         Ok(Pattern {
             source: source.to_owned(),
             compiled: OnceLock::from(regex),
+            id: next_pattern_id(),
         })
     }
 
@@ -91,6 +102,7 @@ impl From<String> for Pattern {
         Pattern {
             source,
             compiled: OnceLock::new(),
+            id: next_pattern_id(),
         }
     }
 }
@@ -122,45 +134,68 @@ impl Comparison {
 
 /// [`Pattern::is_match`], remembered per pattern and text on this thread: the same few
 /// values (`0x00`, `virtio`, `/dev/urandom`) meet the same patterns in document after
-/// document, and a lookup costs far less than a match. The table of a pattern is found by
-/// the address of its source text and checked against a copy of that text, so the answer
-/// is always the pattern's, whatever rule set it belongs to; a pattern's table is emptied
-/// when it grows past [`MATCH_CACHE_LIMIT`] texts.
+/// document, and a lookup costs far less than a match (a tenth of a hash map's, too:
+/// this is on the path of every `matches:` test the prefilter and the rules make).
+///
+/// The table is direct-mapped: [`MATCH_SLOTS`] slots, each holding one pattern id,
+/// text and answer; a text whose slot holds another is matched and takes the slot.
 fn matches_cached(pattern: &Pattern, text: &str) -> bool {
-    /// A pattern's source (to check the address still holds it) and its texts' answers.
-    type Answers = (String, FastMap<Box<str>, bool>);
+    struct Slot {
+        /// The pattern's [`Pattern::id`] plus one (0: empty).
+        id: usize,
+        text: Box<str>,
+        answer: bool,
+    }
     thread_local! {
-        static MATCHES: std::cell::RefCell<FastMap<usize, Answers>> =
-            std::cell::RefCell::default();
+        static MATCHES: std::cell::RefCell<Vec<Slot>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    let source = pattern.source();
-    let key = source.as_ptr() as usize;
-    if let Some(known) = MATCHES.with(|m| {
-        m.borrow()
-            .get(&key)
-            .filter(|(s, _)| s == source)
-            .and_then(|(_, texts)| texts.get(text).copied())
-    }) {
-        return known;
-    }
-    let found = pattern.is_match(text);
+    let at = (text_hash(text) ^ (pattern.id as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)) as usize
+        & (MATCH_SLOTS - 1);
     MATCHES.with(|m| {
-        let mut m = m.borrow_mut();
-        let (known_source, texts) = m.entry(key).or_default();
-        if known_source != source {
-            source.clone_into(known_source);
-            texts.clear();
+        let Ok(mut m) = m.try_borrow_mut() else {
+            return pattern.is_match(text);
+        };
+        if m.is_empty() {
+            m.resize_with(MATCH_SLOTS, || Slot {
+                id: 0,
+                text: Box::default(),
+                answer: false,
+            });
         }
-        if texts.len() >= MATCH_CACHE_LIMIT {
-            texts.clear();
+        let slot = &mut m[at];
+        if slot.id == pattern.id + 1 && *slot.text == *text {
+            return slot.answer;
         }
-        texts.insert(text.into(), found);
-    });
-    found
+        let answer = pattern.is_match(text);
+        *slot = Slot {
+            id: pattern.id + 1,
+            text: text.into(),
+            answer,
+        };
+        answer
+    })
 }
 
-/// How many texts [`matches_cached`] keeps per pattern.
-const MATCH_CACHE_LIMIT: usize = 4096;
+/// How many answers [`matches_cached`] keeps (a power of two).
+const MATCH_SLOTS: usize = 4096;
+
+/// A quick hash of a short text, eight bytes at a time (FxHash's mixing).
+fn text_hash(text: &str) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h = text.len() as u64;
+    let mut chunks = text.as_bytes().chunks_exact(8);
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        h = (h.rotate_left(5) ^ word).wrapping_mul(K);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut word = [0u8; 8];
+        word[..rest.len()].copy_from_slice(rest);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+    }
+    h ^ (h >> 29)
+}
 
 type FastMap<K, V> = HashMap<K, V, crate::selector::index::FastHash>;
 
@@ -209,7 +244,113 @@ impl ValueTest {
     }
 }
 
+/// A `value:` test on a text alone (any `as:` but `quantity`, which reads the element's
+/// `unit`): what the prefilter checks attributes with ([`crate::selector::Fact`]).
+/// Facts compare by [`TextTest::key`], which says everything the test does.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct TextTest {
+    key: String,
+    kind: TextTestKind,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+enum TextTestKind {
+    /// A `value:` condition's test, after its `as:` normalisation.
+    Value(Normalize, ValueTest),
+    /// XPath `starts-with(@a, 'prefix')`.
+    StartsWith(String),
+}
+
+impl TextTest {
+    /// The test of `v`, when it reads the text alone.
+    fn of(v: &ValueCondition) -> Option<TextTest> {
+        if v.normalize == Normalize::Quantity {
+            return None;
+        }
+        let test = match &v.test {
+            ValueTest::Equals(s) => format!("= {s}"),
+            ValueTest::In(list) => format!("in {}", list.join("\u{0}")),
+            ValueTest::Matches(p) => format!("~ {}", p.source()),
+            ValueTest::Compare(op, n) => format!("{op:?} {n}"),
+        };
+        Some(TextTest {
+            key: format!("{} {test}", v.normalize),
+            kind: TextTestKind::Value(v.normalize, v.test.clone()),
+        })
+    }
+
+    /// The test `starts-with(., prefix)`.
+    pub fn starts_with(prefix: &str) -> TextTest {
+        TextTest {
+            key: format!("starts-with {prefix}"),
+            kind: TextTestKind::StartsWith(prefix.to_owned()),
+        }
+    }
+
+    /// Whether the test accepts a text (for a `value:` test: whether the condition
+    /// accepts an item with this text).
+    pub fn accepts(&self, raw: &str) -> bool {
+        match &self.kind {
+            TextTestKind::Value(Normalize::Text, test) => test.accepts_text(raw),
+            TextTestKind::Value(normalize, test) => {
+                test.accepts_key(*normalize, normalize.text(raw), raw)
+            }
+            TextTestKind::StartsWith(prefix) => raw.starts_with(prefix.as_str()),
+        }
+    }
+
+    /// What the test does, in words (`text ~ ^0x`, `starts-with pc-`): equal keys, equal
+    /// tests.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+}
+
+impl PartialEq for TextTest {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl Eq for TextTest {}
+
+impl std::hash::Hash for TextTest {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.key.hash(state);
+    }
+}
+
+impl PartialOrd for TextTest {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for TextTest {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key().cmp(other.key())
+    }
+}
+
 impl ValueCondition {
+    /// Beyond what its selector needs: that the attribute it reads, on an element of a
+    /// known name, passes its test (`@slot` matching `^0x[2-9a-f]..` at an `<address>`).
+    fn test_clause(&self, context: Option<&[&str]>) -> Option<crate::selector::Clause> {
+        let test = TextTest::of(self)?;
+        let (elements, name) = self.selector.attribute_of(context)?;
+        let mut clause: crate::selector::Clause = elements
+            .into_iter()
+            .map(|element| crate::selector::Fact::AttributeTest {
+                element,
+                name: name.clone(),
+                test: test.clone(),
+            })
+            .collect();
+        clause.sort();
+        clause.dedup();
+        (!clause.is_empty()).then_some(clause)
+    }
+
     pub fn holds(&self, ctx: Node<'_, '_>) -> bool {
         self.selector.any(ctx, |item| {
             let raw = item.string_value();
@@ -825,7 +966,13 @@ impl Condition {
         let at = |selector: &Selector| selector.required_facts_at(names.as_deref()).0;
         match self {
             Condition::Present(selector) => at(selector),
-            Condition::Value(v) => at(&v.selector),
+            Condition::Value(v) => {
+                let mut out = at(&v.selector);
+                out.extend(v.test_clause(names.as_deref()));
+                out.sort();
+                out.dedup();
+                out
+            }
             Condition::Unique(u) => at(&u.for_each),
             Condition::Is(index) => defs
                 .condition(*index)
@@ -853,7 +1000,13 @@ impl Condition {
                     .cloned()
                     .collect();
                 if branches.iter().all(|b| !b.is_empty()) {
-                    let mut either: Clause = branches.iter().flat_map(|b| b[0].clone()).collect();
+                    // From each branch its most telling clause: one an ordinary guest
+                    // is least likely to satisfy (an attribute value rather than an
+                    // element every guest has).
+                    let mut either: Clause = branches
+                        .iter()
+                        .flat_map(|b| most_selective(b).clone())
+                        .collect();
                     either.sort();
                     either.dedup();
                     out.push(either);
@@ -900,6 +1053,34 @@ impl Condition {
             | Condition::Unique(_) => {}
         }
     }
+}
+
+/// Of clauses that must all hold, the one a document is least likely to satisfy by
+/// chance: the one whose weakest fact is strongest (an attribute's value over an
+/// attribute over an element), then the one with fewest facts.
+fn most_selective(clauses: &[Clause]) -> &Clause {
+    use crate::selector::Fact;
+    let strength = |fact: &Fact| match fact {
+        Fact::AttributeTest { .. }
+        | Fact::Attribute {
+            value: Some(_),
+            element: Some(_),
+            ..
+        } => 3,
+        Fact::Attribute { value: Some(_), .. }
+        | Fact::Attribute {
+            element: Some(_), ..
+        } => 2,
+        Fact::Attribute { .. } => 1,
+        Fact::Element(_) => 0,
+    };
+    clauses
+        .iter()
+        .max_by_key(|c| {
+            let weakest = c.iter().map(strength).min().unwrap_or(0);
+            (weakest, std::cmp::Reverse(c.len()))
+        })
+        .unwrap_or(&clauses[0])
 }
 
 #[cfg(test)]
@@ -1026,7 +1207,7 @@ mod tests {
         let hex = Pattern::new("^0[xX][0-9a-f]+$").unwrap();
         let digits = Pattern::new("^[0-9]+$").unwrap();
         for round in 0..2 {
-            for i in 0..(MATCH_CACHE_LIMIT + 10) {
+            for i in 0..(MATCH_SLOTS + 10) {
                 for text in [format!("0x{i:x}"), i.to_string(), format!("z{i}")] {
                     for p in [&hex, &digits] {
                         assert_eq!(

@@ -586,11 +586,24 @@ fn a_walk_finds_hidden_and_linked_files_once_and_reports_what_it_cannot_read() {
     } else {
         std::process::Command::new(&binary)
     };
-    let out = command
-        .args(["--format", "concise", "."])
-        .current_dir(home)
-        .output()
-        .unwrap();
+    command.args(["--format", "concise", "."]).current_dir(home);
+    // The copy was just written: a child another test thread forked meanwhile may still
+    // hold it open for writing until it execs, and executing it then fails with "Text
+    // file busy" (ETXTBSY). That passes within moments; try again.
+    let out = (0..50)
+        .find_map(|_| match command.output() {
+            Ok(out) if !String::from_utf8_lossy(&out.stderr).contains("Text file busy") => {
+                Some(out)
+            }
+            Err(e) if e.kind() != std::io::ErrorKind::ExecutableFileBusy => {
+                panic!("cannot run {}: {e}", binary.display())
+            }
+            _ => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                None
+            }
+        })
+        .expect("the copied binary stays busy");
     std::fs::set_permissions(home.join("locked"), std::fs::Permissions::from_mode(0o755)).unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);

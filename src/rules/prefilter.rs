@@ -22,6 +22,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::RuleSet;
+use crate::condition::TextTest;
 use crate::selector::index::{self, GROUPS};
 use crate::selector::{Fact, ROOT_ELEMENT};
 
@@ -43,8 +44,9 @@ pub struct Prefilter {
     any_element: Span,
     /// The attribute facts of `elements`, `root` and `any_element`, each one's in a run.
     attributes: Vec<AttributeFacts>,
-    /// The values of `attributes`, each attribute's in a run: a text and its fact.
-    values: Vec<(String, u32)>,
+    /// The values of `attributes`, each attribute's in a run: a text (or a test of the
+    /// text) and its fact.
+    values: Vec<(Value, u32)>,
     /// How many facts there are.
     facts: u32,
     /// Parallel to the rule set's rules: the clauses the rule needs.
@@ -74,6 +76,25 @@ enum Source {
     RootAttribute,
     /// Some element carries one of the attributes of `any_element`.
     AnyElement,
+}
+
+/// What an attribute's value must be for a fact to hold.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+enum Value {
+    /// Exactly this text.
+    Text(String),
+    /// A text the test accepts (a rule's `value:` test, `starts-with`).
+    Test(TextTest),
+}
+
+impl Value {
+    #[inline]
+    fn holds(&self, value: &str) -> bool {
+        match self {
+            Value::Text(text) => same(text, value),
+            Value::Test(test) => test.accepts(value),
+        }
+    }
 }
 
 /// A run `from..to` of one of the prefilter's lists.
@@ -410,7 +431,7 @@ fn each_named(
 /// Calls `set` with each fact among `facts` that `node`'s attributes satisfy.
 #[inline]
 fn mark_attributes(
-    values: &[(String, u32)],
+    values: &[(Value, u32)],
     facts: &[AttributeFacts],
     node: roxmltree::Node<'_, '_>,
     mut set: impl FnMut(u32),
@@ -428,8 +449,8 @@ fn mark_attributes(
         }
         if !fact.values.is_empty() {
             let value = attribute.value();
-            for (text, i) in &values[fact.values.range()] {
-                if same(text, value) {
+            for (wanted, i) in &values[fact.values.range()] {
+                if wanted.holds(value) {
                     set(*i);
                 }
             }
@@ -457,7 +478,7 @@ struct ElementBuild {
 struct AttributeBuild {
     name: String,
     exists: Option<u32>,
-    values: Vec<(String, u32)>,
+    values: Vec<(Value, u32)>,
 }
 
 impl AttributeBuild {
@@ -481,6 +502,8 @@ impl AttributeBuild {
 impl Builder {
     /// The index of `fact`, added to what the scan looks for if new; `None` when it cannot
     /// be looked for (too many facts about any element).
+    // Facts hash and compare by their text; a test's compiled pattern is not part of it.
+    #[allow(clippy::mutable_key_type)]
     fn intern(&mut self, ids: &mut HashMap<Fact, u32>, fact: Fact) -> Option<u32> {
         if let Some(&id) = ids.get(&fact) {
             return Some(id);
@@ -507,9 +530,22 @@ impl Builder {
                 };
                 let facts = AttributeBuild::of(list, name);
                 match value {
-                    Some(value) => facts.values.push((value.clone(), id)),
+                    Some(value) => facts.values.push((Value::Text(value.clone()), id)),
                     None => facts.exists = Some(id),
                 }
+            }
+            Fact::AttributeTest {
+                element,
+                name,
+                test,
+            } => {
+                let list = match element.as_str() {
+                    ROOT_ELEMENT => &mut self.root.attributes,
+                    element => &mut self.element(element).attributes,
+                };
+                AttributeBuild::of(list, name)
+                    .values
+                    .push((Value::Test(test.clone()), id));
             }
         }
         self.facts += 1;
@@ -575,6 +611,7 @@ impl Builder {
 impl Prefilter {
     pub fn new(rules: &RuleSet) -> Prefilter {
         let mut builder = Builder::default();
+        #[allow(clippy::mutable_key_type)]
         let mut ids: HashMap<Fact, u32> = HashMap::new();
         let mut needs = Needs::default();
         for rule in &rules.rules {
@@ -706,8 +743,8 @@ impl Prefilter {
                 if let Some(i) = a.exists {
                     present.set(i);
                 }
-                for (text, i) in &self.values[a.values.range()] {
-                    if text == value {
+                for (wanted, i) in &self.values[a.values.range()] {
+                    if wanted.holds(value) {
                         present.set(*i);
                     }
                 }
@@ -867,6 +904,11 @@ mod tests {
                             element.as_deref().unwrap_or("*"),
                             value.map(|v| format!("={v}")).unwrap_or_default()
                         ),
+                        Fact::AttributeTest {
+                            element,
+                            name,
+                            test,
+                        } => format!("{element}@{name} {}", test.key()),
                     })
                     .collect()
             })
@@ -955,5 +997,52 @@ mod tests {
             Some(vec!["a".to_owned(), "b".to_owned()])
         );
         assert!(facts("@qemu:x").is_empty());
+    }
+
+    #[test]
+    fn facts_from_prefixes() {
+        assert_eq!(
+            facts("os/type[@machine='pc' or starts-with(@machine, 'pc-i440fx')]"),
+            vec![
+                vec!["os"],
+                vec!["type"],
+                vec!["type@machine=pc", "type@machine starts-with pc-i440fx"],
+            ]
+        );
+        // An empty prefix holds without the attribute; on any element, a prefix is
+        // looked for as the attribute.
+        assert_eq!(facts("os[starts-with(@x, '')]"), [["os"]]);
+        assert_eq!(facts("*[starts-with(@x, 'a')]"), [["*@x"]]);
+    }
+
+    /// A rule's `value:` test on an attribute of its context becomes a fact: the rule
+    /// runs on documents with such a value only, and then finds it.
+    #[test]
+    fn value_tests_are_facts() {
+        let mut rules = crate::rules::load_builtin().unwrap();
+        rules.select(|rule, _| rule.id == "address/pci-slot-out-of-range");
+        let (index, _) = rules.enabled().next().unwrap();
+        let doc = |slot: &str| {
+            format!(
+                "<domain type='kvm'><devices><interface type='network'>\
+                 <address type='pci' domain='0' bus='0' slot='{slot}' function='0'/>\
+                 </interface></devices></domain>"
+            )
+        };
+        for (slot, fires) in [("0x01", false), ("31", false), ("0x20", true), ("32", true)] {
+            let text = doc(slot);
+            let parsed = crate::document::Document::parse(&text).unwrap();
+            let mut facts = rules.prefilter().facts(parsed.root());
+            assert_eq!(
+                rules.prefilter().may_fire(index, &mut facts),
+                fires,
+                "{slot}"
+            );
+            assert_eq!(
+                crate::engine::lint(&parsed, &rules).len(),
+                usize::from(fires),
+                "{slot}"
+            );
+        }
     }
 }

@@ -51,6 +51,84 @@ type Visit<'f, 'a, 'i> = &'f mut dyn FnMut(Item<'a, 'i>) -> bool;
 // Paths
 // ---------------------------------------------------------------------------
 
+/// How a [`LocationPath`] is walked, worked out when it is compiled: whether it is a lone
+/// attribute (`@name`), and the steps a bottom-up walk through the element index may
+/// start from.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub(super) struct Plan {
+    /// The path is `@name` (no predicate): one attribute lookup.
+    lone_attribute: bool,
+    /// The steps to start bottom-up walks from (see [`bottom_up`]), in path order; the
+    /// walk starts from the one whose names the document has fewest elements of.
+    anchors: Vec<Anchor>,
+}
+
+/// A named step that can be checked in reverse, from which [`bottom_up`] may start.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Anchor {
+    /// Its index in the path's steps.
+    step: usize,
+    /// The index groups ([`index::group`]) of the names it may have, sorted, distinct.
+    groups: Vec<u8>,
+    /// For a wildcard step whose predicate `k` is exactly "named a or b": `k` and the
+    /// names, tested as such instead of evaluated.
+    name_filter: Option<(usize, Vec<Box<str>>)>,
+}
+
+impl Plan {
+    pub(super) fn of(absolute: bool, steps: &[Step]) -> Plan {
+        let lone_attribute = !absolute
+            && matches!(steps, [step] if step.axis == Axis::Attribute
+                && step.predicates.is_empty()
+                && matches!(step.test, NodeTest::Name { .. }));
+        let mut anchors: Vec<Anchor> = Vec::new();
+        for (j, step) in steps.iter().enumerate() {
+            if !reversible(step) {
+                break;
+            }
+            let Some(names) = anchor_names(step) else {
+                continue;
+            };
+            let mut groups: Vec<u8> = names.iter().map(|n| index::group(n) as u8).collect();
+            groups.sort_unstable();
+            groups.dedup();
+            let name_filter = match step.test {
+                NodeTest::AnyName | NodeTest::NamespaceAny(_) => {
+                    step.predicates.iter().enumerate().find_map(|(k, p)| {
+                        Some((
+                            k,
+                            exact_name_filter(p)?.into_iter().map(Into::into).collect(),
+                        ))
+                    })
+                }
+                _ => None,
+            };
+            anchors.push(Anchor {
+                step: j,
+                groups,
+                name_filter,
+            });
+        }
+        // An earlier step is a candidate only when the steps after it are walked
+        // cheaply: named child steps, not a search of a whole subtree or of every child's
+        // children (`devices//address` and `devices/*/address` start from the addresses,
+        // not from `<devices>`). The last named step always is.
+        let last = anchors.len().saturating_sub(1);
+        let mut k = 0;
+        anchors.retain(|a| {
+            k += 1;
+            k - 1 == last
+                || steps[a.step + 1..]
+                    .iter()
+                    .all(|s| s.axis == Axis::Child && matches!(s.test, NodeTest::Name { .. }))
+        });
+        Plan {
+            lone_attribute,
+            anchors,
+        }
+    }
+}
+
 /// Calls `f` for every item `path` reaches from `ctx` (possibly several times
 /// and out of document order) until `f` returns true; returns whether it did.
 pub(super) fn for_each<'a, 'i>(
@@ -58,8 +136,8 @@ pub(super) fn for_each<'a, 'i>(
     ctx: Item<'a, 'i>,
     f: Visit<'_, 'a, 'i>,
 ) -> bool {
-    if let Some(found) = lone_attribute(path, ctx, f) {
-        return found;
+    if path.plan.lone_attribute {
+        return lone_attribute(path, ctx).is_some_and(f);
     }
     let start = if path.absolute {
         Item::Node(ctx.element().document().root())
@@ -67,42 +145,30 @@ pub(super) fn for_each<'a, 'i>(
         ctx
     };
     if let Item::Node(node) = start
-        && let Some(found) = bottom_up(&path.steps, node, f)
+        && !path.plan.anchors.is_empty()
+        && let Some(found) = bottom_up(&path.steps, &path.plan.anchors, node, f)
     {
         return found;
     }
     walk(&path.steps, start, f)
 }
 
-/// The most common path of all, `@name` (no prefix or a resolved one, no predicate):
-/// one attribute lookup. `None` for any other path.
-fn lone_attribute<'a, 'i>(
-    path: &LocationPath,
-    ctx: Item<'a, 'i>,
-    f: Visit<'_, 'a, 'i>,
-) -> Option<bool> {
-    let [step] = &path.steps[..] else {
-        return None;
-    };
+/// The attribute a lone-attribute path (`@name`, see [`Plan`]) picks at `ctx`.
+fn lone_attribute<'a, 'i>(path: &LocationPath, ctx: Item<'a, 'i>) -> Option<Item<'a, 'i>> {
     let NodeTest::Name {
         namespace, local, ..
-    } = &step.test
+    } = &path.steps[0].test
     else {
         return None;
     };
-    if path.absolute || step.axis != Axis::Attribute || !step.predicates.is_empty() {
-        return None;
-    }
     let Item::Node(element) = ctx else {
-        return Some(false);
+        return None;
     };
     // An element has at most one attribute of a given name.
-    Some(
-        element
-            .attributes()
-            .find(|a| a.name() == &**local && a.namespace() == namespace.as_deref())
-            .is_some_and(|attribute| f(Item::Attribute { element, attribute })),
-    )
+    element
+        .attributes()
+        .find(|a| a.name() == &**local && a.namespace() == namespace.as_deref())
+        .map(|attribute| Item::Attribute { element, attribute })
 }
 
 // ---------------------------------------------------------------------------
@@ -178,54 +244,74 @@ pub(super) fn local_name_alternatives(e: &Expr) -> Option<Vec<&str>> {
 }
 
 /// Walks `steps` from `start` starting from the elements the document's index lists for
-/// the last named step that can be checked in reverse (the anchor): each candidate that
-/// passes the anchor step is checked back up to `start`, then the steps after the anchor
-/// are walked from it. `None` when the document is not indexed or the path has no anchor
+/// one of the `anchors` (the one with the fewest candidates): each candidate that passes
+/// the anchor step is checked back up to `start`, then the steps after the anchor are
+/// walked from it. `None` when the document is not indexed or a top-down walk is cheaper
 /// (the caller then walks top-down).
-fn bottom_up<'a, 'i>(steps: &[Step], start: Node<'a, 'i>, f: Visit<'_, 'a, 'i>) -> Option<bool> {
-    let mut anchor = None;
-    for (i, step) in steps.iter().enumerate() {
-        if !reversible(step) {
-            break;
-        }
-        if let Some(names) = anchor_names(step) {
-            anchor = Some((i, names));
-        }
-    }
-    let (j, names) = anchor?;
-    // `name...` from an element below the root element (a device, its source): walking
-    // its few children costs less than checking every element of that name in the
-    // document (measured: paths that start deeper in are better bottom-up).
-    if j == 0 && steps[0].axis == Axis::Child && start.parent().and_then(|p| p.parent()).is_some() {
+fn bottom_up<'a, 'i>(
+    steps: &[Step],
+    anchors: &[Anchor],
+    start: Node<'a, 'i>,
+    f: Visit<'_, 'a, 'i>,
+) -> Option<bool> {
+    // A path starting with a child step from an element below the root element (a
+    // device, its source): walking its few children costs less than checking every
+    // element of some name in the document (measured).
+    if steps[0].axis == Axis::Child
+        && matches!(steps[0].test, NodeTest::Name { .. })
+        && start.parent().and_then(|p| p.parent()).is_some()
+    {
         return None;
     }
-    let (step, rest) = (&steps[j], &steps[j + 1..]);
-    let before = &steps[..j];
-    // A wildcard's `[local-name()='a' or local-name()='b']` is exactly "named a or b":
-    // tested as such instead of evaluated.
-    let name_filter = match step.test {
-        NodeTest::AnyName | NodeTest::NamespaceAny(_) => step
-            .predicates
-            .iter()
-            .enumerate()
-            .find_map(|(k, p)| Some((k, exact_name_filter(p)?))),
-        _ => None,
-    };
-    let mut groups: Vec<usize> = names.iter().map(|n| index::group(n)).collect();
-    groups.sort_unstable();
-    groups.dedup();
-    let doc = start.document();
-    let mut stopped = false;
-    for g in groups {
-        index::with_group_id(start, g, |ids| {
-            for &id in ids {
+    index::with_groups(start, |groups| {
+        let doc = start.document();
+        let anchor = match anchors {
+            [one] => one,
+            [earlier @ .., last] => {
+                // Bottom-up from the last named step costs a walk up from each of its
+                // elements; from an earlier step, a walk down through the subtrees of
+                // its elements (at most their sizes). `devices/serial/target/model`
+                // starts from the one serial rather than every model element, while
+                // `devices/controller` starts from the controllers rather than walking
+                // every child of `<devices>`.
+                let size =
+                    |a: &Anchor| -> usize { a.groups.iter().map(|&g| groups.get(g).len()).sum() };
+                let down = |a: &Anchor| -> usize {
+                    a.groups
+                        .iter()
+                        .flat_map(|&g| groups.get(g))
+                        .filter_map(|&id| doc.get_node(roxmltree::NodeId::new(id)))
+                        .map(subtree_len)
+                        .sum()
+                };
+                // Measured: checking a candidate's ancestors costs about as much as
+                // visiting two nodes on the way down.
+                let mut best = last;
+                let mut best_cost = 2 * size(last);
+                for a in earlier.iter().rev() {
+                    let cost = 2 * size(a) + down(a);
+                    if cost < best_cost {
+                        best = a;
+                        best_cost = cost;
+                    }
+                }
+                best
+            }
+            [] => return false,
+        };
+        let j = anchor.step;
+        let (step, rest) = (&steps[j], &steps[j + 1..]);
+        let before = &steps[..j];
+        for &g in &anchor.groups {
+            for &id in groups.get(g) {
                 let Some(node) = doc.get_node(roxmltree::NodeId::new(id)) else {
                     continue;
                 };
                 let item = Item::Node(node);
-                let passes = |(k, p): (usize, &Expr)| match &name_filter {
+                let passes = |(k, p): (usize, &Expr)| match &anchor.name_filter {
                     Some((filter, allowed)) if *filter == k => {
-                        allowed.contains(&node.tag_name().name())
+                        let name = node.tag_name().name();
+                        allowed.iter().any(|a| &**a == name)
                     }
                     _ => eval_bool(p, Ctx::new(item)),
                 };
@@ -234,21 +320,36 @@ fn bottom_up<'a, 'i>(steps: &[Step], start: Node<'a, 'i>, f: Visit<'_, 'a, 'i>) 
                     && reaches(before, step.axis, node, start)
                     && walk(rest, item, f)
                 {
-                    stopped = true;
-                    return;
+                    return true;
                 }
             }
-        })?;
-        if stopped {
-            return Some(true);
         }
+        false
+    })
+}
+
+/// How many nodes `node`'s subtree has, itself included (node ids are in document order).
+fn subtree_len(node: Node<'_, '_>) -> usize {
+    let mut last = node;
+    while let Some(child) = last.last_child() {
+        last = child;
     }
-    Some(false)
+    (last.id().get() - node.id().get()) as usize + 1
 }
 
 /// Whether `node` can be reached by a step along `axis` from a node that `steps` reach
 /// from `start`.
 fn reaches(steps: &[Step], axis: Axis, node: Node<'_, '_>, start: Node<'_, '_>) -> bool {
+    if steps.is_empty() {
+        // The step starts at `start` itself: the common `devices//x` walked back.
+        return match axis {
+            Axis::Child => node.parent() == Some(start),
+            Axis::Descendant => node.ancestors().skip(1).any(|p| p == start),
+            Axis::DescendantOrSelf => node.ancestors().any(|p| p == start),
+            Axis::SelfNode => node == start,
+            Axis::Attribute | Axis::Parent => false,
+        };
+    }
     match axis {
         Axis::Child => node.parent().is_some_and(|p| reached(steps, p, start)),
         Axis::Descendant => node.ancestors().skip(1).any(|p| reached(steps, p, start)),
@@ -271,7 +372,7 @@ fn reached(steps: &[Step], node: Node<'_, '_>, start: Node<'_, '_>) -> bool {
 
 /// The items `path` reaches from `ctx`, in document order, without duplicates.
 pub(super) fn select<'a, 'i>(path: &LocationPath, ctx: Item<'a, 'i>) -> Vec<Item<'a, 'i>> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(8);
     for_each(path, ctx, &mut |item| {
         out.push(item);
         false
@@ -285,6 +386,9 @@ pub(super) fn select<'a, 'i>(path: &LocationPath, ctx: Item<'a, 'i>) -> Vec<Item
 
 /// Whether `path` reaches anything from `ctx`.
 pub(super) fn exists(path: &LocationPath, ctx: Item<'_, '_>) -> bool {
+    if path.plan.lone_attribute {
+        return lone_attribute(path, ctx).is_some();
+    }
     for_each(path, ctx, &mut |_| true)
 }
 
@@ -379,6 +483,19 @@ impl<'a, 'i> Iterator for AxisIter<'a, 'i> {
 /// the attribute axis, elements elsewhere. Unprefixed names match only items
 /// without a namespace.
 fn matches(test: &NodeTest, axis: Axis, item: &Item<'_, '_>) -> bool {
+    // The common case first: an element name test (a non-element's name is empty, and a
+    // name test's never is).
+    if let (
+        NodeTest::Name {
+            namespace, local, ..
+        },
+        Item::Node(n),
+    ) = (test, item)
+        && axis != Axis::Attribute
+    {
+        let tag = n.tag_name();
+        return tag.name() == &**local && tag.namespace() == namespace.as_deref();
+    }
     let name = || -> Option<(Option<&str>, &str)> {
         match item {
             Item::Attribute { attribute, .. } if axis == Axis::Attribute => {
@@ -563,6 +680,9 @@ fn eval_call<'a, 'i>(e: &'a Expr, func: Func, args: &'a [Expr], ctx: Ctx<'a, 'i>
 
 /// The first item of `path` in document order, found without collecting.
 pub(super) fn first_item<'a, 'i>(path: &LocationPath, ctx: Item<'a, 'i>) -> Option<Item<'a, 'i>> {
+    if path.plan.lone_attribute {
+        return lone_attribute(path, ctx);
+    }
     let mut best: Option<Item<'a, 'i>> = None;
     for_each(path, ctx, &mut |item| {
         if best.is_none_or(|b| order_key(&item) < order_key(&b)) {

@@ -259,7 +259,10 @@ impl Selector {
                     ..
                 } = &step.test
                 {
-                    out.push(attribute_clause(previous.as_deref(), &[(&**local, None)]));
+                    out.push(attribute_clause(
+                        previous.as_deref(),
+                        &[(&**local, Want::Exists)],
+                    ));
                 }
                 previous = None;
                 continue;
@@ -325,6 +328,18 @@ impl Selector {
         eval::exists(&self.path, Item::Node(ctx))
     }
 
+    /// When the selector picks an attribute in no namespace with a plain last step
+    /// (`@bus`, `target/@dev`), evaluated at an element named one of `context`: the names
+    /// the attribute's element may have (when known) and the attribute's name.
+    pub fn attribute_of(&self, context: Option<&[&str]>) -> Option<(Vec<String>, String)> {
+        let (before, name, namespace) = self.split_attribute_ns()?;
+        if namespace.is_some() {
+            return None;
+        }
+        let (_, elements) = before.required_facts_at(context);
+        Some((elements?, name))
+    }
+
     /// If the last step is a plain attribute step `@name` (no prefix, no
     /// wildcard, no predicate): the selector of the steps before it, and the
     /// attribute's name. `clock/timer[@name='hpet']/@present` gives
@@ -362,10 +377,7 @@ impl Selector {
         };
         let selector = Selector {
             source,
-            path: LocationPath {
-                absolute: self.path.absolute,
-                steps: before.to_vec(),
-            },
+            path: LocationPath::new(self.path.absolute, before.to_vec()),
         };
         Some((
             selector,
@@ -501,6 +513,13 @@ pub enum Fact {
         name: String,
         value: Option<String>,
     },
+    /// An element with local name `element` carrying the attribute `name` (in no
+    /// namespace) whose text passes `test` (a rule's `value:` test).
+    AttributeTest {
+        element: String,
+        name: String,
+        test: crate::condition::TextTest,
+    },
 }
 
 /// Facts of which at least one holds.
@@ -511,9 +530,18 @@ pub type Clause = Vec<Fact>;
 /// root element alone.
 pub const ROOT_ELEMENT: &str = "\u{0}root";
 
+/// What a predicate requires of an attribute: to exist, to have a text, or a text with a
+/// prefix.
+#[derive(Debug, Clone, Copy)]
+enum Want<'e> {
+    Exists,
+    Text(&'e str),
+    Prefix(&'e str),
+}
+
 /// The clause "an element named one of `elements` (any element when `None`) has one of
-/// `attributes`" (each a name, and a value when the value is known).
-fn attribute_clause(elements: Option<&[&str]>, attributes: &[(&str, Option<&str>)]) -> Clause {
+/// `attributes`" (each a name and what its value must be).
+fn attribute_clause(elements: Option<&[&str]>, attributes: &[(&str, Want<'_>)]) -> Clause {
     let any: [Option<&str>; 1] = [None];
     let elements: Vec<Option<&str>> = match elements {
         Some(names) => names.iter().map(|n| Some(*n)).collect(),
@@ -522,20 +550,34 @@ fn attribute_clause(elements: Option<&[&str]>, attributes: &[(&str, Option<&str>
     elements
         .iter()
         .flat_map(|element| {
-            attributes.iter().map(move |(name, value)| Fact::Attribute {
-                element: element.map(str::to_owned),
-                name: (*name).to_owned(),
-                value: value.map(str::to_owned),
-            })
+            attributes
+                .iter()
+                .map(move |(name, want)| match (want, element) {
+                    // Tests are looked for on named elements only (a prefix on any element
+                    // is looked for as the attribute).
+                    (Want::Prefix(prefix), Some(element)) => Fact::AttributeTest {
+                        element: (*element).to_owned(),
+                        name: (*name).to_owned(),
+                        test: crate::condition::TextTest::starts_with(prefix),
+                    },
+                    _ => Fact::Attribute {
+                        element: element.map(str::to_owned),
+                        name: (*name).to_owned(),
+                        value: match want {
+                            Want::Text(text) => Some((*text).to_owned()),
+                            Want::Exists | Want::Prefix(_) => None,
+                        },
+                    },
+                })
         })
         .collect()
 }
 
-/// What a predicate requires of the element it filters, as clauses of attributes
-/// (`(name, Some(value))`: the attribute with that text; `(name, None)`: the attribute):
-/// `@a = 'v'` needs `a` = `v`; `@a`, `@a != 'v'`, `@a > 3` and `@a = 3` need `a`;
-/// `and` adds up its parts; `or` needs one of its branches' first clause.
-fn predicate_clauses(e: &Expr) -> Vec<Vec<(&str, Option<&str>)>> {
+/// What a predicate requires of the element it filters, as clauses of attributes and
+/// what they must hold: `@a = 'v'` needs `a` = `v`; `starts-with(@a, 'v')` an `a`
+/// starting with `v`; `@a`, `@a != 'v'`, `@a > 3` and `@a = 3` need `a`; `and` adds up
+/// its parts; `or` needs one of its branches' first clause.
+fn predicate_clauses(e: &Expr) -> Vec<Vec<(&str, Want<'_>)>> {
     /// `@a` alone, relative, without predicates.
     fn lone_attribute(e: &Expr) -> Option<&str> {
         let Expr::Path(p) = e else { return None };
@@ -560,10 +602,21 @@ fn predicate_clauses(e: &Expr) -> Vec<Vec<(&str, Option<&str>)>> {
             op,
             value,
         } => {
-            let text = (*op == CmpOp::Eq && !value.is_number).then_some(&*value.text);
-            vec![vec![(&**local, text)]]
+            let want = if *op == CmpOp::Eq && !value.is_number {
+                Want::Text(&value.text)
+            } else {
+                Want::Exists
+            };
+            vec![vec![(&**local, want)]]
         }
-        Expr::Path(_) => lone_attribute(e).map_or_else(Vec::new, |a| vec![vec![(a, None)]]),
+        Expr::Path(_) => lone_attribute(e).map_or_else(Vec::new, |a| vec![vec![(a, Want::Exists)]]),
+        Expr::Call(parse::Func::StartsWith, args) => match &args[..] {
+            // An empty prefix holds even without the attribute.
+            [a, Expr::Literal(prefix)] if !prefix.is_empty() => {
+                lone_attribute(a).map_or_else(Vec::new, |a| vec![vec![(a, Want::Prefix(prefix))]])
+            }
+            _ => Vec::new(),
+        },
         // An empty node-set compares false with anything but a boolean.
         Expr::Compare(_, l, r) => {
             fn one<'e>(a: &'e Expr, other: &Expr) -> Option<&'e str> {
@@ -571,7 +624,7 @@ fn predicate_clauses(e: &Expr) -> Vec<Vec<(&str, Option<&str>)>> {
             }
             one(l, r)
                 .or_else(|| one(r, l))
-                .map_or_else(Vec::new, |a| vec![vec![(a, None)]])
+                .map_or_else(Vec::new, |a| vec![vec![(a, Want::Exists)]])
         }
         Expr::And(items) => items.iter().flat_map(predicate_clauses).collect(),
         Expr::Or(items) => {

@@ -24,6 +24,19 @@ pub(super) struct LocationPath {
     /// Starts at the document root instead of the context node.
     pub absolute: bool,
     pub steps: Vec<Step>,
+    /// How the evaluator walks it, worked out once here rather than per evaluation.
+    pub plan: super::eval::Plan,
+}
+
+impl LocationPath {
+    pub fn new(absolute: bool, steps: Vec<Step>) -> LocationPath {
+        let plan = super::eval::Plan::of(absolute, &steps);
+        LocationPath {
+            absolute,
+            steps,
+            plan,
+        }
+    }
 }
 
 /// The axes reachable through the abbreviated syntax.
@@ -684,7 +697,7 @@ impl<'s> Parser<'s> {
                 absolute = true;
                 if !self.at_step_start() {
                     // `/` alone: the document root.
-                    return Ok(LocationPath { absolute, steps });
+                    return Ok(LocationPath::new(absolute, steps));
                 }
             }
             Tok::DoubleSlash => {
@@ -704,7 +717,7 @@ impl<'s> Parser<'s> {
                 _ => break,
             }
         }
-        Ok(LocationPath { absolute, steps })
+        Ok(LocationPath::new(absolute, steps))
     }
 
     fn resolve_prefix(&self, prefix: &Range<usize>) -> Result<Box<str>, SelectorError> {
