@@ -649,7 +649,7 @@ fn eval_call<'a, 'i>(e: &'a Expr, func: Func, args: &'a [Expr], ctx: Ctx<'a, 'i>
             };
             Value::Num(match (args.get(1), text.trim_matches(is_xml_space)) {
                 (Some(default), "") => eval_number(default, ctx),
-                (_, t) => normalize::c_integer(t).map_or(f64::NAN, |n| n as f64),
+                (_, t) => normalize::c_integer_f64(t).unwrap_or(f64::NAN),
             })
         }
         Func::LowerCase => Value::Str(Cow::Owned(string_arg(args, ctx).to_lowercase())),

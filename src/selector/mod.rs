@@ -835,6 +835,43 @@ mod tests {
         items.iter().map(|i| &doc.input_text()[i.range()]).collect()
     }
 
+    /// `[n]` selects what the same position test written out selects, wherever it stands
+    /// among the predicates; and the exact texts for a few.
+    #[test]
+    fn nth_predicates_select_as_positions_do() {
+        let doc = roxmltree::Document::parse(DOMAIN).unwrap();
+        for (nth, general) in [
+            ("devices/disk[2]", "devices/disk[position() = 2 and true()]"),
+            ("devices/disk[1]/target", "devices/disk[position() = 1 and true()]/target"),
+            ("devices/disk[4]", "devices/disk[position() = 4 and true()]"),
+            (
+                "devices/disk[@device='disk'][2]",
+                "devices/disk[@device='disk'][position() = 2 and true()]",
+            ),
+            (
+                "devices/disk[2][@device='disk']",
+                "devices/disk[position() = 2 and true()][@device='disk']",
+            ),
+            (
+                "devices/disk[2][@device='cdrom']",
+                "devices/disk[position() = 2 and true()][@device='cdrom']",
+            ),
+            ("devices/disk[driver][2]", "devices/disk[driver][position() = 2 and true()]"),
+            ("clock/timer[2]/@name", "clock/timer[position() = 2 and true()]/@name"),
+            ("devices/*[3]", "devices/*[position() = 3 and true()]"),
+            ("devices/disk[2.5]", "devices/disk[position() = 2.5 and true()]"),
+            ("devices/disk[1][last()]", "devices/disk[position() = 1 and true()][last()]"),
+        ] {
+            assert_eq!(texts(&doc, nth), texts(&doc, general), "{nth}");
+        }
+        assert_eq!(
+            texts(&doc, "devices/disk[@device='disk'][2]/target/@dev"),
+            ["dev='vdb'"]
+        );
+        assert_eq!(texts(&doc, "devices/disk[2][@device='disk']"), Vec::<&str>::new());
+        assert_eq!(texts(&doc, "clock/timer[2]/@name"), ["name='hpet'"]);
+    }
+
     #[test]
     fn namespaces_table() {
         let mut ns = Namespaces::default();
