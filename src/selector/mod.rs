@@ -842,7 +842,10 @@ mod tests {
         let doc = roxmltree::Document::parse(DOMAIN).unwrap();
         for (nth, general) in [
             ("devices/disk[2]", "devices/disk[position() = 2 and true()]"),
-            ("devices/disk[1]/target", "devices/disk[position() = 1 and true()]/target"),
+            (
+                "devices/disk[1]/target",
+                "devices/disk[position() = 1 and true()]/target",
+            ),
             ("devices/disk[4]", "devices/disk[position() = 4 and true()]"),
             (
                 "devices/disk[@device='disk'][2]",
@@ -856,11 +859,23 @@ mod tests {
                 "devices/disk[2][@device='cdrom']",
                 "devices/disk[position() = 2 and true()][@device='cdrom']",
             ),
-            ("devices/disk[driver][2]", "devices/disk[driver][position() = 2 and true()]"),
-            ("clock/timer[2]/@name", "clock/timer[position() = 2 and true()]/@name"),
+            (
+                "devices/disk[driver][2]",
+                "devices/disk[driver][position() = 2 and true()]",
+            ),
+            (
+                "clock/timer[2]/@name",
+                "clock/timer[position() = 2 and true()]/@name",
+            ),
             ("devices/*[3]", "devices/*[position() = 3 and true()]"),
-            ("devices/disk[2.5]", "devices/disk[position() = 2.5 and true()]"),
-            ("devices/disk[1][last()]", "devices/disk[position() = 1 and true()][last()]"),
+            (
+                "devices/disk[2.5]",
+                "devices/disk[position() = 2.5 and true()]",
+            ),
+            (
+                "devices/disk[1][last()]",
+                "devices/disk[position() = 1 and true()][last()]",
+            ),
         ] {
             assert_eq!(texts(&doc, nth), texts(&doc, general), "{nth}");
         }
@@ -868,7 +883,10 @@ mod tests {
             texts(&doc, "devices/disk[@device='disk'][2]/target/@dev"),
             ["dev='vdb'"]
         );
-        assert_eq!(texts(&doc, "devices/disk[2][@device='disk']"), Vec::<&str>::new());
+        assert_eq!(
+            texts(&doc, "devices/disk[2][@device='disk']"),
+            Vec::<&str>::new()
+        );
         assert_eq!(texts(&doc, "clock/timer[2]/@name"), ["name='hpet'"]);
     }
 
