@@ -77,10 +77,7 @@ struct Anchor {
 
 impl Plan {
     pub(super) fn of(absolute: bool, steps: &[Step]) -> Plan {
-        let lone_attribute = !absolute
-            && matches!(steps, [step] if step.axis == Axis::Attribute
-                && step.predicates.is_empty()
-                && matches!(step.test, NodeTest::Name { .. }));
+        let lone_attribute = super::parse::lone_attribute(absolute, steps).is_some();
         let mut anchors: Vec<Anchor> = Vec::new();
         for (j, step) in steps.iter().enumerate() {
             if !reversible(step) {
@@ -113,15 +110,13 @@ impl Plan {
         // cheaply: named child steps, not a search of a whole subtree or of every child's
         // children (`devices//address` and `devices/*/address` start from the addresses,
         // not from `<devices>`). The last named step always is.
-        let last = anchors.len().saturating_sub(1);
-        let mut k = 0;
+        let last = anchors.pop();
         anchors.retain(|a| {
-            k += 1;
-            k - 1 == last
-                || steps[a.step + 1..]
-                    .iter()
-                    .all(|s| s.axis == Axis::Child && matches!(s.test, NodeTest::Name { .. }))
+            steps[a.step + 1..]
+                .iter()
+                .all(|s| s.axis == Axis::Child && matches!(s.test, NodeTest::Name { .. }))
         });
+        anchors.extend(last);
         Plan {
             lone_attribute,
             anchors,
@@ -155,19 +150,14 @@ pub(super) fn for_each<'a, 'i>(
 
 /// The attribute a lone-attribute path (`@name`, see [`Plan`]) picks at `ctx`.
 fn lone_attribute<'a, 'i>(path: &LocationPath, ctx: Item<'a, 'i>) -> Option<Item<'a, 'i>> {
-    let NodeTest::Name {
-        namespace, local, ..
-    } = &path.steps[0].test
-    else {
-        return None;
-    };
+    let (namespace, local) = path.lone_attribute()?;
     let Item::Node(element) = ctx else {
         return None;
     };
     // An element has at most one attribute of a given name.
     element
         .attributes()
-        .find(|a| a.name() == &**local && a.namespace() == namespace.as_deref())
+        .find(|a| a.name() == local && a.namespace() == namespace)
         .map(|attribute| Item::Attribute { element, attribute })
 }
 

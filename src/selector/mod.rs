@@ -390,15 +390,7 @@ impl Selector {
     /// (no predicate): the attribute's namespace URI and local name, for reading it with
     /// one lookup instead of an evaluation.
     pub fn lone_attribute(&self) -> Option<(Option<&str>, &str)> {
-        match &self.path.steps[..] {
-            [step] if !self.path.absolute && step.axis == Axis::Attribute => match &step.test {
-                NodeTest::Name {
-                    namespace, local, ..
-                } if step.predicates.is_empty() => Some((namespace.as_deref(), local)),
-                _ => None,
-            },
-            _ => None,
-        }
+        self.path.lone_attribute()
     }
 
     /// For testing a selector's costlier filters only where they matter (a `unique`
@@ -453,6 +445,9 @@ impl Selector {
         if costly.is_empty() {
             return None;
         }
+        // The walk is planned anew for the shorter path (a plan names predicates by
+        // their place in a step).
+        let path = LocationPath::new(path.absolute, path.steps);
         Some((
             Selector {
                 source: self.source.clone(),
@@ -578,21 +573,12 @@ fn attribute_clause(elements: Option<&[&str]>, attributes: &[(&str, Want<'_>)]) 
 /// starting with `v`; `@a`, `@a != 'v'`, `@a > 3` and `@a = 3` need `a`; `and` adds up
 /// its parts; `or` needs one of its branches' first clause.
 fn predicate_clauses(e: &Expr) -> Vec<Vec<(&str, Want<'_>)>> {
-    /// `@a` alone, relative, without predicates.
+    /// `@a` alone, relative, without predicates, in no namespace.
     fn lone_attribute(e: &Expr) -> Option<&str> {
         let Expr::Path(p) = e else { return None };
-        match &p.steps[..] {
-            [step] if !p.absolute && step.axis == Axis::Attribute && step.predicates.is_empty() => {
-                match &step.test {
-                    NodeTest::Name {
-                        namespace: None,
-                        local,
-                        ..
-                    } => Some(local),
-                    _ => None,
-                }
-            }
-            _ => None,
+        match p.lone_attribute()? {
+            (None, local) => Some(local),
+            (Some(_), _) => None,
         }
     }
     match e {

@@ -29,6 +29,12 @@ pub(super) struct LocationPath {
 }
 
 impl LocationPath {
+    /// When the path is a lone relative attribute step `@name` or `@prefix:name` (no
+    /// predicate): the attribute's namespace URI and local name.
+    pub fn lone_attribute(&self) -> Option<(Option<&str>, &str)> {
+        lone_attribute(self.absolute, &self.steps)
+    }
+
     pub fn new(absolute: bool, steps: Vec<Step>) -> LocationPath {
         let plan = super::eval::Plan::of(absolute, &steps);
         LocationPath {
@@ -36,6 +42,21 @@ impl LocationPath {
             steps,
             plan,
         }
+    }
+}
+
+/// [`LocationPath::lone_attribute`] of a path's parts.
+pub(super) fn lone_attribute(absolute: bool, steps: &[Step]) -> Option<(Option<&str>, &str)> {
+    match steps {
+        [step] if !absolute && step.axis == Axis::Attribute && step.predicates.is_empty() => {
+            match &step.test {
+                NodeTest::Name {
+                    namespace, local, ..
+                } => Some((namespace.as_deref(), local)),
+                _ => None,
+            }
+        }
+        _ => None,
     }
 }
 
