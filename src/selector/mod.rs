@@ -876,6 +876,39 @@ mod tests {
         assert_eq!(texts(&doc, "clock/timer[2]/@name"), ["name='hpet'"]);
     }
 
+    /// The shorter selector `split_costly_predicates` gives selects the same through the
+    /// element index as without it: its walk is planned for its own predicates (a plan
+    /// made for the longer one would take `[@y='1']` for the name test it replaced, and
+    /// pick the `<a y='2'>`'s address).
+    #[test]
+    fn split_selectors_walk_as_planned() {
+        let others: String = (3..12)
+            .map(|n| format!("<c y='1'><address n='{n}'/></c>"))
+            .collect();
+        let xml = format!(
+            "<domain><devices><a y='1'><address n='1'/></a><a y='2'><address n='2'/></a>\
+             {others}</devices></domain>"
+        );
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let full = sel("devices/*[local-name()='a' or local-name()='b'][@y='1']/address");
+        let (shorter, costly) = full.split_costly_predicates().unwrap();
+        assert_eq!(costly.len(), 1);
+        let numbers = |items: Vec<Item<'_, '_>>| -> Vec<String> {
+            items
+                .iter()
+                .map(|i| i.element().attribute("n").unwrap().to_owned())
+                .collect()
+        };
+        let root = doc.root_element();
+        let plain = numbers(shorter.select(root));
+        assert_eq!(plain.len(), 10, "{plain:?}");
+        assert!(!plain.contains(&"2".to_owned()));
+        let scope = index::Scope::start(root);
+        assert_eq!(numbers(shorter.select(root)), plain);
+        assert_eq!(numbers(full.select(root)), ["1"]);
+        drop(scope);
+    }
+
     #[test]
     fn namespaces_table() {
         let mut ns = Namespaces::default();
