@@ -812,16 +812,7 @@ pub mod memo {
             Some(Err(known)) => {
                 // Whether the definition is context-free, not yet asked in this document.
                 let free = context_free();
-                STATE.with(|r| {
-                    if let Ok(mut state) = r.try_borrow_mut()
-                        && state.doc == doc
-                    {
-                        if state.context_free.len() <= index {
-                            state.context_free.resize(index + 1, None);
-                        }
-                        state.context_free[index] = Some(free);
-                    }
-                });
+                keep(doc, index, free, |state| &mut state.context_free);
                 if !free {
                     return eval();
                 }
@@ -833,17 +824,29 @@ pub mod memo {
         }
         // Evaluated without the borrow held: definitions refer to definitions.
         let value = eval();
+        keep(doc, index, value, |state| &mut state.values);
+        value
+    }
+
+    /// Keeps `value` at `index` of the list `list` picks, while document `doc` is the
+    /// one linted.
+    fn keep(
+        doc: usize,
+        index: usize,
+        value: bool,
+        list: impl FnOnce(&mut State) -> &mut Vec<Option<bool>>,
+    ) {
         STATE.with(|r| {
             if let Ok(mut state) = r.try_borrow_mut()
                 && state.doc == doc
             {
-                if state.values.len() <= index {
-                    state.values.resize(index + 1, None);
+                let list = list(&mut state);
+                if list.len() <= index {
+                    list.resize(index + 1, None);
                 }
-                state.values[index] = Some(value);
+                list[index] = Some(value);
             }
         });
-        value
     }
 }
 
