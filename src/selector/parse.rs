@@ -1059,17 +1059,7 @@ fn push_step(steps: &mut Vec<Step>, mut step: Step, descendant: Option<Range<usi
 /// `@name` alone (relative, one attribute name step, no predicates).
 fn single_attribute(e: &Expr) -> Option<(Option<&str>, &str)> {
     let Expr::Path(p) = e else { return None };
-    match (p.absolute, p.steps.as_slice()) {
-        (false, [step]) if step.axis == Axis::Attribute && step.predicates.is_empty() => {
-            match &step.test {
-                NodeTest::Name {
-                    namespace, local, ..
-                } => Some((namespace.as_deref(), local)),
-                _ => None,
-            }
-        }
-        _ => None,
-    }
+    p.lone_attribute()
 }
 
 fn literal(e: &Expr) -> Option<Literal> {
