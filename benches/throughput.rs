@@ -90,6 +90,7 @@ fn main() {
 
     let threads = rayon::current_num_threads();
     let mut parse_times = Vec::with_capacity(rounds);
+    let mut round_ratios = Vec::with_capacity(rounds);
     let mut lint_times = Vec::with_capacity(rounds);
     let mut par_times = Vec::with_capacity(rounds);
     for round in 0..WARM_UP_ROUNDS + rounds {
@@ -108,9 +109,11 @@ fn main() {
         if round >= WARM_UP_ROUNDS {
             parse_times.push(t_parse);
             lint_times.push(t_lint);
+            round_ratios.push(t_lint.as_secs_f64() / t_parse.as_secs_f64());
             par_times.push(t_par);
         }
     }
+    round_ratios.sort_by(f64::total_cmp);
     let parse = Stats::new(&mut parse_times);
     let lint = Stats::new(&mut lint_times);
     let par = Stats::new(&mut par_times);
@@ -154,6 +157,12 @@ fn main() {
         } else {
             "NOT met"
         }
+    );
+    println!(
+        "  each round's ratio:   median {:.2}x, {:.2}x-{:.2}x (drift in clock speed cancels out)",
+        round_ratios[round_ratios.len() / 2],
+        round_ratios[0],
+        round_ratios[round_ratios.len() - 1],
     );
     println!(
         "rayon speed-up:         {:.2}x on {threads} threads",

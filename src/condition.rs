@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use roxmltree::Node;
 
 use crate::rules::Lazy;
+use crate::selector::text::{same, same_opt, starts_with};
 use crate::selector::{Clause, Expression, Item, Key, Normalize, Selector, normalize};
 use std::sync::OnceLock;
 
@@ -163,7 +164,7 @@ fn matches_cached(pattern: &Pattern, text: &str) -> bool {
             });
         }
         let slot = &mut m[at];
-        if slot.id == pattern.id + 1 && *slot.text == *text {
+        if slot.id == pattern.id + 1 && same(&slot.text, text) {
             return slot.answer;
         }
         let answer = pattern.is_match(text);
@@ -236,8 +237,8 @@ impl ValueTest {
     /// [`ValueTest::accepts`] without building a key (the common `as: text` case).
     fn accepts_text(&self, value: &str) -> bool {
         match self {
-            ValueTest::Equals(expected) => value == expected,
-            ValueTest::In(list) => list.iter().any(|v| v == value),
+            ValueTest::Equals(expected) => same(value, expected),
+            ValueTest::In(list) => list.iter().any(|v| same(v, value)),
             ValueTest::Matches(regex) => matches_cached(regex, value),
             ValueTest::Compare(op, bound) => op.holds(crate::selector::xpath_number(value), *bound),
         }
@@ -295,7 +296,7 @@ impl TextTest {
             TextTestKind::Value(normalize, test) => {
                 test.accepts_key(*normalize, normalize.text(raw), raw)
             }
-            TextTestKind::StartsWith(prefix) => raw.starts_with(prefix.as_str()),
+            TextTestKind::StartsWith(prefix) => starts_with(raw, prefix),
         }
     }
 
@@ -668,7 +669,7 @@ impl<'k> PartReader<'k> {
                 Some((namespace, local)) => {
                     let attribute = element
                         .attributes()
-                        .find(|a| a.name() == local && a.namespace() == namespace);
+                        .find(|a| same(a.name(), local) && same_opt(a.namespace(), namespace));
                     // A number needs only the text.
                     if self.part.normalize == Normalize::Number {
                         return match attribute {

@@ -24,6 +24,7 @@ use std::collections::{BTreeMap, HashMap};
 use super::RuleSet;
 use crate::condition::TextTest;
 use crate::selector::index::{self, GROUPS};
+use crate::selector::text::same;
 use crate::selector::{Fact, ROOT_ELEMENT};
 
 /// The facts each rule needs, as indices into the facts the scan looks for, and the tables
@@ -193,28 +194,6 @@ struct AttributeFacts {
     /// "The attribute has this text", for each text some rule needs, in the prefilter's
     /// `values`.
     values: Span,
-}
-
-/// `a == b`, inline for the short names and values of domain XML (a library `memcmp`
-/// call costs more than the comparison).
-#[inline(always)]
-fn same(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let n = a.len();
-    if n != b.len() {
-        return false;
-    }
-    let word4 =
-        |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().expect("4 bytes"));
-    let word8 =
-        |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"));
-    match n {
-        0 => true,
-        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
-        4..=7 => word4(a, 0) == word4(b, 0) && word4(a, n - 4) == word4(b, n - 4),
-        8..=16 => word8(a, 0) == word8(b, 0) && word8(a, n - 8) == word8(b, n - 8),
-        _ => a == b,
-    }
 }
 
 /// Attribute facts about any element beyond this many are not looked for (their clauses
@@ -864,25 +843,6 @@ impl Scan<'_> {
 #[cfg(test)]
 mod tests {
     use crate::selector::{Fact, Namespaces, Selector};
-
-    /// `same` is `==` for every length, whichever byte differs.
-    #[test]
-    fn same_is_equality() {
-        let base: String = ('a'..='z').chain('A'..='Z').collect();
-        for n in 0..=base.len() {
-            let a = &base[..n];
-            assert!(super::same(a, a), "{a}");
-            for at in 0..n {
-                let mut b = a.as_bytes().to_vec();
-                b[at] = b'_';
-                let b = String::from_utf8(b).unwrap();
-                assert!(!super::same(a, &b), "{a} {b}");
-            }
-            if n > 0 {
-                assert!(!super::same(a, &base[..n - 1]), "{a}");
-            }
-        }
-    }
 
     /// The clauses as `name`, `element@attribute` or `element@attribute=value`, sorted.
     fn facts(src: &str) -> Vec<Vec<String>> {

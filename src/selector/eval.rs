@@ -15,6 +15,7 @@ use super::Item;
 use super::index;
 use super::normalize;
 use super::parse::{ArithOp, Axis, CmpOp, Expr, Func, Literal, LocationPath, NodeTest, Step};
+use super::text::{same, same_opt, starts_with};
 
 /// The context of a predicate: the item under test, its 1-based position and
 /// the size of the candidate list (both 0 when no predicate reads them).
@@ -157,7 +158,7 @@ fn lone_attribute<'a, 'i>(path: &LocationPath, ctx: Item<'a, 'i>) -> Option<Item
     // An element has at most one attribute of a given name.
     element
         .attributes()
-        .find(|a| a.name() == local && a.namespace() == namespace)
+        .find(|a| same(a.name(), local) && same_opt(a.namespace(), namespace))
         .map(|attribute| Item::Attribute { element, attribute })
 }
 
@@ -301,7 +302,7 @@ fn bottom_up<'a, 'i>(
                 let passes = |(k, p): (usize, &Expr)| match &anchor.name_filter {
                     Some((filter, allowed)) if *filter == k => {
                         let name = node.tag_name().name();
-                        allowed.iter().any(|a| &**a == name)
+                        allowed.iter().any(|a| same(a, name))
                     }
                     _ => eval_bool(p, Ctx::new(item)),
                 };
@@ -484,7 +485,7 @@ fn matches(test: &NodeTest, axis: Axis, item: &Item<'_, '_>) -> bool {
         && axis != Axis::Attribute
     {
         let tag = n.tag_name();
-        return tag.name() == &**local && tag.namespace() == namespace.as_deref();
+        return same(tag.name(), local) && same_opt(tag.namespace(), namespace.as_deref());
     }
     let name = || -> Option<(Option<&str>, &str)> {
         match item {
@@ -503,10 +504,10 @@ fn matches(test: &NodeTest, axis: Axis, item: &Item<'_, '_>) -> bool {
         NodeTest::Text => matches!(item, Item::Node(n) if n.is_text()),
         NodeTest::Comment => matches!(item, Item::Node(n) if n.is_comment()),
         NodeTest::AnyName => name().is_some(),
-        NodeTest::NamespaceAny(uri) => name().is_some_and(|(ns, _)| ns == Some(&**uri)),
+        NodeTest::NamespaceAny(uri) => name().is_some_and(|(ns, _)| same_opt(ns, Some(uri))),
         NodeTest::Name {
             namespace, local, ..
-        } => name().is_some_and(|(ns, l)| l == &**local && ns == namespace.as_deref()),
+        } => name().is_some_and(|(ns, l)| same(l, local) && same_opt(ns, namespace.as_deref())),
     }
 }
 
@@ -726,7 +727,7 @@ fn eval_bool<'a, 'i>(e: &'a Expr, ctx: Ctx<'a, 'i>) -> bool {
             (Func::Not, [a]) => !eval_bool(a, ctx),
             (Func::True, _) => true,
             (Func::False, _) => false,
-            (Func::StartsWith, [a, b]) => eval_string(a, ctx).starts_with(&*eval_string(b, ctx)),
+            (Func::StartsWith, [a, b]) => starts_with(&eval_string(a, ctx), &eval_string(b, ctx)),
             (Func::Contains, [a, b]) => eval_string(a, ctx).contains(&*eval_string(b, ctx)),
             _ => to_bool(eval(e, ctx)),
         },
@@ -746,14 +747,14 @@ fn attribute_compare(
     };
     let Some(attr) = node
         .attributes()
-        .find(|a| a.name() == local && a.namespace() == namespace)
+        .find(|a| same(a.name(), local) && same_opt(a.namespace(), namespace))
     else {
         return false;
     };
     let value = attr.value();
     match op {
-        CmpOp::Eq if !lit.is_number => value == &*lit.text,
-        CmpOp::Ne if !lit.is_number => value != &*lit.text,
+        CmpOp::Eq if !lit.is_number => same(value, &lit.text),
+        CmpOp::Ne if !lit.is_number => !same(value, &lit.text),
         _ => compare_numbers(op, str_to_num(value), lit.number),
     }
 }
@@ -845,8 +846,8 @@ fn compare_values(op: CmpOp, l: Value<'_, '_>, r: Value<'_, '_>) -> bool {
 
 fn compare_strings(op: CmpOp, a: &str, b: &str) -> bool {
     match op {
-        CmpOp::Eq => a == b,
-        CmpOp::Ne => a != b,
+        CmpOp::Eq => same(a, b),
+        CmpOp::Ne => !same(a, b),
         _ => compare_numbers(op, str_to_num(a), str_to_num(b)),
     }
 }
