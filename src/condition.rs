@@ -150,7 +150,8 @@ fn matches_cached(pattern: &Pattern, text: &str) -> bool {
     thread_local! {
         static MATCHES: std::cell::RefCell<Vec<Slot>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    let at = (text_hash(text) ^ (pattern.id as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)) as usize
+    let at = (crate::selector::text::hash(text)
+        ^ (pattern.id as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)) as usize
         & (MATCH_SLOTS - 1);
     MATCHES.with(|m| {
         let Ok(mut m) = m.try_borrow_mut() else {
@@ -179,24 +180,6 @@ fn matches_cached(pattern: &Pattern, text: &str) -> bool {
 
 /// How many answers [`matches_cached`] keeps (a power of two).
 const MATCH_SLOTS: usize = 4096;
-
-/// A quick hash of a short text, eight bytes at a time (FxHash's mixing).
-fn text_hash(text: &str) -> u64 {
-    const K: u64 = 0x517c_c1b7_2722_0a95;
-    let mut h = text.len() as u64;
-    let mut chunks = text.as_bytes().chunks_exact(8);
-    for chunk in &mut chunks {
-        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-        h = (h.rotate_left(5) ^ word).wrapping_mul(K);
-    }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        let mut word = [0u8; 8];
-        word[..rest.len()].copy_from_slice(rest);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
-    }
-    h ^ (h >> 29)
-}
 
 type FastMap<K, V> = HashMap<K, V, crate::selector::index::FastHash>;
 

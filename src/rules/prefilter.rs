@@ -194,6 +194,10 @@ struct AttributeFacts {
     /// "The attribute has this text", for each text some rule needs, in the prefilter's
     /// `values`.
     values: Span,
+    /// Whether which of `values` a text satisfies is remembered ([`ValueMasks`]): when
+    /// some of them are tests (patterns, numbers), which cost more than a look-up, and
+    /// there are at most 64.
+    remembered: bool,
 }
 
 /// Attribute facts about any element beyond this many are not looked for (their clauses
@@ -327,11 +331,13 @@ impl Facts<'_, '_, '_> {
                 let facts = &attributes[element.attributes.range()];
                 self.set_known(facts);
                 let words = &mut self.words;
-                let looked = each_named(root, element, |node| {
-                    mark_attributes(values, facts, node, |i| {
-                        words[(i / 64) as usize].holds |= 1 << (i % 64);
-                    });
-                    false
+                let looked = ValueMasks::with(|masks| {
+                    each_named(root, element, |node| {
+                        mark_attributes(values, facts, node, masks, |i| {
+                            words[(i / 64) as usize].holds |= 1 << (i % 64);
+                        });
+                        false
+                    })
                 });
                 if looked.is_none() {
                     self.learn_all();
@@ -341,19 +347,23 @@ impl Facts<'_, '_, '_> {
                 let facts = &attributes[filter.root.attributes.range()];
                 self.set_known(facts);
                 let words = &mut self.words;
-                mark_attributes(values, facts, root, |i| {
-                    words[(i / 64) as usize].holds |= 1 << (i % 64);
+                ValueMasks::with(|masks| {
+                    mark_attributes(values, facts, root, masks, |i| {
+                        words[(i / 64) as usize].holds |= 1 << (i % 64);
+                    });
                 });
             }
             Source::AnyElement => {
                 let facts = &attributes[filter.any_element.range()];
                 self.set_known(facts);
                 let words = &mut self.words;
-                for node in root.descendants().filter(roxmltree::Node::is_element) {
-                    mark_attributes(values, facts, node, |i| {
-                        words[(i / 64) as usize].holds |= 1 << (i % 64);
-                    });
-                }
+                ValueMasks::with(|masks| {
+                    for node in root.descendants().filter(roxmltree::Node::is_element) {
+                        mark_attributes(values, facts, node, masks, |i| {
+                            words[(i / 64) as usize].holds |= 1 << (i % 64);
+                        });
+                    }
+                });
             }
         }
     }
@@ -413,6 +423,7 @@ fn mark_attributes(
     values: &[(Value, u32)],
     facts: &[AttributeFacts],
     node: roxmltree::Node<'_, '_>,
+    masks: &mut ValueMasks,
     mut set: impl FnMut(u32),
 ) {
     for attribute in node.attributes() {
@@ -426,14 +437,96 @@ fn mark_attributes(
         if let Some(i) = fact.exists {
             set(i);
         }
-        if !fact.values.is_empty() {
-            let value = attribute.value();
-            for (wanted, i) in &values[fact.values.range()] {
-                if wanted.holds(value) {
+        if fact.values.is_empty() {
+            continue;
+        }
+        let value = attribute.value();
+        let wanted = &values[fact.values.range()];
+        if fact.remembered {
+            let mut mask = masks.mask(fact.values.from, value, || {
+                wanted
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (test, _))| test.holds(value))
+                    .fold(0, |mask, (bit, _)| mask | 1 << bit)
+            });
+            while mask != 0 {
+                set(wanted[mask.trailing_zeros() as usize].1);
+                mask &= mask - 1;
+            }
+        } else {
+            for (test, i) in wanted {
+                if test.holds(value) {
                     set(*i);
                 }
             }
         }
+    }
+}
+
+/// Which of an attribute's value facts a text satisfies (a bit per value, in the order of
+/// the attribute's run of values), remembered across documents: attribute values repeat
+/// (`bus='0x00'`, `function='0x0'`), and testing one against every pattern some rule has
+/// for it cost more than the rest of the prefilter together. A direct-mapped table per
+/// thread; texts longer than [`ValueMasks::TEXT`] bytes are not kept.
+struct ValueMasks(Vec<MaskSlot>);
+
+#[derive(Clone, Copy, Default)]
+struct MaskSlot {
+    /// The attribute's first value's index in the prefilter's `values`, plus one (0: empty).
+    values: u32,
+    len: u8,
+    text: [u8; ValueMasks::TEXT],
+    mask: u64,
+}
+
+impl ValueMasks {
+    const SLOTS: usize = 1024;
+    const TEXT: usize = 23;
+
+    /// Calls `f` with this thread's table (a fresh one in the unlikely case that it is
+    /// in use further up the stack).
+    fn with<R>(f: impl FnOnce(&mut ValueMasks) -> R) -> R {
+        thread_local! {
+            static MASKS: std::cell::RefCell<ValueMasks> =
+                const { std::cell::RefCell::new(ValueMasks(Vec::new())) };
+        }
+        MASKS.with(|masks| match masks.try_borrow_mut() {
+            Ok(mut masks) => f(&mut masks),
+            Err(_) => f(&mut ValueMasks(Vec::new())),
+        })
+    }
+
+    /// The mask of `text` for the attribute whose values start at `values`, from the
+    /// table or else from `compute` (then kept).
+    #[inline]
+    fn mask(&mut self, values: u32, text: &str, compute: impl FnOnce() -> u64) -> u64 {
+        let bytes = text.as_bytes();
+        if bytes.len() > Self::TEXT {
+            return compute();
+        }
+        if self.0.is_empty() {
+            self.0 = vec![MaskSlot::default(); Self::SLOTS];
+        }
+        let at = (crate::selector::text::hash(text) ^ u64::from(values).wrapping_mul(0x9e37_79b9))
+            as usize
+            & (Self::SLOTS - 1);
+        let slot = &mut self.0[at];
+        if slot.values == values + 1
+            && usize::from(slot.len) == bytes.len()
+            && crate::selector::text::same_bytes(&slot.text[..bytes.len()], bytes)
+        {
+            return slot.mask;
+        }
+        let mask = compute();
+        *slot = MaskSlot {
+            values: values + 1,
+            len: bytes.len() as u8,
+            text: [0; Self::TEXT],
+            mask,
+        };
+        slot.text[..bytes.len()].copy_from_slice(bytes);
+        mask
     }
 }
 
@@ -668,6 +761,9 @@ impl Prefilter {
         for a in list {
             let values_from = self.values.len() as u32;
             self.values.extend(a.values);
+            let values = &self.values[values_from as usize..];
+            let remembered =
+                values.len() <= 64 && values.iter().any(|(v, _)| matches!(v, Value::Test(_)));
             self.attributes.push(AttributeFacts {
                 name: a.name,
                 exists: a.exists,
@@ -675,6 +771,7 @@ impl Prefilter {
                     from: values_from,
                     to: self.values.len() as u32,
                 },
+                remembered,
             });
         }
         Span {
@@ -825,14 +922,15 @@ impl Scan<'_> {
         }
         let filter = self.filter;
         let present = &mut self.present;
-        mark_attributes(
-            &filter.values,
-            &filter.attributes[facts.range()],
-            node,
-            |i| {
-                present.set(i);
-            },
-        );
+        ValueMasks::with(|masks| {
+            mark_attributes(
+                &filter.values,
+                &filter.attributes[facts.range()],
+                node,
+                masks,
+                |i| present.set(i),
+            );
+        });
     }
 
     pub fn finish(self) -> Present {
@@ -842,7 +940,26 @@ impl Scan<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::ValueMasks;
     use crate::selector::{Fact, Namespaces, Selector};
+
+    /// A remembered mask is the one computed for that attribute and text; other
+    /// attributes, other texts and texts too long to keep are computed anew.
+    #[test]
+    fn value_masks_remember_per_attribute_and_text() {
+        let mut masks = ValueMasks(Vec::new());
+        assert_eq!(masks.mask(3, "0x01", || 0b101), 0b101);
+        assert_eq!(masks.mask(3, "0x01", || unreachable!("kept")), 0b101);
+        assert_eq!(masks.mask(4, "0x01", || 0b10), 0b10);
+        assert_eq!(masks.mask(3, "0x1", || 0b1), 0b1);
+        assert_eq!(masks.mask(3, "0x01", || unreachable!("kept")), 0b101);
+        let long = "x".repeat(ValueMasks::TEXT + 1);
+        assert_eq!(masks.mask(3, &long, || 7), 7);
+        assert_eq!(masks.mask(3, &long, || 8), 8);
+        let longest = "y".repeat(ValueMasks::TEXT);
+        assert_eq!(masks.mask(5, &longest, || 9), 9);
+        assert_eq!(masks.mask(5, &longest, || unreachable!("kept")), 9);
+    }
 
     /// The clauses as `name`, `element@attribute` or `element@attribute=value`, sorted.
     fn facts(src: &str) -> Vec<Vec<String>> {
