@@ -396,7 +396,23 @@ fn walk<'a, 'i>(steps: &[Step], item: Item<'a, 'i>, f: Visit<'_, 'a, 'i>) -> boo
     let Some((step, rest)) = steps.split_first() else {
         return f(item);
     };
-    if step.positional {
+    if let Some(n) = step.nth {
+        // `[n]` last, and no earlier predicate reads positions: the n-th candidate the
+        // earlier predicates accept, without collecting them.
+        let before = &step.predicates[..step.predicates.len() - 1];
+        let mut seen = 0;
+        for c in AxisIter::new(step.axis, item) {
+            if matches(&step.test, step.axis, &c)
+                && before.iter().all(|p| eval_bool(p, Ctx::new(c)))
+            {
+                seen += 1;
+                if seen == n {
+                    return walk(rest, c, f);
+                }
+            }
+        }
+        false
+    } else if step.positional {
         let mut candidates: Vec<Item<'a, 'i>> = AxisIter::new(step.axis, item)
             .filter(|c| matches(&step.test, step.axis, c))
             .collect();
@@ -1312,6 +1328,11 @@ mod tests {
         assert_eq!(values("@*[1]"), Vec::<String>::new());
         assert_eq!(values("d/@*[last()]"), ["a", "b", "c"]);
         assert_eq!(values("d[count(../d) = last()][2]/@t"), ["b"]);
+        // `[n]` after predicates that read no position counts what they accept.
+        assert_eq!(values("d[@t != 'a'][2]/@t"), ["c"]);
+        assert_eq!(values("d[@t != 'a'][3]/@t"), Vec::<String>::new());
+        assert_eq!(values("d[position() > 1][1]/@t"), ["b"]);
+        assert_eq!(values("*[3]"), values("*[position() = 3]"));
     }
 
     #[test]

@@ -105,6 +105,10 @@ pub(super) struct Step {
     /// Some predicate reads `position()` or `last()`, so candidates must be
     /// collected before the predicates can be evaluated.
     pub positional: bool,
+    /// `n` when the only predicate that reads positions is the last one and it is a
+    /// number (`source[2]`, `source[@mode='bind'][2]`): the step then selects the n-th
+    /// candidate the earlier predicates accept, found without collecting candidates.
+    pub nth: Option<usize>,
     /// Source text of the step including its predicates (for a step implied
     /// by `//`, the `//` itself).
     pub span: Range<usize>,
@@ -298,6 +302,22 @@ impl Expr {
 
     /// Whether the value depends on the context position or size. Paths
     /// start new contexts for their own predicates, so they never do.
+    /// `n` when this predicate is `position() = n` (what `[n]` stands for) with `n` a
+    /// whole number from 1.
+    pub fn nth(&self) -> Option<usize> {
+        match self {
+            Expr::Compare(CmpOp::Eq, l, r) => match (&**l, &**r) {
+                (Expr::Call(Func::Position, args), Expr::Number(n))
+                    if args.is_empty() && *n >= 1.0 && n.fract() == 0.0 && *n < 1e9 =>
+                {
+                    Some(*n as usize)
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     pub fn uses_position(&self) -> bool {
         match self {
             Expr::Call(Func::Position | Func::Last, _) => true,
@@ -842,11 +862,16 @@ impl<'s> Parser<'s> {
             positional |= expr.uses_position();
             predicates.push(expr);
         }
+        let nth = match predicates.split_last() {
+            Some((last, before)) if !before.iter().any(Expr::uses_position) => last.nth(),
+            _ => None,
+        };
         Ok(Step {
             axis,
             test,
             predicates,
             positional,
+            nth,
             span: first.span.start..self.last_end(),
         })
     }
@@ -1049,6 +1074,7 @@ fn push_step(steps: &mut Vec<Step>, mut step: Step, descendant: Option<Range<usi
                 test: NodeTest::Node,
                 predicates: Vec::new(),
                 positional: false,
+                nth: None,
                 span,
             });
         }
@@ -1329,6 +1355,14 @@ mod tests {
                 if matches!(**l, Expr::Call(Func::Position, _)) && matches!(**r, Expr::Number(n) if n == 2.0)
         ));
         // Not positional: a boolean predicate, even one that contains a path with its own positions.
+        let nth = |src: &str| parse(src).unwrap().steps[0].nth;
+        assert_eq!(nth("a[2]"), Some(2));
+        assert_eq!(nth("a[@x = 'y'][2]"), Some(2));
+        assert_eq!(nth("a[2][@x]"), None);
+        assert_eq!(nth("a[position() > 1][1]"), None);
+        assert_eq!(nth("a[1.5]"), None);
+        assert_eq!(nth("a[last()]"), None);
+        assert_eq!(nth("a"), None);
         assert!(!parse("a[b[1]]").unwrap().steps[0].positional);
         assert!(parse("a[position() > 1]").unwrap().steps[0].positional);
         assert!(parse("a[count(b)]").unwrap().steps[0].positional);
