@@ -18,6 +18,8 @@ use std::sync::OnceLock;
 
 use regex_lite::Regex;
 
+use crate::selector::pattern::Simple;
+
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Condition {
     All(Vec<Condition>),
@@ -59,10 +61,38 @@ pub enum ValueTest {
 #[serde(from = "String", into = "String")]
 pub struct Pattern {
     source: String,
-    compiled: OnceLock<Regex>,
+    compiled: OnceLock<Matcher>,
     /// Distinct for each pattern made (clones share it): the key of its remembered
     /// answers ([`matches_cached`]).
     id: usize,
+}
+
+/// A compiled [`Pattern`]: the fast matcher when the pattern is in its subset
+/// ([`Simple`]), `regex_lite` otherwise.
+#[derive(Debug, Clone)]
+enum Matcher {
+    Simple(Simple),
+    Regex(Regex),
+}
+
+impl Matcher {
+    fn new(source: &str, regex: Option<Regex>) -> Matcher {
+        match Simple::compile(source) {
+            Some(simple) => Matcher::Simple(simple),
+            // Only a pattern `Pattern::new` accepted is ever stored: the built-in set's
+            // patterns were compiled by build.rs before they were written out.
+            None => Matcher::Regex(regex.unwrap_or_else(|| {
+                Regex::new(source).expect("pattern checked when its rule was loaded")
+            })),
+        }
+    }
+
+    fn is_match(&self, text: &str) -> bool {
+        match self {
+            Matcher::Simple(simple) => simple.is_match(text),
+            Matcher::Regex(regex) => regex.is_match(text),
+        }
+    }
 }
 
 /// The next [`Pattern::id`].
@@ -78,7 +108,7 @@ impl Pattern {
         let regex = Regex::new(source)?;
         Ok(Pattern {
             source: source.to_owned(),
-            compiled: OnceLock::from(regex),
+            compiled: OnceLock::from(Matcher::new(source, Some(regex))),
             id: next_pattern_id(),
         })
     }
@@ -87,14 +117,13 @@ impl Pattern {
         &self.source
     }
 
-    pub fn is_match(&self, text: &str) -> bool {
+    fn matcher(&self) -> &Matcher {
         self.compiled
-            .get_or_init(|| {
-                // Only a pattern `Pattern::new` accepted is ever stored: the built-in
-                // set's patterns were compiled by build.rs before they were written out.
-                Regex::new(&self.source).expect("pattern checked when its rule was loaded")
-            })
-            .is_match(text)
+            .get_or_init(|| Matcher::new(&self.source, None))
+    }
+
+    pub fn is_match(&self, text: &str) -> bool {
+        self.matcher().is_match(text)
     }
 }
 
@@ -140,7 +169,13 @@ impl Comparison {
 ///
 /// The table is direct-mapped: [`MATCH_SLOTS`] slots, each holding one pattern id,
 /// text and answer; a text whose slot holds another is matched and takes the slot.
+///
+/// A pattern with the fast matcher ([`Simple`]) skips the table: matching costs less
+/// than the lookup.
 fn matches_cached(pattern: &Pattern, text: &str) -> bool {
+    if let Matcher::Simple(simple) = pattern.matcher() {
+        return simple.is_match(text);
+    }
     struct Slot {
         /// The pattern's [`Pattern::id`] plus one (0: empty).
         id: usize,
@@ -155,7 +190,7 @@ fn matches_cached(pattern: &Pattern, text: &str) -> bool {
         & (MATCH_SLOTS - 1);
     MATCHES.with(|m| {
         let Ok(mut m) = m.try_borrow_mut() else {
-            return pattern.is_match(text);
+            return pattern.matcher().is_match(text);
         };
         if m.is_empty() {
             m.resize_with(MATCH_SLOTS, || Slot {
@@ -168,7 +203,7 @@ fn matches_cached(pattern: &Pattern, text: &str) -> bool {
         if slot.id == pattern.id + 1 && same(&slot.text, text) {
             return slot.answer;
         }
-        let answer = pattern.is_match(text);
+        let answer = pattern.matcher().is_match(text);
         *slot = Slot {
             id: pattern.id + 1,
             text: text.into(),
@@ -1193,10 +1228,13 @@ mod tests {
     fn remembered_matches_agree_with_the_pattern() {
         let hex = Pattern::new("^0[xX][0-9a-f]+$").unwrap();
         let digits = Pattern::new("^[0-9]+$").unwrap();
+        // Outside the fast matcher's subset: these answers go through the table.
+        let any_case = Pattern::new("(?i)^0x[0-9a-f]+$").unwrap();
+        let ends = Pattern::new("[13579]$").unwrap();
         for round in 0..2 {
             for i in 0..(MATCH_SLOTS + 10) {
                 for text in [format!("0x{i:x}"), i.to_string(), format!("z{i}")] {
-                    for p in [&hex, &digits] {
+                    for p in [&hex, &digits, &any_case, &ends] {
                         assert_eq!(
                             matches_cached(p, &text),
                             p.is_match(&text),

@@ -33,6 +33,7 @@ mod eval;
 pub mod index;
 pub mod normalize;
 mod parse;
+pub mod pattern;
 pub mod text;
 
 pub use normalize::{Key, Normalize};
