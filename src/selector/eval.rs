@@ -425,6 +425,23 @@ fn walk<'a, 'i>(steps: &[Step], item: Item<'a, 'i>, f: Visit<'_, 'a, 'i>) -> boo
             });
         }
         candidates.into_iter().any(|c| walk(rest, c, f))
+    } else if let (Axis::Child, NodeTest::Name { namespace, local, .. }, Item::Node(node)) =
+        (step.axis, &step.test, item)
+    {
+        // The commonest step, a named child, without the general axis iterator.
+        for c in node.children() {
+            if c.is_element() {
+                let tag = c.tag_name();
+                if same(tag.name(), local)
+                    && same_opt(tag.namespace(), namespace.as_deref())
+                    && step.predicates.iter().all(|p| eval_bool(p, Ctx::new(Item::Node(c))))
+                    && walk(rest, Item::Node(c), f)
+                {
+                    return true;
+                }
+            }
+        }
+        false
     } else {
         for c in AxisIter::new(step.axis, item) {
             if matches(&step.test, step.axis, &c)
@@ -489,9 +506,10 @@ impl<'a, 'i> Iterator for AxisIter<'a, 'i> {
 /// Node test. Name tests match the axis' principal node type: attributes on
 /// the attribute axis, elements elsewhere. Unprefixed names match only items
 /// without a namespace.
+#[inline]
 fn matches(test: &NodeTest, axis: Axis, item: &Item<'_, '_>) -> bool {
-    // The common case first: an element name test (a non-element's name is empty, and a
-    // name test's never is).
+    // The common case first, inline: an element name test (a non-element's name is
+    // empty, and a name test's never is).
     if let (
         NodeTest::Name {
             namespace, local, ..
@@ -503,6 +521,12 @@ fn matches(test: &NodeTest, axis: Axis, item: &Item<'_, '_>) -> bool {
         let tag = n.tag_name();
         return same(tag.name(), local) && same_opt(tag.namespace(), namespace.as_deref());
     }
+    matches_other(test, axis, item)
+}
+
+/// [`matches`] for every test but an element's name.
+#[inline(never)]
+fn matches_other(test: &NodeTest, axis: Axis, item: &Item<'_, '_>) -> bool {
     let name = || -> Option<(Option<&str>, &str)> {
         match item {
             Item::Attribute { attribute, .. } if axis == Axis::Attribute => {
