@@ -425,8 +425,13 @@ fn walk<'a, 'i>(steps: &[Step], item: Item<'a, 'i>, f: Visit<'_, 'a, 'i>) -> boo
             });
         }
         candidates.into_iter().any(|c| walk(rest, c, f))
-    } else if let (Axis::Child, NodeTest::Name { namespace, local, .. }, Item::Node(node)) =
-        (step.axis, &step.test, item)
+    } else if let (
+        Axis::Child,
+        NodeTest::Name {
+            namespace, local, ..
+        },
+        Item::Node(node),
+    ) = (step.axis, &step.test, item)
     {
         // The commonest step, a named child, without the general axis iterator.
         for c in node.children() {
@@ -434,7 +439,10 @@ fn walk<'a, 'i>(steps: &[Step], item: Item<'a, 'i>, f: Visit<'_, 'a, 'i>) -> boo
                 let tag = c.tag_name();
                 if same(tag.name(), local)
                     && same_opt(tag.namespace(), namespace.as_deref())
-                    && step.predicates.iter().all(|p| eval_bool(p, Ctx::new(Item::Node(c))))
+                    && step
+                        .predicates
+                        .iter()
+                        .all(|p| eval_bool(p, Ctx::new(Item::Node(c))))
                     && walk(rest, Item::Node(c), f)
                 {
                     return true;

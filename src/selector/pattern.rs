@@ -5,9 +5,10 @@
 //! [`Simple::compile`] accepts a well-defined subset of regex syntax and returns `None`
 //! for anything else (the caller then uses `regex_lite`). The subset:
 //!
-//! - the pattern starts with `^` and may end with `$` (and has no other anchor);
-//! - literal printable ASCII characters that are not meta characters, and escaped ASCII
-//!   punctuation (`\.`, `\:`, `\-`, `\$`; not `\<` or `\>`);
+//! - the pattern may start with `^` (otherwise a match may start anywhere: `[/\n]`) and
+//!   may end with `$`, and has no other anchor;
+//! - literal printable ASCII characters that are not meta characters, escaped ASCII
+//!   punctuation (`\.`, `\:`, `\-`, `\$`; not `\<` or `\>`), and `\n`, `\t`, `\r`;
 //! - bracket classes of such characters and ranges (`[0-9a-fA-F]`, `[-_.]`), not
 //!   negated, with `-` literal only first or last, and no nested classes, set operations
 //!   (`&&`, `--`, `~~`) or escape classes (`\d`, `\s`, `\w`);
@@ -16,7 +17,7 @@
 //! - the greedy quantifiers `?`, `*`, `+`, `{n}`, `{n,}` and `{n,m}` (counts up to 64).
 //!
 //! Flags (`(?i)`), `.`, negated classes, `\d`-style classes, word boundaries, lazy
-//! quantifiers and unanchored patterns are outside the subset. So are patterns needing
+//! quantifiers are outside the subset. So are patterns needing
 //! more than 64 character positions once counted repetitions are written out.
 //!
 //! Every set in the subset holds ASCII characters only, so matching the text's bytes is
@@ -43,6 +44,8 @@ pub struct Simple {
     nullable: bool,
     /// Whether the pattern ends in `$`: the whole text must match, not a prefix.
     to_end: bool,
+    /// Whether the pattern starts with `^`; otherwise a match may start anywhere.
+    anchored: bool,
 }
 
 /// The parsed pattern.
@@ -61,7 +64,10 @@ const MAX_COUNT: u32 = 64;
 impl Simple {
     /// The compiled pattern, or `None` when `source` is outside the subset.
     pub fn compile(source: &str) -> Option<Simple> {
-        let body = source.strip_prefix('^')?;
+        let (anchored, body) = match source.strip_prefix('^') {
+            Some(body) => (true, body),
+            None => (false, source),
+        };
         let mut parser = Parser {
             bytes: body.as_bytes(),
             at: 0,
@@ -85,19 +91,23 @@ impl Simple {
             follow: build.follow,
             nullable: shape.nullable,
             to_end,
+            anchored,
         })
     }
 
     /// Whether the pattern matches `text` (a prefix of it, without `$`).
     pub fn is_match(&self, text: &str) -> bool {
-        if self.nullable && !self.to_end {
+        if self.nullable && (!self.to_end || !self.anchored) {
+            // The empty match at the start (or, unanchored, at the end).
             return true;
         }
+        // Unanchored, a match may also start at each byte.
+        let restart = if self.anchored { 0 } else { self.first };
         let mut next = self.first;
         let mut accepting = self.nullable;
         for &byte in text.as_bytes() {
-            let live = next & self.by_byte[byte as usize];
-            if live == 0 {
+            let live = (next | restart) & self.by_byte[byte as usize];
+            if live == 0 && self.anchored {
                 return false;
             }
             accepting = live & self.last != 0;
@@ -288,10 +298,16 @@ fn class_literal(b: u8) -> Option<u8> {
     }
 }
 
-/// The character `\b` stands for: escaped ASCII punctuation only (`\<` and `\>` are
-/// word boundaries; letters and digits are classes, assertions or errors).
+/// The character `\b` stands for: escaped ASCII punctuation (`\<` and `\>` are word
+/// boundaries), and the newline, tab and carriage return; other letters and digits are
+/// classes, assertions or errors.
 fn escaped(b: u8) -> Option<u8> {
-    (b.is_ascii_punctuation() && b != b'<' && b != b'>').then_some(b)
+    match b {
+        b'n' => Some(b'\n'),
+        b't' => Some(b'\t'),
+        b'r' => Some(b'\r'),
+        _ => (b.is_ascii_punctuation() && b != b'<' && b != b'>').then_some(b),
+    }
 }
 
 /// What a part of the pattern contributes to the automaton.
@@ -578,6 +594,7 @@ mod tests {
             "^(vnet|vif|macvtap|macvlan)",
             "^[0-9]+$",
             "^(0[xX])?0*[1-9a-fA-F]",
+            "[/\\n]",
         ] {
             assert!(
                 simple.iter().any(|p| *p == expected),
@@ -649,6 +666,17 @@ mod tests {
             "^(a*)*$",
             "^(a?b?)+c$",
             "^(ab|a)(bc|c)?$",
+            // Unanchored, and the control escapes.
+            "[/\\n]",
+            "\\.",
+            "a",
+            "ab$",
+            "(ab|b)c",
+            "a*$",
+            "x?",
+            "[0-9]{2}:",
+            "^a\\tb\\r$",
+            "\\n$",
         ] {
             assert_agrees(source);
         }
@@ -680,9 +708,7 @@ mod tests {
             "^\\w",
             "^\\bx",
             "^\\<x",
-            "^\\n",
-            "x$",
-            "x",
+            "^\\v",
             "^.",
             "^a.b",
             "^a$b",
