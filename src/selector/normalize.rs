@@ -633,7 +633,15 @@ mod tests {
         for (text, n) in [("0", 0), ("0x00", 0), ("0x0000", 0), ("1", 1), ("0x1f", 31)] {
             assert_eq!(short_c_integer(text.as_bytes()), Some(n), "{text}");
         }
-        for text in ["0x123456789", "1234567890123456", "01", "-1", " 1", "0X1f", "0x"] {
+        for text in [
+            "0x123456789",
+            "1234567890123456",
+            "01",
+            "-1",
+            " 1",
+            "0X1f",
+            "0x",
+        ] {
             assert_eq!(short_c_integer(text.as_bytes()), None, "{text}");
         }
     }
