@@ -673,27 +673,35 @@ const MAX_HASHED_PARTS: usize = 8;
 fn key_hash(parts: &[KeyPart], prepared: &Prepared, item: Item<'_, '_>) -> Option<u64> {
     let mut texts: [Option<&str>; MAX_HASHED_PARTS] = [None; MAX_HASHED_PARTS];
     let node = match item {
-        Item::Node(element) => {
-            let mut missing = prepared.one_pass.len();
-            if missing > 0 {
-                for attribute in element.attributes() {
-                    let name = attribute.name();
-                    for (j, local) in &prepared.one_pass {
-                        if same(name, local)
-                            && texts[*j].is_none()
-                            && attribute.namespace().is_none()
-                        {
-                            texts[*j] = Some(attribute.value());
-                            missing -= 1;
+        Item::Node(element) if !prepared.one_pass.is_empty() => {
+            // Each name is looked for from the attribute after the last one found, round
+            // to it: keys name attributes in the order they are written (`domain`, `bus`,
+            // `slot`, `function`), so each is usually the next one.
+            let attributes = element.attributes();
+            let count = attributes.len();
+            let mut from = 0;
+            for (j, local) in &prepared.one_pass {
+                for k in 0..count {
+                    let at = if from + k < count {
+                        from + k
+                    } else {
+                        from + k - count
+                    };
+                    let Some(attribute) = attributes.clone().nth(at) else {
+                        break;
+                    };
+                    if same(attribute.name(), local) && attribute.namespace().is_none() {
+                        if let Some(text) = texts.get_mut(*j) {
+                            *text = Some(attribute.value());
                         }
-                    }
-                    if missing == 0 {
+                        from = at + 1;
                         break;
                     }
                 }
             }
             true
         }
+        Item::Node(_) => true,
         Item::Attribute { .. } => false,
     };
     let mut hash: u64 = 0;
