@@ -62,6 +62,10 @@ pub struct Prefilter {
     /// ([`crate::condition::Condition::has_witnesses`]), worked out once here rather than
     /// for every document.
     witnesses: Vec<bool>,
+    /// Tells this prefilter from every other one in the process (built or loaded), for
+    /// what [`ValueMasks`] remembers of its values.
+    #[serde(skip, default = "Prefilter::next_id")]
+    id: u32,
 }
 
 /// Where a fact is looked for.
@@ -82,17 +86,19 @@ enum Source {
 /// What an attribute's value must be for a fact to hold.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 enum Value {
-    /// Exactly this text.
-    Text(String),
+    /// Exactly this text (and its [`index::name_key`]).
+    Text(String, u64),
     /// A text the test accepts (a rule's `value:` test, `starts-with`).
     Test(TextTest),
 }
 
 impl Value {
     #[inline]
-    fn holds(&self, value: &str) -> bool {
+    fn holds(&self, value: &str, key: u64) -> bool {
         match self {
-            Value::Text(text) => same(text, value),
+            Value::Text(text, wanted) => {
+                *wanted == key && (!index::is_long(key) || same(text, value))
+            }
             Value::Test(test) => test.accepts(value),
         }
     }
@@ -318,7 +324,7 @@ impl Facts<'_, '_, '_> {
     fn learn(&mut self, fact: u32) {
         let filter = self.filter;
         let root = self.root;
-        let (values, attributes) = (&filter.values, &filter.attributes);
+        let attributes = &filter.attributes;
         match filter.sources[fact as usize] {
             Source::Root => self.set(fact, true),
             Source::Element(e) => match each_named(root, &filter.elements[e as usize], |_| true) {
@@ -333,7 +339,7 @@ impl Facts<'_, '_, '_> {
                 let words = &mut self.words;
                 let looked = ValueMasks::with(|masks| {
                     each_named(root, element, |node| {
-                        mark_attributes(values, facts, node, masks, |i| {
+                        mark_attributes(filter, facts, node, masks, |i| {
                             words[(i / 64) as usize].holds |= 1 << (i % 64);
                         });
                         false
@@ -348,7 +354,7 @@ impl Facts<'_, '_, '_> {
                 self.set_known(facts);
                 let words = &mut self.words;
                 ValueMasks::with(|masks| {
-                    mark_attributes(values, facts, root, masks, |i| {
+                    mark_attributes(filter, facts, root, masks, |i| {
                         words[(i / 64) as usize].holds |= 1 << (i % 64);
                     });
                 });
@@ -359,7 +365,7 @@ impl Facts<'_, '_, '_> {
                 let words = &mut self.words;
                 ValueMasks::with(|masks| {
                     for node in root.descendants().filter(roxmltree::Node::is_element) {
-                        mark_attributes(values, facts, node, masks, |i| {
+                        mark_attributes(filter, facts, node, masks, |i| {
                             words[(i / 64) as usize].holds |= 1 << (i % 64);
                         });
                     }
@@ -420,7 +426,7 @@ fn each_named(
 /// Calls `set` with each fact among `facts` that `node`'s attributes satisfy.
 #[inline]
 fn mark_attributes(
-    values: &[(Value, u32)],
+    filter: &Prefilter,
     facts: &[AttributeFacts],
     node: roxmltree::Node<'_, '_>,
     masks: &mut ValueMasks,
@@ -441,13 +447,14 @@ fn mark_attributes(
             continue;
         }
         let value = attribute.value();
-        let wanted = &values[fact.values.range()];
+        let key = index::name_key(value);
+        let wanted = &filter.values[fact.values.range()];
         if fact.remembered {
-            let mut mask = masks.mask(fact.values.from, value, || {
+            let mut mask = masks.mask(filter.values_tag(fact), value, key, || {
                 wanted
                     .iter()
                     .enumerate()
-                    .filter(|(_, (test, _))| test.holds(value))
+                    .filter(|(_, (test, _))| test.holds(value, key))
                     .fold(0, |mask, (bit, _)| mask | 1 << bit)
             });
             while mask != 0 {
@@ -456,7 +463,7 @@ fn mark_attributes(
             }
         } else {
             for (test, i) in wanted {
-                if test.holds(value) {
+                if test.holds(value, key) {
                     set(*i);
                 }
             }
@@ -473,8 +480,11 @@ struct ValueMasks(Vec<MaskSlot>);
 
 #[derive(Clone, Copy, Default)]
 struct MaskSlot {
-    /// The attribute's first value's index in the prefilter's `values`, plus one (0: empty).
-    values: u32,
+    /// The attribute's values' tag ([`Prefilter::values_tag`]), never 0 (0: empty).
+    values: u64,
+    /// The text's key ([`index::name_key`]): the text itself when short.
+    key: u64,
+    /// The text, when longer than [`index::SHORT`] bytes (its key is then a hash).
     len: u8,
     text: [u8; ValueMasks::TEXT],
     mask: u64,
@@ -497,10 +507,11 @@ impl ValueMasks {
         })
     }
 
-    /// The mask of `text` for the attribute whose values start at `values`, from the
-    /// table or else from `compute` (then kept).
+    /// The mask of `text` (whose [`index::name_key`] is `key`) for the attribute whose
+    /// values' tag is `values` ([`Prefilter::values_tag`]), from the table or else from
+    /// `compute` (then kept).
     #[inline]
-    fn mask(&mut self, values: u32, text: &str, compute: impl FnOnce() -> u64) -> u64 {
+    fn mask(&mut self, values: u64, text: &str, key: u64, compute: impl FnOnce() -> u64) -> u64 {
         let bytes = text.as_bytes();
         if bytes.len() > Self::TEXT {
             return compute();
@@ -508,24 +519,31 @@ impl ValueMasks {
         if self.0.is_empty() {
             self.0 = vec![MaskSlot::default(); Self::SLOTS];
         }
-        let at = (crate::selector::text::hash(text) ^ u64::from(values).wrapping_mul(0x9e37_79b9))
+        let at = ((key ^ values.rotate_right(9)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54)
             as usize
             & (Self::SLOTS - 1);
         let slot = &mut self.0[at];
-        if slot.values == values + 1
-            && usize::from(slot.len) == bytes.len()
-            && crate::selector::text::same_bytes(&slot.text[..bytes.len()], bytes)
+        let long = index::is_long(key);
+        if slot.values == values
+            && slot.key == key
+            && (!long
+                || (usize::from(slot.len) == bytes.len()
+                    && crate::selector::text::same_bytes(&slot.text[..bytes.len()], bytes)))
         {
             return slot.mask;
         }
         let mask = compute();
         *slot = MaskSlot {
-            values: values + 1,
-            len: bytes.len() as u8,
+            values,
+            key,
+            len: 0,
             text: [0; Self::TEXT],
             mask,
         };
-        slot.text[..bytes.len()].copy_from_slice(bytes);
+        if long {
+            slot.len = bytes.len() as u8;
+            slot.text[..bytes.len()].copy_from_slice(bytes);
+        }
         mask
     }
 }
@@ -602,7 +620,9 @@ impl Builder {
                 };
                 let facts = AttributeBuild::of(list, name);
                 match value {
-                    Some(value) => facts.values.push((Value::Text(value.clone()), id)),
+                    Some(value) => facts
+                        .values
+                        .push((Value::Text(value.clone(), index::name_key(value)), id)),
                     None => facts.exists = Some(id),
                 }
             }
@@ -645,6 +665,7 @@ impl Builder {
             facts: self.facts,
             needs,
             witnesses,
+            id: Prefilter::next_id(),
             ..Prefilter::default()
         };
         let flatten = |name: String, facts: ElementBuild, filter: &mut Prefilter| {
@@ -681,6 +702,19 @@ impl Builder {
 }
 
 impl Prefilter {
+    /// A new [`Prefilter::id`].
+    fn next_id() -> u32 {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// What [`ValueMasks`] keys the masks of `facts`' values by: this prefilter's and the
+    /// attribute's (never 0).
+    #[inline]
+    fn values_tag(&self, facts: &AttributeFacts) -> u64 {
+        (1 << 63) | (u64::from(self.id) << 32) | u64::from(facts.values.from)
+    }
+
     pub fn new(rules: &RuleSet) -> Prefilter {
         let mut builder = Builder::default();
         #[allow(clippy::mutable_key_type)]
@@ -820,7 +854,7 @@ impl Prefilter {
                     present.set(i);
                 }
                 for (wanted, i) in &self.values[a.values.range()] {
-                    if wanted.holds(value) {
+                    if wanted.holds(value, index::name_key(value)) {
                         present.set(*i);
                     }
                 }
@@ -924,7 +958,7 @@ impl Scan<'_> {
         let present = &mut self.present;
         ValueMasks::with(|masks| {
             mark_attributes(
-                &filter.values,
+                filter,
                 &filter.attributes[facts.range()],
                 node,
                 masks,
@@ -948,17 +982,70 @@ mod tests {
     #[test]
     fn value_masks_remember_per_attribute_and_text() {
         let mut masks = ValueMasks(Vec::new());
-        assert_eq!(masks.mask(3, "0x01", || 0b101), 0b101);
-        assert_eq!(masks.mask(3, "0x01", || unreachable!("kept")), 0b101);
-        assert_eq!(masks.mask(4, "0x01", || 0b10), 0b10);
-        assert_eq!(masks.mask(3, "0x1", || 0b1), 0b1);
-        assert_eq!(masks.mask(3, "0x01", || unreachable!("kept")), 0b101);
+        let mut mask = |tag: u64, text: &str, compute: &dyn Fn() -> u64| {
+            let tag = (1 << 63) | tag;
+            masks.mask(tag, text, crate::selector::index::name_key(text), compute)
+        };
+        assert_eq!(mask(3, "0x01", &|| 0b101), 0b101);
+        assert_eq!(mask(3, "0x01", &|| unreachable!("kept")), 0b101);
+        assert_eq!(mask(4, "0x01", &|| 0b10), 0b10);
+        assert_eq!(mask(3, "0x1", &|| 0b1), 0b1);
+        assert_eq!(mask(3, "0x01", &|| unreachable!("kept")), 0b101);
+        // The same attribute's values index in another prefilter.
+        assert_eq!(mask(3 | 2 << 32, "0x01", &|| 0b11), 0b11);
         let long = "x".repeat(ValueMasks::TEXT + 1);
-        assert_eq!(masks.mask(3, &long, || 7), 7);
-        assert_eq!(masks.mask(3, &long, || 8), 8);
+        assert_eq!(mask(3, &long, &|| 7), 7);
+        assert_eq!(mask(3, &long, &|| 8), 8);
         let longest = "y".repeat(ValueMasks::TEXT);
-        assert_eq!(masks.mask(5, &longest, || 9), 9);
-        assert_eq!(masks.mask(5, &longest, || unreachable!("kept")), 9);
+        assert_eq!(mask(5, &longest, &|| 9), 9);
+        assert_eq!(mask(5, &longest, &|| unreachable!("kept")), 9);
+        // Long texts, whose keys are hashes, are told apart by their text.
+        let other = format!("{}z{}", "y".repeat(10), "y".repeat(ValueMasks::TEXT - 11));
+        let key = crate::selector::index::name_key;
+        assert_eq!(key(&other), key(&longest));
+        assert_eq!(mask(5, &other, &|| 10), 10);
+        assert_eq!(mask(5, &longest, &|| 11), 11);
+    }
+
+    /// What one prefilter remembers of its values is not taken for another's: two rule
+    /// sets built alike (the same attribute at the same place of their values) whose tests
+    /// disagree on a text, linted one after the other on this thread.
+    #[test]
+    fn value_masks_are_kept_per_prefilter() {
+        let dir = std::env::temp_dir().join(format!("virt-lint-masks-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("slot-one.yaml");
+        std::fs::write(
+            &file,
+            "rules:\n  - id: test/slot-one\n    severity: error\n    message: slot one\n    summary: slot one\n    \
+             explanation: slot one\n    \
+             for-each: \"devices//address[@type='pci']\"\n    when:\n      value: \"@slot\"\n      \
+             matches: \"^0x01$\"\n",
+        )
+        .unwrap();
+        let only = |mut rules: crate::rules::RuleSet, id: &str| {
+            rules.retain(|rule| rule.id == id);
+            rules.select(|_, _| true);
+            assert_eq!(rules.enabled().count(), 1, "{id}");
+            rules
+        };
+        let out_of_range = only(
+            crate::rules::load_builtin().unwrap(),
+            "address/pci-slot-out-of-range",
+        );
+        let one = only(
+            crate::rules::load_documented(&[file]).unwrap(),
+            "test/slot-one",
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+        let text = "<domain type='kvm'><devices><interface type='network'>\
+                    <address type='pci' domain='0' bus='0' slot='0x01' function='0'/>\
+                    </interface></devices></domain>";
+        let doc = crate::document::Document::parse(text).unwrap();
+        let fired = |rules: &crate::rules::RuleSet| crate::engine::lint(&doc, rules).len();
+        assert_eq!(fired(&out_of_range), 0);
+        assert_eq!(fired(&one), 1);
+        assert_eq!(fired(&out_of_range), 0);
     }
 
     /// The clauses as `name`, `element@attribute` or `element@attribute=value`, sorted.

@@ -47,6 +47,57 @@ fn group_u8(name: &str) -> u8 {
     (h >> 56) as u8
 }
 
+/// Keys of texts longer than [`SHORT`] bytes have this bit set.
+const LONG: u64 = 1 << 63;
+
+/// Texts of at most this many bytes have a key that is the text itself.
+pub(crate) const SHORT: usize = 7;
+
+/// A text's key (an attribute's value, a name). A text of at most [`SHORT`] bytes is its
+/// own key (its bytes, zero-padded: XML text holds no NUL), so equal keys mean equal texts;
+/// a longer text's key is a hash of its length and first and last eight bytes with the top
+/// bit set, so it equals no short text's key, and equal keys of long texts say the texts
+/// may be equal ([`is_long`]: compare them).
+#[inline]
+pub(crate) fn name_key(text: &str) -> u64 {
+    let b = text.as_bytes();
+    let n = b.len();
+    if n > SHORT {
+        let head = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+        let tail = u64::from_le_bytes([
+            b[n - 8],
+            b[n - 7],
+            b[n - 6],
+            b[n - 5],
+            b[n - 4],
+            b[n - 3],
+            b[n - 2],
+            b[n - 1],
+        ]);
+        let h =
+            (head ^ tail.rotate_left(29) ^ ((n as u64) << 40)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        (h ^ (h >> 31)) | LONG
+    } else if n >= 4 {
+        let head = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        let tail = u32::from_le_bytes([b[n - 4], b[n - 3], b[n - 2], b[n - 1]]);
+        // The bytes the two words share are the same, so `|` leaves them as they are.
+        u64::from(head) | (u64::from(tail) << (8 * (n - 4)))
+    } else if n > 0 {
+        u64::from(b[0])
+            | (u64::from(b[n / 2]) << (8 * (n / 2)))
+            | (u64::from(b[n - 1]) << (8 * (n - 1)))
+    } else {
+        0
+    }
+}
+
+/// Whether two texts whose keys ([`name_key`]) are equal may still differ: when they are
+/// long (compare them).
+#[inline]
+pub(crate) fn is_long(key: u64) -> bool {
+    key & LONG != 0
+}
+
 /// A `BuildHasher` for small in-process tables keyed by short strings (FNV-1a, 64 bits):
 /// much cheaper than the default SipHash, and these tables never hold hostile keys that
 /// could be chosen to collide (a collision costs time, never a wrong answer).
@@ -341,6 +392,46 @@ mod tests {
             for (selected, exists) in &plain {
                 assert_eq!(!selected.is_empty(), *exists, "{src}");
             }
+        }
+    }
+
+    /// Texts of at most [`SHORT`] bytes are their own keys: texts that differ in any one
+    /// byte, or in length, have different keys. Longer texts' keys are marked long, and
+    /// differ from every short text's.
+    #[test]
+    fn short_keys_are_exact() {
+        let mut seen = std::collections::HashMap::new();
+        let mut texts = vec![String::new()];
+        for n in 1..=SHORT {
+            let base: String = "abcdefg"[..n].to_owned();
+            texts.push(base.clone());
+            for at in 0..n {
+                let mut bytes = base.clone().into_bytes();
+                bytes[at] = b'z';
+                texts.push(String::from_utf8(bytes).unwrap());
+            }
+        }
+        texts.push("\u{e9}t\u{e9}".to_owned());
+        for text in &texts {
+            let key = name_key(text);
+            let mut bytes = [0u8; 8];
+            bytes[..text.len()].copy_from_slice(text.as_bytes());
+            assert_eq!(key, u64::from_le_bytes(bytes), "{text}");
+            assert!(!is_long(key), "{text}");
+            if let Some(other) = seen.insert(key, text.clone()) {
+                assert_eq!(&other, text);
+            }
+        }
+        assert_eq!(seen.len(), texts.len());
+        for long in [
+            "function",
+            "multifunction",
+            "abcdefgh",
+            "\u{e9}t\u{e9}t\u{e9}",
+        ] {
+            let key = name_key(long);
+            assert!(is_long(key), "{long}");
+            assert!(!seen.contains_key(&key));
         }
     }
 
