@@ -411,7 +411,8 @@ fn walk<'a, 'i>(steps: &[Step], item: Item<'a, 'i>, f: Visit<'_, 'a, 'i>) -> boo
         }
         false
     } else if step.positional {
-        let mut candidates: Vec<Item<'a, 'i>> = candidates(step, item).collect();
+        let mut candidates: Vec<Item<'a, 'i>> =
+            indexed_children(step, item).unwrap_or_else(|| candidates(step, item).collect());
         for pred in &step.predicates {
             let size = candidates.len();
             let mut pos = 0;
@@ -458,6 +459,43 @@ fn walk<'a, 'i>(steps: &[Step], item: Item<'a, 'i>, f: Visit<'_, 'a, 'i>) -> boo
         }
         false
     }
+}
+
+/// The children a named child step selects from `item`, in document order, taken from
+/// the element index when the document's elements of that name are fewer than half the
+/// nodes below `item` (`devices/video[position() > 1]` looks at the one or two videos,
+/// not at every device); `None` otherwise, or when the document is not indexed.
+fn indexed_children<'a, 'i>(step: &Step, item: Item<'a, 'i>) -> Option<Vec<Item<'a, 'i>>> {
+    let (
+        Axis::Child,
+        NodeTest::Name {
+            namespace, local, ..
+        },
+        Item::Node(node),
+    ) = (step.axis, &step.test, item)
+    else {
+        return None;
+    };
+    let doc = node.document();
+    index::with_group_id(node, index::group(local), |ids| {
+        if ids.len() * 2 >= subtree_len(node) {
+            return None;
+        }
+        // A group lists its elements in document order.
+        Some(
+            ids.iter()
+                .filter_map(|&id| doc.get_node(roxmltree::NodeId::new(id)))
+                .filter(|c| {
+                    c.parent() == Some(node) && {
+                        let tag = c.tag_name();
+                        same(tag.name(), local) && same_opt(tag.namespace(), namespace.as_deref())
+                    }
+                })
+                .map(Item::Node)
+                .collect(),
+        )
+    })
+    .flatten()
 }
 
 /// The items `step`'s axis and node test select from `item`, in document order (before

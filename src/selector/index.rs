@@ -328,6 +328,8 @@ mod tests {
              <channel type='unix'><source mode='bind'/><address type='virtio-serial'/></channel>\
              <hub><address type='usb' bus='0' port='1'/><hub><address type='usb' bus='0' port='1.2'/></hub></hub>\
              <q:address type='pci'/><{c1} a='1'><{c2} b='2'/></{c1}><{c2} b='3'><{c1} a='4'/></{c2}>\
+             <video><model type='vga'/></video><disk id='2'><target dev='b'/></disk>\
+             <video><model type='qxl' primary='yes'/></video><{c1} a='5'/>\
              </devices><os><type>hvm</type></os><address type='x'/></domain>"
         );
         let doc = roxmltree::Document::parse(&xml).unwrap();
@@ -373,6 +375,15 @@ mod tests {
             &format!("devices/{c1}/{c2}"),
             &format!("//*[local-name()='{c1}' or local-name()='{c2}']"),
             &format!("//{c2}[count(../{c1}) = 1]"),
+            // Positional child steps (through the index when their elements are few).
+            "devices/disk[2]",
+            "devices/disk[last()]/target",
+            "disk[position() = 1]/@id",
+            "devices/video[position() > 1 or ../video/model[@primary='yes']]",
+            "devices/video[1]/model",
+            "//disk[2]",
+            &format!("devices/{c1}[2]"),
+            &format!("devices/{c1}[last()]/@a"),
         ];
         let ns = Namespaces::builtin();
         let contexts: Vec<_> = doc.descendants().filter(|n| n.is_element()).collect();
