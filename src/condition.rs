@@ -394,15 +394,85 @@ pub struct Unique {
     /// A key whose items are not compared (one value per part, read as that part's
     /// values are): `[0, 0, 0, 0]` for libvirt's "pick a PCI address for me".
     pub except: Option<Vec<String>>,
-    /// `for_each` as candidates and costly filters
-    /// ([`Selector::split_costly_predicates`]), worked out on first use.
+    /// What is worked out once, on first use ([`Prepared`]): `for_each` as candidates and
+    /// costly filters, the defaults and the `except` key normalised.
     #[serde(skip)]
-    pub split: OnceLock<Option<SplitItems>>,
+    pub split: OnceLock<Prepared>,
 }
 
 /// The candidates of a `unique`'s items, and its costly filters, each with how many
 /// parents up from a candidate it applies ([`Selector::split_costly_predicates`]).
 pub type SplitItems = (Selector, Vec<(usize, Expression)>);
+
+/// What [`Unique::duplicates`] works out once per `unique`.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// `for_each` split into candidates and costly filters, when it has costly filters.
+    split: Option<SplitItems>,
+    /// Per key part: its lone attribute and its default, normalised.
+    parts: Vec<PreparedPart>,
+    /// The `except` key, one value per part, normalised.
+    except: Option<Vec<Fixed>>,
+    /// The parts read in one pass over an item's attributes: their index and name.
+    one_pass: Vec<(usize, Box<str>)>,
+    /// Whether equal keys always have equal [`key_hash`]es, so that items whose hashes
+    /// all differ have no duplicate: not when a numeric part has a default or an `except`
+    /// value that is not a number (a text against a number compares as text; see
+    /// [`PartValue`]'s equality), nor for keys of more than [`MAX_HASHED_PARTS`] parts.
+    hashed: bool,
+}
+
+/// One key part, prepared ([`Prepared`]).
+#[derive(Debug, Clone)]
+struct PreparedPart {
+    /// Whether the part is a lone `@name` in no namespace, read by [`key_hash`] in its
+    /// pass over an item's attributes (not a `quantity`: that reads the element's unit).
+    one_pass: bool,
+    default: Option<Fixed>,
+}
+
+impl Prepared {
+    fn of(unique: &Unique) -> Prepared {
+        let parts: Vec<PreparedPart> = unique
+            .key
+            .iter()
+            .map(|part| PreparedPart {
+                one_pass: part.normalize != Normalize::Quantity
+                    && matches!(part.selector.lone_attribute(), Some((None, _))),
+                default: part.default.as_deref().map(|d| part.normalize.fixed(d)),
+            })
+            .collect();
+        let one_pass: Vec<(usize, Box<str>)> = unique
+            .key
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| parts[*j].one_pass)
+            .filter_map(|(j, part)| Some((j, part.selector.lone_attribute()?.1.into())))
+            .collect();
+        let except: Option<Vec<Fixed>> = unique.except.as_ref().map(|values| {
+            unique
+                .key
+                .iter()
+                .zip(values)
+                .map(|(part, value)| part.normalize.fixed(value))
+                .collect()
+        });
+        let text_against_number = unique.key.iter().enumerate().any(|(j, part)| {
+            part.normalize.is_numeric()
+                && (matches!(parts[j].default, Some(Fixed::Text(_)))
+                    || except
+                        .as_ref()
+                        .is_some_and(|e| matches!(e.get(j), Some(Fixed::Text(_)))))
+        });
+        Prepared {
+            split: unique.for_each.split_costly_predicates(),
+            hashed: !text_against_number && parts.len() <= MAX_HASHED_PARTS,
+            parts,
+            except,
+            one_pass,
+        }
+    }
+}
 
 /// One part of a `unique` key.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -423,36 +493,97 @@ pub struct Witness<'a, 'i> {
 }
 
 impl Unique {
+    fn prepared(&self) -> &Prepared {
+        self.split.get_or_init(|| Prepared::of(self))
+    }
+
     /// The items whose key an earlier item has, each with that earlier item.
+    ///
+    /// Duplicates are rare: each item's key is first read as a hash ([`key_hash`]), kept
+    /// on the stack, and when no two hashes are equal no two keys are, and there is no
+    /// duplicate. Otherwise the keys are read again and grouped ([`Unique::group`]).
+    pub fn duplicates<'a, 'i>(&self, ctx: Node<'a, 'i>) -> Vec<Witness<'a, 'i>> {
+        let prepared = self.prepared();
+        // Costly filters of the items (`[not(master)]`) are tested only at the items whose
+        // key repeats: the others are neither duplicates nor first occurrences.
+        let (candidates, filters) = match &prepared.split {
+            Some((candidates, filters)) => (candidates, filters.as_slice()),
+            None => (&self.for_each, &[][..]),
+        };
+        if prepared.hashed && !self.may_repeat(prepared, candidates, ctx) {
+            return Vec::new();
+        }
+        let items = candidates.select(ctx);
+        if items.len() < 2 {
+            return Vec::new();
+        }
+        self.group(prepared, &items, filters)
+    }
+
+    /// Whether two of the items `candidates` selects at `ctx` may have equal keys:
+    /// whether two have equal [`key_hash`]es. The items are visited as the selector
+    /// walks to them, in any order, some maybe twice (which only sends the caller
+    /// to the exact grouping).
+    fn may_repeat(&self, prepared: &Prepared, candidates: &Selector, ctx: Node<'_, '_>) -> bool {
+        // Up to `SMALL` hashes are compared one by one, on the stack; beyond, sorted.
+        const SMALL: usize = 32;
+        let mut small = [0u64; SMALL];
+        let mut count = 0;
+        let mut many: Vec<u64> = Vec::new();
+        let repeats = candidates.any(ctx, |item| {
+            let Some(hash) = key_hash(&self.key, prepared, item) else {
+                return false;
+            };
+            if count < SMALL {
+                if small[..count].contains(&hash) {
+                    return true;
+                }
+                small[count] = hash;
+            } else {
+                if count == SMALL {
+                    many.extend_from_slice(&small);
+                }
+                many.push(hash);
+            }
+            count += 1;
+            false
+        });
+        if repeats {
+            return true;
+        }
+        if many.is_empty() {
+            return false;
+        }
+        many.sort_unstable();
+        many.windows(2).any(|w| w[0] == w[1])
+    }
+
+    /// The items whose key an earlier item has, each with that earlier item: `items`
+    /// grouped by key.
     ///
     /// Keys are read as small values borrowed from the document ([`PartValue`]), kept
     /// one after another for the distinct keys seen so far; a new item's key is compared
     /// with each of them while they are few (the usual case: a guest's PCI addresses,
     /// controllers or disks), and looked up by its text in a hash map beyond
     /// [`LINEAR_SCAN_LIMIT`].
-    pub fn duplicates<'a, 'i>(&self, ctx: Node<'a, 'i>) -> Vec<Witness<'a, 'i>> {
+    fn group<'a, 'i>(
+        &self,
+        prepared: &Prepared,
+        items: &[Item<'a, 'i>],
+        filters: &[(usize, Expression)],
+    ) -> Vec<Witness<'a, 'i>> {
         let mut out = Vec::new();
-        // Costly filters of the items (`[not(master)]`) are tested only at the items whose
-        // key repeats: the others are neither duplicates nor first occurrences.
-        let split = self
-            .split
-            .get_or_init(|| self.for_each.split_costly_predicates());
-        let (items, filters) = match split {
-            Some((candidates, filters)) => (candidates.select(ctx), filters.as_slice()),
-            None => (self.for_each.select(ctx), &[][..]),
-        };
-        if items.len() < 2 {
-            return out;
-        }
-        let readers: Vec<PartReader<'_>> = self.key.iter().map(PartReader::new).collect();
+        let readers: Vec<PartReader<'_>> = self
+            .key
+            .iter()
+            .zip(&prepared.parts)
+            .map(|(part, prepared)| PartReader::new(part, prepared.default.as_ref()))
+            .collect();
         let width = readers.len();
-        let except: Option<Vec<PartValue<'_>>> = self.except.as_ref().map(|values| {
-            readers
-                .iter()
-                .zip(values)
-                .map(|(reader, value)| reader.part.normalize.fixed(value).into_value())
-                .collect()
-        });
+        let except: Option<Vec<PartValue<'_>>> = prepared
+            .except
+            .as_ref()
+            .map(|values| values.iter().map(Fixed::value).collect());
         // One key per group of items with equal keys, `width` parts each, then the key
         // being read.
         let mut keys: Vec<PartValue<'_>> = Vec::with_capacity(width * (items.len() + 1));
@@ -461,7 +592,7 @@ impl Unique {
         let mut sizes: Vec<usize> = Vec::with_capacity(items.len());
         let mut index: Option<FastMap<String, usize>> = None;
         let mut text = String::new();
-        'items: for item in items {
+        'items: for &item in items {
             let at = keys.len();
             for reader in &readers {
                 match reader.read(item) {
@@ -532,6 +663,92 @@ impl Unique {
     }
 }
 
+/// The most key parts [`key_hash`] reads (on the stack).
+const MAX_HASHED_PARTS: usize = 8;
+
+/// A hash of `item`'s key: equal keys have equal hashes (when [`Prepared::hashed`]).
+/// `None` when the item has no key (a part without default picks nothing) or its key is
+/// the `except` key, as [`Unique::group`] reads them. The parts that are a lone `@name`
+/// ([`Prepared::one_pass`]) are read in one pass over the item's attributes.
+fn key_hash(parts: &[KeyPart], prepared: &Prepared, item: Item<'_, '_>) -> Option<u64> {
+    let mut texts: [Option<&str>; MAX_HASHED_PARTS] = [None; MAX_HASHED_PARTS];
+    let node = match item {
+        Item::Node(element) if !prepared.one_pass.is_empty() => {
+            // Each name is looked for from the attribute after the last one found, round
+            // to it: keys name attributes in the order they are written (`domain`, `bus`,
+            // `slot`, `function`), so each is usually the next one.
+            let attributes = element.attributes();
+            let count = attributes.len();
+            let mut from = 0;
+            for (j, local) in &prepared.one_pass {
+                for k in 0..count {
+                    let at = if from + k < count {
+                        from + k
+                    } else {
+                        from + k - count
+                    };
+                    let Some(attribute) = attributes.clone().nth(at) else {
+                        break;
+                    };
+                    if same(attribute.name(), local) && attribute.namespace().is_none() {
+                        if let Some(text) = texts.get_mut(*j) {
+                            *text = Some(attribute.value());
+                        }
+                        from = at + 1;
+                        break;
+                    }
+                }
+            }
+            true
+        }
+        Item::Node(_) => true,
+        Item::Attribute { .. } => false,
+    };
+    let mut hash: u64 = 0;
+    let mut except = prepared.except.as_deref();
+    for (j, (part, prepared_part)) in parts.iter().zip(&prepared.parts).enumerate() {
+        let text = texts[j].filter(|_| node && prepared_part.one_pass);
+        // The usual part, a number written as one: its word without a `PartValue`.
+        if let Some(text) = text
+            && part.normalize == Normalize::Number
+            && let Some(n) = normalize::c_integer_f64(text)
+        {
+            if let Some(e) = except
+                && !matches!(e.get(j), Some(Fixed::Number(f)) if *f == n)
+            {
+                except = None;
+            }
+            hash = mix(hash, PartValue::Number(n).word());
+            continue;
+        }
+        let reader;
+        let value = match text {
+            Some(text) => text_value(part.normalize, Cow::Borrowed(text)),
+            None if node && prepared_part.one_pass => prepared_part.default.as_ref()?.value(),
+            None => {
+                reader = PartReader::new(part, prepared_part.default.as_ref());
+                reader.read(item)?
+            }
+        };
+        if let Some(e) = except
+            && e.get(j).is_none_or(|e| value != e.value())
+        {
+            except = None;
+        }
+        hash = mix(hash, value.word());
+    }
+    if except.is_some() {
+        return None;
+    }
+    Some(hash)
+}
+
+/// `hash` with the word of one more key part.
+#[inline(always)]
+fn mix(hash: u64, word: u64) -> u64 {
+    (hash.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95)
+}
+
 /// Whether `filter` holds at the element `up` parents above `item`.
 fn passes(item: Item<'_, '_>, up: usize, filter: &Expression) -> bool {
     let mut node = item.element();
@@ -552,8 +769,8 @@ fn same_key(a: &[PartValue<'_>], b: &[PartValue<'_>]) -> bool {
     a.iter().rev().zip(b.iter().rev()).all(|(x, y)| x == y)
 }
 
-/// How many distinct keys [`Unique::duplicates`] compares one by one before it indexes
-/// them by their text.
+/// How many distinct keys [`Unique::group`] compares one by one before it indexes them
+/// by their text.
 const LINEAR_SCAN_LIMIT: usize = 32;
 
 /// The key `parts` give `item`, each part normalised; `None` when a part without a
@@ -562,7 +779,8 @@ pub fn item_key(parts: &[KeyPart], item: Item<'_, '_>) -> Option<Vec<String>> {
     parts
         .iter()
         .map(|part| {
-            let reader = PartReader::new(part);
+            let default = part.default.as_deref().map(|d| part.normalize.fixed(d));
+            let reader = PartReader::new(part, default.as_ref());
             let mut text = String::new();
             reader.read(item)?.write_text(&mut text);
             Some(text)
@@ -602,6 +820,19 @@ impl PartValue<'_> {
             PartValue::Text(t) => out.push_str(t),
         }
     }
+
+    /// A hash of the part: equal numbers have equal words (0 and -0, any two NaN), and
+    /// equal texts. A number and a text that are equal (a number and the text it prints
+    /// as) do not: [`Prepared::hashed`] says when that cannot happen.
+    #[inline]
+    fn word(&self) -> u64 {
+        match self {
+            PartValue::Number(n) if *n == 0.0 => 0,
+            PartValue::Number(n) if n.is_nan() => f64::NAN.to_bits(),
+            PartValue::Number(n) => n.to_bits(),
+            PartValue::Text(t) => crate::selector::text::hash(t),
+        }
+    }
 }
 
 impl PartialEq for PartValue<'_> {
@@ -620,32 +851,26 @@ impl PartialEq for PartValue<'_> {
     }
 }
 
-/// Reads one [`KeyPart`] of items, with what can be prepared once per evaluation: a lone
-/// `@name` part is one attribute lookup, and the default is normalised once.
+/// Reads one [`KeyPart`] of items: a lone `@name` part is one attribute lookup.
 struct PartReader<'k> {
     part: &'k KeyPart,
     attribute: Option<(Option<&'k str>, &'k str)>,
-    default: Option<FixedValue<'k>>,
+    /// The default, normalised.
+    default: Option<&'k Fixed>,
 }
 
 /// A value written in the rule (a `default`, an `except`), normalised once.
-enum FixedValue<'k> {
+#[derive(Debug, Clone)]
+enum Fixed {
     Number(f64),
-    Text(Cow<'k, str>),
+    Text(String),
 }
 
-impl<'k> FixedValue<'k> {
-    fn into_value(self) -> PartValue<'k> {
-        match self {
-            FixedValue::Number(n) => PartValue::Number(n),
-            FixedValue::Text(t) => PartValue::Text(t),
-        }
-    }
-
+impl Fixed {
     fn value(&self) -> PartValue<'_> {
         match self {
-            FixedValue::Number(n) => PartValue::Number(*n),
-            FixedValue::Text(t) => PartValue::Text(Cow::Borrowed(t)),
+            Fixed::Number(n) => PartValue::Number(*n),
+            Fixed::Text(t) => PartValue::Text(Cow::Borrowed(t)),
         }
     }
 }
@@ -653,24 +878,24 @@ impl<'k> FixedValue<'k> {
 impl Normalize {
     /// A value written in the rule, read as this normalisation reads values; one that
     /// does not read as its kind is kept as written (without `raw:`).
-    fn fixed(self, text: &str) -> FixedValue<'_> {
+    fn fixed(self, text: &str) -> Fixed {
         match self {
-            Normalize::Text => FixedValue::Text(Cow::Borrowed(text)),
+            Normalize::Text => Fixed::Text(text.to_owned()),
             n => match n.text(text) {
-                Some(Key::Number(v)) => FixedValue::Number(v),
-                Some(Key::Text(t)) => FixedValue::Text(Cow::Owned(t)),
-                None => FixedValue::Text(Cow::Borrowed(text)),
+                Some(Key::Number(v)) => Fixed::Number(v),
+                Some(Key::Text(t)) => Fixed::Text(t),
+                None => Fixed::Text(text.to_owned()),
             },
         }
     }
 }
 
 impl<'k> PartReader<'k> {
-    fn new(part: &'k KeyPart) -> Self {
+    fn new(part: &'k KeyPart, default: Option<&'k Fixed>) -> Self {
         PartReader {
             part,
             attribute: part.selector.lone_attribute(),
-            default: part.default.as_deref().map(|d| part.normalize.fixed(d)),
+            default,
         }
     }
 
@@ -688,40 +913,75 @@ impl<'k> PartReader<'k> {
                     let attribute = element
                         .attributes()
                         .find(|a| same(a.name(), local) && same_opt(a.namespace(), namespace));
-                    // A number needs only the text.
-                    if self.part.normalize == Normalize::Number {
-                        return match attribute {
-                            Some(a) => Some(number_part(a.value())),
-                            None => self.default.as_ref().map(FixedValue::value),
-                        };
-                    }
-                    attribute.map(|attribute| Item::Attribute { element, attribute })
+                    return self.read_attribute(element, attribute);
                 }
                 None => self.part.selector.first(element),
             },
         };
+        self.read_picked(picked)
+    }
+
+    /// The normalised part of `element`, a lone `@name` part, when `attribute` is
+    /// `element`'s attribute of that name.
+    #[inline]
+    fn read_attribute<'v, 'a: 'v, 'i>(
+        &'v self,
+        element: Node<'a, 'i>,
+        attribute: Option<roxmltree::Attribute<'a, 'i>>,
+    ) -> Option<PartValue<'v>>
+    where
+        'k: 'v,
+    {
+        // A number needs only the text.
+        if self.part.normalize == Normalize::Number {
+            return match attribute {
+                Some(a) => Some(number_part(a.value())),
+                None => self.default.map(Fixed::value),
+            };
+        }
+        self.read_picked(attribute.map(|attribute| Item::Attribute { element, attribute }))
+    }
+
+    /// The normalised part when the part's selector picks `picked`.
+    fn read_picked<'v, 'a: 'v>(&'v self, picked: Option<Item<'a, '_>>) -> Option<PartValue<'v>>
+    where
+        'k: 'v,
+    {
         let Some(picked) = picked else {
-            return self.default.as_ref().map(FixedValue::value);
+            return self.default.map(Fixed::value);
         };
         let text = picked.string_value();
-        let value = match self.part.normalize {
-            Normalize::Text => return Some(PartValue::Text(text)),
-            Normalize::Number => normalize::c_integer_f64(&text).map(PartValue::Number),
-            Normalize::Case
-                if text
-                    .bytes()
-                    .all(|b| b.is_ascii() && !b.is_ascii_uppercase()) =>
-            {
-                return Some(PartValue::Text(text));
-            }
-            Normalize::Quantity => normalize::item_quantity(&picked, None).map(PartValue::Number),
-            n => n.text(&text).map(|key| match key {
-                Key::Number(v) => PartValue::Number(v),
-                Key::Text(t) => PartValue::Text(Cow::Owned(t)),
-            }),
-        };
-        Some(value.unwrap_or_else(|| PartValue::Text(Cow::Owned(format!("raw:{text}")))))
+        if self.part.normalize == Normalize::Quantity {
+            return Some(match normalize::item_quantity(&picked, None) {
+                Some(n) => PartValue::Number(n),
+                None => PartValue::Text(Cow::Owned(format!("raw:{text}"))),
+            });
+        }
+        Some(text_value(self.part.normalize, text))
     }
+}
+
+/// A key part read from `text` as `normalize` reads it (any but `quantity`, which reads
+/// the element's unit too): a value that does not read as its kind is `raw:` and the
+/// value as written.
+#[inline]
+fn text_value(normalize: Normalize, text: Cow<'_, str>) -> PartValue<'_> {
+    let value = match normalize {
+        Normalize::Text => return PartValue::Text(text),
+        Normalize::Number => normalize::c_integer_f64(&text).map(PartValue::Number),
+        Normalize::Case
+            if text
+                .bytes()
+                .all(|b| b.is_ascii() && !b.is_ascii_uppercase()) =>
+        {
+            return PartValue::Text(text);
+        }
+        n => n.text(&text).map(|key| match key {
+            Key::Number(v) => PartValue::Number(v),
+            Key::Text(t) => PartValue::Text(Cow::Owned(t)),
+        }),
+    };
+    value.unwrap_or_else(|| PartValue::Text(Cow::Owned(format!("raw:{text}"))))
 }
 
 /// A `number` key part of `text` (`raw:` and the text when it is not one).
@@ -1505,12 +1765,15 @@ mod tests {
             (at(xml, 5, "<address"), at(xml, 4, "<address")),
         ];
         assert_eq!(dups(&pci, xml), all);
-        // Read as the parts are: `0x0` is 0.
+        // Read as the parts are: `0x0` is 0. (What a `unique` prepares on first use is
+        // worked out again after each change.)
         pci.except = Some(["0x0", "0", "0", "00"].map(String::from).to_vec());
+        pci.split = OnceLock::new();
         assert_eq!(dups(&pci, xml), all[1..]);
         // As with defaults, a value that does not read as its part's kind is kept as
         // written, and never meets an item's (those keep their text marked as raw).
         pci.except = Some(["zz", "0", "0", "0"].map(String::from).to_vec());
+        pci.split = OnceLock::new();
         assert_eq!(dups(&pci, xml), all);
         let mut text = unique(
             "devices/disk",
@@ -1522,6 +1785,7 @@ mod tests {
             [(at(xml, 3, "<disk"), at(xml, 2, "<disk"))]
         );
         text.except = Some(vec!["0".into()]);
+        text.split = OnceLock::new();
         assert!(dups(&text, xml).is_empty());
     }
 
@@ -1793,5 +2057,213 @@ mod tests {
         defs.push("has-features".into(), Condition::Present(sel("features")));
         assert!(Condition::Is(0).eval(doc.root_element(), &defs));
         assert_eq!(defs.index("has-features"), Some(0));
+    }
+
+    /// Domains for [`Unique::duplicates`]'s shortcut: devices whose addresses and targets
+    /// are spelled in many ways (`0x1f`, `31`, `037`, values that are no number,
+    /// attributes left out), made from `seed`.
+    fn spelled_devices(seed: u64) -> String {
+        let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        let mut pick = |choices: &[&'static str]| -> &'static str {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            choices[(state % choices.len() as u64) as usize]
+        };
+        let mut xml = String::from("<domain><devices>");
+        for _ in 0..(3 + seed % 9) {
+            let name = pick(&["disk", "interface", "controller", "console", "video"]);
+            xml.push_str(&format!("<{name}>"));
+            let attribute = |xml: &mut String, name: &str, value: &str| {
+                if value != "-" {
+                    xml.push_str(&format!(" {name}='{value}'"));
+                }
+            };
+            xml.push_str("<target");
+            attribute(&mut xml, "dev", pick(&["vda", "VDA", "vdb", "sda", "-"]));
+            attribute(&mut xml, "bus", pick(&["scsi", "sata", "-"]));
+            xml.push_str("/><address");
+            attribute(&mut xml, "type", pick(&["pci", "pci", "pci", "drive", "-"]));
+            attribute(
+                &mut xml,
+                "domain",
+                pick(&["0x0000", "0", "00", "-0", " 0 ", "zz", "-", "-"]),
+            );
+            attribute(
+                &mut xml,
+                "bus",
+                pick(&["0x00", "0", "1", "0x01", "01", "x", "-"]),
+            );
+            attribute(
+                &mut xml,
+                "slot",
+                pick(&[
+                    "0x1f",
+                    "31",
+                    "037",
+                    "0X1F",
+                    "0x01",
+                    "1",
+                    "0x00",
+                    "0",
+                    "99999999999999999999",
+                    "-",
+                ]),
+            );
+            attribute(&mut xml, "function", pick(&["0x0", "0", "1", "0x1", "-"]));
+            attribute(&mut xml, "controller", pick(&["0", "1", "-"]));
+            xml.push_str(&format!("/></{name}>"));
+        }
+        xml.push_str("</devices></domain>");
+        xml
+    }
+
+    /// `unique`s of every kind of key: numbers with defaults and `except`, texts, cases,
+    /// parts that are paths, attribute items, a `quantity`, a number whose default is no
+    /// number (not hashed).
+    fn uniques_of_every_kind() -> Vec<Unique> {
+        let (n, t, c) = (Normalize::Number, Normalize::Text, Normalize::Case);
+        let mut pci = unique(
+            "devices/*[local-name()!='console']/address[@type='pci']",
+            &[
+                ("@domain", n, Some("0")),
+                ("@bus", n, None),
+                ("@slot", n, None),
+                ("@function", n, Some("0")),
+            ],
+        );
+        pci.except = Some(["0", "0", "0", "0"].map(String::from).to_vec());
+        let mut odd_default = unique(
+            "devices/*/address",
+            &[("@domain", n, Some("zz")), ("@slot", n, None)],
+        );
+        odd_default.except = Some(vec!["zz".into(), "0x1f".into()]);
+        vec![
+            pci,
+            unique(
+                "devices/*/address[@type='drive']",
+                &[
+                    ("../target/@bus", t, Some("scsi")),
+                    ("@controller", n, Some("0")),
+                    ("@bus", n, Some("0")),
+                ],
+            ),
+            unique("devices/*/target", &[("@dev", t, None)]),
+            unique("devices/*", &[("target/@dev", c, None)]),
+            unique("devices/*/target/@dev", &[(".", c, None)]),
+            unique(
+                "devices/*/address",
+                &[("@type", t, None), ("@slot", n, None)],
+            ),
+            unique(
+                "devices/*/address",
+                &[("@slot", c, None), ("@slot", n, None)],
+            ),
+            unique(
+                "devices/*/address",
+                &[("@bus", Normalize::Quantity, Some("0"))],
+            ),
+            odd_default,
+        ]
+    }
+
+    /// Without the shortcut: every item selected, then grouped.
+    fn grouped_duplicates<'a, 'i>(u: &Unique, root: Node<'a, 'i>) -> Vec<Witness<'a, 'i>> {
+        let prepared = u.prepared();
+        let (candidates, filters) = match &prepared.split {
+            Some((candidates, filters)) => (candidates, filters.as_slice()),
+            None => (&u.for_each, &[][..]),
+        };
+        u.group(prepared, &candidates.select(root), filters)
+    }
+
+    #[test]
+    fn the_hash_shortcut_finds_what_grouping_finds() {
+        let uniques = uniques_of_every_kind();
+        assert!(uniques[..8].iter().all(|u| u.prepared().hashed));
+        assert!(!uniques[8].prepared().hashed);
+        let (mut with, mut without) = (0, 0);
+        for seed in 0..400 {
+            let xml = spelled_devices(seed);
+            let doc = roxmltree::Document::parse(&xml).unwrap();
+            let root = doc.root_element();
+            for (k, u) in uniques.iter().enumerate() {
+                let places = |w: &[Witness<'_, '_>]| -> Vec<(usize, usize)> {
+                    w.iter()
+                        .map(|w| (w.node.range().start, w.related[0].1.range().start))
+                        .collect()
+                };
+                let expected = places(&grouped_duplicates(u, root));
+                assert_eq!(places(&u.duplicates(root)), expected, "{k} {xml}");
+                if u.prepared().hashed {
+                    let (candidates, _) = u
+                        .prepared()
+                        .split
+                        .as_ref()
+                        .map_or((&u.for_each, None), |(c, f)| (c, Some(f)));
+                    let may = u.may_repeat(u.prepared(), candidates, root);
+                    assert!(may || expected.is_empty(), "{k} {xml}");
+                    if expected.is_empty() && !may {
+                        without += 1;
+                    } else if !expected.is_empty() {
+                        with += 1;
+                    }
+                }
+            }
+        }
+        // Both ways were taken, many times.
+        assert!(with > 300 && without > 300, "{with} {without}");
+    }
+
+    #[test]
+    fn equal_keys_have_equal_hashes_and_the_same_items_have_none() {
+        for u in uniques_of_every_kind()
+            .iter()
+            .filter(|u| u.prepared().hashed)
+        {
+            let prepared = u.prepared();
+            let readers: Vec<PartReader<'_>> = u
+                .key
+                .iter()
+                .zip(&prepared.parts)
+                .map(|(part, p)| PartReader::new(part, p.default.as_ref()))
+                .collect();
+            let except: Option<Vec<PartValue<'_>>> = prepared
+                .except
+                .as_ref()
+                .map(|e| e.iter().map(Fixed::value).collect());
+            let mut distinct_hashes = std::collections::HashSet::new();
+            let mut excepted = 0;
+            for seed in 0..200 {
+                let xml = spelled_devices(seed);
+                let doc = roxmltree::Document::parse(&xml).unwrap();
+                let mut keyed: Vec<(Vec<PartValue<'_>>, u64)> = Vec::new();
+                for item in u.for_each.select(doc.root_element()) {
+                    let key: Option<Vec<PartValue<'_>>> =
+                        readers.iter().map(|r| r.read(item)).collect();
+                    let hash = key_hash(&u.key, prepared, item);
+                    match key {
+                        Some(key) if except.as_ref() != Some(&key) => {
+                            let hash = hash.unwrap_or_else(|| panic!("{} {xml}", u.for_each));
+                            distinct_hashes.insert(hash);
+                            keyed.push((key, hash));
+                        }
+                        Some(_) => {
+                            excepted += 1;
+                            assert_eq!(hash, None, "{} {xml}", u.for_each);
+                        }
+                        None => assert_eq!(hash, None, "{} {xml}", u.for_each),
+                    }
+                }
+                for (a, ha) in &keyed {
+                    for (b, hb) in &keyed {
+                        assert_eq!(same_key(a, b), ha == hb, "{} {xml}", u.for_each);
+                    }
+                }
+            }
+            assert!(distinct_hashes.len() >= 3, "{}", u.for_each);
+            // The `except` key was met.
+            assert!(prepared.except.is_none() || excepted > 10, "{excepted}");
+        }
     }
 }

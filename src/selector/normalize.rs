@@ -194,7 +194,51 @@ pub fn c_integer(s: &str) -> Option<i128> {
 }
 
 /// [`c_integer`] as a number, the way `Normalize::Number` and `int()` compare it.
+#[inline]
 pub fn c_integer_f64(s: &str) -> Option<f64> {
+    match short_c_integer(s.as_bytes()) {
+        Some(n) => Some(n as f64),
+        None => c_integer_f64_any(s),
+    }
+}
+
+/// The forms most values are written in, read without the general reading's checks:
+/// `0`, decimal digits not starting with `0` (up to 15 of them), and `0x` with one to
+/// eight hex digits. `None` for anything else, which [`c_integer_f64_any`] then reads
+/// (exactly as it would have read these).
+#[inline]
+fn short_c_integer(b: &[u8]) -> Option<u64> {
+    match b {
+        [b'0'] => Some(0),
+        [b'0', b'x', hex @ ..] if !hex.is_empty() && hex.len() <= 8 => {
+            let mut n: u64 = 0;
+            for &c in hex {
+                let digit = match c {
+                    b'0'..=b'9' => c - b'0',
+                    b'a'..=b'f' => c - b'a' + 10,
+                    b'A'..=b'F' => c - b'A' + 10,
+                    _ => return None,
+                };
+                n = n * 16 + u64::from(digit);
+            }
+            Some(n)
+        }
+        [b'1'..=b'9', ..] if b.len() <= 15 => {
+            let mut n: u64 = 0;
+            for &c in b {
+                if !c.is_ascii_digit() {
+                    return None;
+                }
+                n = n * 10 + u64::from(c - b'0');
+            }
+            Some(n)
+        }
+        _ => None,
+    }
+}
+
+/// [`c_integer_f64`] of any text.
+fn c_integer_f64_any(s: &str) -> Option<f64> {
     Some(match c_integer_parts(s)? {
         // Both round to the nearest double, as `n as f64` of the `i128` does; `0.0 - x`
         // keeps `-0` at `0`.
@@ -540,6 +584,66 @@ mod tests {
             }
         }
         assert_eq!(checked, pieces.len().pow(3));
+    }
+
+    #[test]
+    fn short_forms_read_as_the_general_reading_does() {
+        // Every text of up to five of these characters, and longer ones around the
+        // short forms' limits: the shortcut and the general reading agree on each.
+        let alphabet = [
+            "0", "1", "7", "8", "9", "a", "f", "F", "g", "x", "X", "-", "+", " ", "\n", "é",
+        ];
+        let mut texts: Vec<String> = vec![String::new()];
+        let mut level = vec![String::new()];
+        for _ in 0..5 {
+            level = level
+                .iter()
+                .flat_map(|t| alphabet.iter().map(move |c| format!("{t}{c}")))
+                .collect();
+            texts.extend(level.iter().cloned());
+        }
+        for n in 6..=20 {
+            for digit in ["0", "1", "9", "f", "F"] {
+                texts.push(format!("0x{}", digit.repeat(n - 2)));
+                texts.push(format!("0x1{}", digit.repeat(n - 3)));
+                texts.push(format!("1{}", digit.repeat(n - 1)));
+                texts.push(format!("9{}", digit.repeat(n - 1)));
+                texts.push(format!("0{}", digit.repeat(n - 1)));
+            }
+        }
+        let mut short = 0;
+        for text in &texts {
+            if let Some(n) = short_c_integer(text.as_bytes()) {
+                short += 1;
+                assert_eq!(Some(i128::from(n)), c_integer(text), "{text:?}");
+            }
+            assert_eq!(
+                c_integer_f64(text).map(f64::to_bits),
+                c_integer_f64_any(text).map(f64::to_bits),
+                "{text:?}"
+            );
+            assert_eq!(
+                c_integer_f64(text).map(f64::to_bits),
+                reference_c_integer(text).map(|n| (n as f64).to_bits()),
+                "{text:?}"
+            );
+        }
+        // The shortcut does read the usual forms.
+        assert!(short > 3_000, "{short}");
+        for (text, n) in [("0", 0), ("0x00", 0), ("0x0000", 0), ("1", 1), ("0x1f", 31)] {
+            assert_eq!(short_c_integer(text.as_bytes()), Some(n), "{text}");
+        }
+        for text in [
+            "0x123456789",
+            "1234567890123456",
+            "01",
+            "-1",
+            " 1",
+            "0X1f",
+            "0x",
+        ] {
+            assert_eq!(short_c_integer(text.as_bytes()), None, "{text}");
+        }
     }
 
     #[test]
