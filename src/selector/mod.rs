@@ -248,63 +248,14 @@ impl Selector {
         context: Option<&[&str]>,
     ) -> (Vec<Clause>, Option<Vec<String>>) {
         let mut out: Vec<Clause> = Vec::new();
-        let mut previous: Option<Vec<&str>> = match context {
-            Some(names) if !self.path.absolute => Some(names.to_vec()),
-            _ => None,
-        };
-        for step in &self.path.steps {
-            if step.axis == Axis::Attribute {
-                // `x/@a`: some `x` has an `a`.
-                if let NodeTest::Name {
-                    namespace: None,
-                    local,
-                    ..
-                } = &step.test
-                {
-                    out.push(attribute_clause(
-                        previous.as_deref(),
-                        &[(&**local, Want::Exists)],
-                    ));
-                }
-                previous = None;
-                continue;
-            }
-            let names: Option<Vec<&str>> = match (&step.test, step.axis) {
-                (_, Axis::Parent) => None,
-                (NodeTest::Name { local, .. }, _) => Some(vec![&**local]),
-                (NodeTest::AnyName | NodeTest::NamespaceAny(_), _) => step
-                    .predicates
-                    .iter()
-                    .find_map(eval::local_name_alternatives),
-                _ => None,
-            };
-            // A `.` step keeps the element the previous step selected.
-            let names = match (step.axis, names) {
-                (Axis::SelfNode, None) => previous.take(),
-                (_, names) => names,
-            };
-            if let Some(names) = &names {
-                out.push(
-                    names
-                        .iter()
-                        .map(|n| Fact::Element((*n).to_owned()))
-                        .collect(),
-                );
-            }
-            for pred in &step.predicates {
-                for clause in predicate_clauses(pred) {
-                    out.push(attribute_clause(names.as_deref(), &clause));
-                }
-            }
-            previous = names;
-        }
+        let last = path_facts(&self.path, context, &mut out);
         out.iter_mut().for_each(|c| {
             c.sort();
             c.dedup();
         });
         out.sort();
         out.dedup();
-        let last = previous.map(|names| names.iter().map(|n| (*n).to_owned()).collect());
+        let last = last.map(|names| names.iter().map(|n| (*n).to_owned()).collect());
         (out, last)
     }
 
@@ -570,6 +521,104 @@ fn attribute_clause(elements: Option<&[&str]>, attributes: &[(&str, Want<'_>)]) 
         .collect()
 }
 
+/// Pushes onto `out` the facts a document needs for `path` to select anything when it is
+/// evaluated at an element named one of `context` (see [`Selector::required_facts_at`]);
+/// the names the selected elements may have, when known.
+fn path_facts<'p>(
+    path: &'p LocationPath,
+    context: Option<&[&'p str]>,
+    out: &mut Vec<Clause>,
+) -> Option<Vec<&'p str>> {
+    let mut previous: Option<Vec<&str>> = match context {
+        Some(names) if !path.absolute => Some(names.to_vec()),
+        _ => None,
+    };
+    for step in &path.steps {
+        if step.axis == Axis::Attribute {
+            // `x/@a`: some `x` has an `a`.
+            if let NodeTest::Name {
+                namespace: None,
+                local,
+                ..
+            } = &step.test
+            {
+                out.push(attribute_clause(
+                    previous.as_deref(),
+                    &[(&**local, Want::Exists)],
+                ));
+            }
+            previous = None;
+            continue;
+        }
+        let names: Option<Vec<&str>> = match (&step.test, step.axis) {
+            (_, Axis::Parent) => None,
+            (NodeTest::Name { local, .. }, _) => Some(vec![&**local]),
+            (NodeTest::AnyName | NodeTest::NamespaceAny(_), _) => step
+                .predicates
+                .iter()
+                .find_map(eval::local_name_alternatives),
+            _ => None,
+        };
+        // A `.` step keeps the element the previous step selected.
+        let names = match (step.axis, names) {
+            (Axis::SelfNode, None) => previous.take(),
+            (_, names) => names,
+        };
+        if let Some(names) = &names {
+            out.push(
+                names
+                    .iter()
+                    .map(|n| Fact::Element((*n).to_owned()))
+                    .collect(),
+            );
+        }
+        for pred in &step.predicates {
+            for clause in predicate_clauses(pred) {
+                out.push(attribute_clause(names.as_deref(), &clause));
+            }
+            // `timer[catchup]`, `disk[driver/@io = 'native']`: the elements the
+            // predicate's path names must exist. (Only those: they are known once the
+            // element index is looked at, while facts about their attributes cost a look
+            // at each such element, which measured more than the rules they skip.)
+            for inner in predicate_paths(pred) {
+                let mut facts = Vec::new();
+                path_facts(inner, names.as_deref(), &mut facts);
+                out.extend(
+                    facts.into_iter().filter(|clause| {
+                        clause.iter().all(|fact| matches!(fact, Fact::Element(_)))
+                    }),
+                );
+            }
+        }
+        previous = names;
+    }
+    previous
+}
+
+/// The relative paths `e` needs to select something to hold: the path itself as a
+/// predicate (`[catchup]`), a side of a comparison with a non-boolean (an empty node-set
+/// compares false), each part of an `and`. Lone attributes are left to
+/// [`predicate_clauses`].
+fn predicate_paths(e: &Expr) -> Vec<&LocationPath> {
+    fn path(e: &Expr) -> Option<&LocationPath> {
+        match e {
+            Expr::Path(p) if !p.absolute && p.lone_attribute().is_none() => Some(p),
+            _ => None,
+        }
+    }
+    match e {
+        Expr::Path(_) => path(e).into_iter().collect(),
+        Expr::Compare(_, l, r) => {
+            fn side<'e>(a: &'e Expr, other: &Expr) -> Option<&'e LocationPath> {
+                path(a).filter(|_| other.ty() != parse::Type::Boolean)
+            }
+            side(l, r).or_else(|| side(r, l)).into_iter().collect()
+        }
+        Expr::And(items) => items.iter().flat_map(predicate_paths).collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// What a predicate requires of the element it filters, as clauses of attributes and
 /// what they must hold: `@a = 'v'` needs `a` = `v`; `starts-with(@a, 'v')` an `a`
 /// starting with `v`; `@a`, `@a != 'v'`, `@a > 3` and `@a = 3` need `a`; `and` adds up
@@ -776,6 +825,49 @@ impl Eq for Item<'_, '_> {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A predicate's relative path needs the elements it names; nothing is needed from
+    /// a path under `not`, in an `or`, or compared with a boolean; attribute facts come
+    /// only from the lone attributes of predicates.
+    #[test]
+    fn predicate_paths_need_their_elements() {
+        let facts = |src: &str| -> Vec<Vec<String>> {
+            Selector::parse(src, &Namespaces::builtin())
+                .unwrap()
+                .required_facts()
+                .into_iter()
+                .map(|clause| {
+                    clause
+                        .into_iter()
+                        .map(|fact| match fact {
+                            Fact::Element(name) => name,
+                            other => format!("{other:?}"),
+                        })
+                        .collect()
+                })
+                .collect()
+        };
+        assert_eq!(
+            facts("clock/timer[catchup]"),
+            [["catchup"], ["clock"], ["timer"]]
+        );
+        assert_eq!(
+            facts("devices/disk[driver/@io = 'native']"),
+            [["devices"], ["disk"], ["driver"]]
+        );
+        assert_eq!(
+            facts("devices/*[source[2]][target/@port > 1 and alias]"),
+            [["alias"], ["devices"], ["source"], ["target"]]
+        );
+        assert_eq!(
+            facts("cpu[numa/cell[@id = '0']/distances]"),
+            [["cell"], ["cpu"], ["distances"], ["numa"]]
+        );
+        assert_eq!(facts("video[not(model)]"), [["video"]]);
+        assert_eq!(facts("video[model or address]"), [["video"]]);
+        assert_eq!(facts("video[model = true()]"), [["video"]]);
+        assert_eq!(facts("video[/domain/devices]"), [["video"]]);
+    }
 
     const DOMAIN: &str = r#"<domain type='kvm' xmlns:ns0="http://libosinfo.org/xmlns/libvirt/domain/1.0">
   <name>win11</name>
