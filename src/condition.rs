@@ -413,8 +413,6 @@ pub struct Prepared {
     parts: Vec<PreparedPart>,
     /// The `except` key, one value per part, normalised.
     except: Option<Vec<Fixed>>,
-    /// The parts read in one pass over an item's attributes: their index and name.
-    one_pass: Vec<(usize, Box<str>)>,
     /// Whether equal keys always have equal [`key_hash`]es, so that items whose hashes
     /// all differ have no duplicate: not when a numeric part has a default or an `except`
     /// value that is not a number (a text against a number compares as text; see
@@ -425,9 +423,9 @@ pub struct Prepared {
 /// One key part, prepared ([`Prepared`]).
 #[derive(Debug, Clone)]
 struct PreparedPart {
-    /// Whether the part is a lone `@name` in no namespace, read by [`key_hash`] in its
-    /// pass over an item's attributes (not a `quantity`: that reads the element's unit).
-    one_pass: bool,
+    /// The name of the attribute when the part is a lone `@name` in no namespace, which
+    /// [`key_hash`] looks up itself (not for a `quantity`: that reads the element's unit).
+    attribute: Option<Box<str>>,
     default: Option<Fixed>,
 }
 
@@ -437,17 +435,14 @@ impl Prepared {
             .key
             .iter()
             .map(|part| PreparedPart {
-                one_pass: part.normalize != Normalize::Quantity
-                    && matches!(part.selector.lone_attribute(), Some((None, _))),
+                attribute: match part.selector.lone_attribute() {
+                    Some((None, local)) if part.normalize != Normalize::Quantity => {
+                        Some(local.into())
+                    }
+                    _ => None,
+                },
                 default: part.default.as_deref().map(|d| part.normalize.fixed(d)),
             })
-            .collect();
-        let one_pass: Vec<(usize, Box<str>)> = unique
-            .key
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| parts[*j].one_pass)
-            .filter_map(|(j, part)| Some((j, part.selector.lone_attribute()?.1.into())))
             .collect();
         let except: Option<Vec<Fixed>> = unique.except.as_ref().map(|values| {
             unique
@@ -469,7 +464,6 @@ impl Prepared {
             hashed: !text_against_number && parts.len() <= MAX_HASHED_PARTS,
             parts,
             except,
-            one_pass,
         }
     }
 }
@@ -668,64 +662,41 @@ const MAX_HASHED_PARTS: usize = 8;
 
 /// A hash of `item`'s key: equal keys have equal hashes (when [`Prepared::hashed`]).
 /// `None` when the item has no key (a part without default picks nothing) or its key is
-/// the `except` key, as [`Unique::group`] reads them. The parts that are a lone `@name`
-/// ([`Prepared::one_pass`]) are read in one pass over the item's attributes.
+/// the `except` key, as [`Unique::group`] reads them.
 fn key_hash(parts: &[KeyPart], prepared: &Prepared, item: Item<'_, '_>) -> Option<u64> {
-    let mut texts: [Option<&str>; MAX_HASHED_PARTS] = [None; MAX_HASHED_PARTS];
-    let node = match item {
-        Item::Node(element) if !prepared.one_pass.is_empty() => {
-            // Each name is looked for from the attribute after the last one found, round
-            // to it: keys name attributes in the order they are written (`domain`, `bus`,
-            // `slot`, `function`), so each is usually the next one.
-            let attributes = element.attributes();
-            let count = attributes.len();
-            let mut from = 0;
-            for (j, local) in &prepared.one_pass {
-                for k in 0..count {
-                    let at = if from + k < count {
-                        from + k
-                    } else {
-                        from + k - count
-                    };
-                    let Some(attribute) = attributes.clone().nth(at) else {
-                        break;
-                    };
-                    if same(attribute.name(), local) && attribute.namespace().is_none() {
-                        if let Some(text) = texts.get_mut(*j) {
-                            *text = Some(attribute.value());
-                        }
-                        from = at + 1;
-                        break;
-                    }
-                }
-            }
-            true
-        }
-        Item::Node(_) => true,
-        Item::Attribute { .. } => false,
+    let attributes = match item {
+        Item::Node(element) => Some(element.attributes()),
+        Item::Attribute { .. } => None,
     };
+    // Each lone attribute is looked for from the one after the last found, round to it:
+    // keys name attributes in the order they are written (`domain`, `bus`, `slot`,
+    // `function`), so each is usually the next one.
+    let mut from = 0;
     let mut hash: u64 = 0;
     let mut except = prepared.except.as_deref();
     for (j, (part, prepared_part)) in parts.iter().zip(&prepared.parts).enumerate() {
-        let text = texts[j].filter(|_| node && prepared_part.one_pass);
-        // The usual part, a number written as one: its word without a `PartValue`.
-        if let Some(text) = text
-            && part.normalize == Normalize::Number
-            && let Some(n) = normalize::c_integer_f64(text)
-        {
-            if let Some(e) = except
-                && !matches!(e.get(j), Some(Fixed::Number(f)) if *f == n)
-            {
-                except = None;
-            }
-            hash = mix(hash, PartValue::Number(n).word());
-            continue;
-        }
         let reader;
-        let value = match text {
-            Some(text) => text_value(part.normalize, Cow::Borrowed(text)),
-            None if node && prepared_part.one_pass => prepared_part.default.as_ref()?.value(),
-            None => {
+        let value = match (&attributes, &prepared_part.attribute) {
+            (Some(attributes), Some(local)) => match find_attribute(attributes, local, &mut from) {
+                Some(text) => {
+                    // The usual part, a number written as one: its word without a
+                    // `PartValue`.
+                    if part.normalize == Normalize::Number
+                        && let Some(n) = normalize::c_integer_f64(text)
+                    {
+                        if let Some(e) = except
+                            && !matches!(e.get(j), Some(Fixed::Number(f)) if *f == n)
+                        {
+                            except = None;
+                        }
+                        hash = mix(hash, PartValue::Number(n).word());
+                        continue;
+                    }
+                    text_value(part.normalize, Cow::Borrowed(text))
+                }
+                None => prepared_part.default.as_ref()?.value(),
+            },
+            _ => {
                 reader = PartReader::new(part, prepared_part.default.as_ref());
                 reader.read(item)?
             }
@@ -741,6 +712,30 @@ fn key_hash(parts: &[KeyPart], prepared: &Prepared, item: Item<'_, '_>) -> Optio
         return None;
     }
     Some(hash)
+}
+
+/// The value of the attribute named `local` in no namespace, looked for from the
+/// `from`th attribute round to it; `from` becomes the place after it.
+#[inline]
+fn find_attribute<'a>(
+    attributes: &roxmltree::Attributes<'a, '_>,
+    local: &str,
+    from: &mut usize,
+) -> Option<&'a str> {
+    let count = attributes.len();
+    for k in 0..count {
+        let at = if *from + k < count {
+            *from + k
+        } else {
+            *from + k - count
+        };
+        let attribute = attributes.clone().nth(at)?;
+        if same(attribute.name(), local) && attribute.namespace().is_none() {
+            *from = at + 1;
+            return Some(attribute.value());
+        }
+    }
+    None
 }
 
 /// `hash` with the word of one more key part.

@@ -360,16 +360,27 @@ impl Facts<'_, '_, '_> {
                 });
             }
             Source::AnyElement => {
+                self.set_known(&attributes[filter.any_element.range()]);
                 let facts = &attributes[filter.any_element.range()];
-                self.set_known(facts);
                 let words = &mut self.words;
-                ValueMasks::with(|masks| {
-                    for node in root.descendants().filter(roxmltree::Node::is_element) {
-                        mark_attributes(filter, facts, node, masks, |i| {
-                            words[(i / 64) as usize].holds |= 1 << (i % 64);
-                        });
-                    }
+                // Every element, through the index (a walk over the tree visits every
+                // text node too, and each node twice).
+                let doc = root.document();
+                let looked = ValueMasks::with(|masks| {
+                    index::with_groups(root, |groups| {
+                        for &id in groups.all() {
+                            let Some(node) = doc.get_node(roxmltree::NodeId::new(id)) else {
+                                continue;
+                            };
+                            mark_attributes(filter, facts, node, masks, |i| {
+                                words[(i / 64) as usize].holds |= 1 << (i % 64);
+                            });
+                        }
+                    })
                 });
+                if looked.is_none() {
+                    self.learn_all();
+                }
             }
         }
     }

@@ -270,6 +270,12 @@ impl Groups<'_> {
             .get(ix.starts[g] as usize..ix.starts[g + 1] as usize)
             .unwrap_or_default()
     }
+
+    /// The ids of every element of the document, by group.
+    #[inline]
+    pub(crate) fn all(&self) -> &[u32] {
+        &self.0.nodes
+    }
 }
 
 /// Calls `f` with the groups of `node`'s document, when it is indexed (for looking up
