@@ -1092,6 +1092,43 @@ mod tests {
         out
     }
 
+    /// A predicate's relative path needs the elements it names; nothing is needed from
+    /// a path under `not`, in an `or`, or compared with a boolean. A wildcard below a
+    /// named step gives no attribute facts (they would be about every element); a
+    /// leading one does.
+    #[test]
+    fn facts_from_predicate_paths() {
+        assert_eq!(
+            facts("clock/timer[catchup]"),
+            [["catchup"], ["clock"], ["timer"]]
+        );
+        assert_eq!(
+            facts("devices/disk[driver/@io = 'native']"),
+            [["devices"], ["disk"], ["driver"]]
+        );
+        assert_eq!(
+            facts("devices/*[source[2]][target/@port > 1 and alias]"),
+            [["alias"], ["devices"], ["source"], ["target"]]
+        );
+        assert_eq!(
+            facts("cpu[numa/cell[@id = '0']/distances]"),
+            [["cell"], ["cpu"], ["distances"], ["numa"]]
+        );
+        assert_eq!(facts("video[not(model)]"), [["video"]]);
+        assert_eq!(facts("video[model or address]"), [["video"]]);
+        assert_eq!(facts("video[model = true()]"), [["video"]]);
+        assert_eq!(facts("video[/domain/devices]"), [["video"]]);
+        assert_eq!(
+            facts("features/hyperv/*[@state = 'on']"),
+            [["features"], ["hyperv"]]
+        );
+        assert_eq!(
+            facts("hyperv/*[@state = 'on'][vendor]"),
+            [["hyperv"], ["vendor"]]
+        );
+        assert_eq!(facts("*[@state = 'on']"), [["*@state=on"]]);
+    }
+
     #[test]
     fn facts_from_names_and_predicates() {
         assert_eq!(facts("devices//address"), [["address"], ["devices"]]);

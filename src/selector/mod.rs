@@ -839,63 +839,6 @@ impl Eq for Item<'_, '_> {}
 mod tests {
     use super::*;
 
-    /// A predicate's relative path needs the elements it names; nothing is needed from
-    /// a path under `not`, in an `or`, or compared with a boolean; attribute facts come
-    /// only from the lone attributes of predicates.
-    #[test]
-    fn predicate_paths_need_their_elements() {
-        let facts = |src: &str| -> Vec<Vec<String>> {
-            Selector::parse(src, &Namespaces::builtin())
-                .unwrap()
-                .required_facts()
-                .into_iter()
-                .map(|clause| {
-                    clause
-                        .into_iter()
-                        .map(|fact| match fact {
-                            Fact::Element(name) => name,
-                            other => format!("{other:?}"),
-                        })
-                        .collect()
-                })
-                .collect()
-        };
-        assert_eq!(
-            facts("clock/timer[catchup]"),
-            [["catchup"], ["clock"], ["timer"]]
-        );
-        assert_eq!(
-            facts("devices/disk[driver/@io = 'native']"),
-            [["devices"], ["disk"], ["driver"]]
-        );
-        assert_eq!(
-            facts("devices/*[source[2]][target/@port > 1 and alias]"),
-            [["alias"], ["devices"], ["source"], ["target"]]
-        );
-        assert_eq!(
-            facts("cpu[numa/cell[@id = '0']/distances]"),
-            [["cell"], ["cpu"], ["distances"], ["numa"]]
-        );
-        assert_eq!(facts("video[not(model)]"), [["video"]]);
-        assert_eq!(facts("video[model or address]"), [["video"]]);
-        assert_eq!(facts("video[model = true()]"), [["video"]]);
-        assert_eq!(facts("video[/domain/devices]"), [["video"]]);
-        // A wildcard below a named step gives no attribute facts (they would be about
-        // every element); a leading one does.
-        assert_eq!(
-            facts("features/hyperv/*[@state = 'on']"),
-            [["features"], ["hyperv"]]
-        );
-        assert_eq!(
-            facts("hyperv/*[@state = 'on'][vendor]"),
-            [["hyperv"], ["vendor"]]
-        );
-        assert_eq!(
-            facts("*[@state = 'on']"),
-            [["Attribute { element: None, name: \"state\", value: Some(\"on\") }"]]
-        );
-    }
-
     const DOMAIN: &str = r#"<domain type='kvm' xmlns:ns0="http://libosinfo.org/xmlns/libvirt/domain/1.0">
   <name>win11</name>
   <metadata>

@@ -213,13 +213,7 @@ fn short_c_integer(b: &[u8]) -> Option<u64> {
         [b'0', b'x', hex @ ..] if !hex.is_empty() && hex.len() <= 8 => {
             let mut n: u64 = 0;
             for &c in hex {
-                let digit = match c {
-                    b'0'..=b'9' => c - b'0',
-                    b'a'..=b'f' => c - b'a' + 10,
-                    b'A'..=b'F' => c - b'A' + 10,
-                    _ => return None,
-                };
-                n = n * 16 + u64::from(digit);
+                n = n * 16 + u64::from(digit_value(c).filter(|&d| d < 16)?);
             }
             Some(n)
         }
@@ -257,6 +251,17 @@ enum CInteger {
     Large(i128),
 }
 
+/// The value of a digit in any base up to 36 (`0`-`9`, then `a`-`z` in either case).
+#[inline]
+fn digit_value(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'z' => Some(c - b'a' + 10),
+        b'A'..=b'Z' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
 fn c_integer_parts(s: &str) -> Option<CInteger> {
     // XML whitespace is ASCII: trim only when an end byte is one.
     let t = match (s.as_bytes().first(), s.as_bytes().last()) {
@@ -282,12 +287,7 @@ fn c_integer_parts(s: &str) -> Option<CInteger> {
     }
     let mut magnitude: u64 = 0;
     for &c in body {
-        let digit = match c {
-            b'0'..=b'9' => c - b'0',
-            b'a'..=b'z' => c - b'a' + 10,
-            b'A'..=b'Z' => c - b'A' + 10,
-            _ => return None,
-        };
+        let digit = digit_value(c)?;
         if digit >= radix {
             return None;
         }
