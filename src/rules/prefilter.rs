@@ -12,12 +12,13 @@
 //!
 //! Per document ([`Facts`]), the engine looks up which element names occur in the
 //! document's element index ([`crate::selector::index`]) once it is built; the facts about
-//! attributes are looked for only when a rule that may still fire asks for them, all those about elements of one name in one look at those elements (found through
-//! the index). Facts are bits, 64 to a word, and a rule's clauses are masks over the words,
-//! so that most rules are ruled out by a few `and`s. [`Prefilter::scan`] finds every fact
-//! in one pass instead (for a document that is not indexed, and for the tests). The facts are a necessary condition only, so skipping never loses a finding
-//! (the engine's tests and the corpus test lint with and without the prefilter and
-//! compare).
+//! attributes are looked for only when a rule that may still fire asks for them, all those
+//! about elements of one name in one look at those elements (found through the index).
+//! Facts are bits, 64 to a word, and a rule's clauses are masks over the words, so that
+//! most rules are ruled out by a few `and`s. [`Prefilter::scan`] finds every fact in one
+//! pass instead (for a document that is not indexed, and for the tests). The facts are a
+//! necessary condition only, so skipping never loses a finding (the engine's tests and the
+//! corpus test lint with and without the prefilter and compare).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -263,7 +264,7 @@ impl Facts<'_, '_, '_> {
                     doc.get_node(roxmltree::NodeId::new(id))
                         .is_some_and(|node| same(node.tag_name().name(), &facts.name))
                 }) {
-                    words[(i / 64) as usize].holds |= 1 << (i % 64);
+                    hold(words, i);
                 }
             }
         });
@@ -339,9 +340,7 @@ impl Facts<'_, '_, '_> {
                 let words = &mut self.words;
                 let looked = ValueMasks::with(|masks| {
                     each_named(root, element, |node| {
-                        mark_attributes(filter, facts, node, masks, |i| {
-                            words[(i / 64) as usize].holds |= 1 << (i % 64);
-                        });
+                        mark_attributes(filter, facts, node, masks, |i| hold(words, i));
                         false
                     })
                 });
@@ -354,14 +353,12 @@ impl Facts<'_, '_, '_> {
                 self.set_known(facts);
                 let words = &mut self.words;
                 ValueMasks::with(|masks| {
-                    mark_attributes(filter, facts, root, masks, |i| {
-                        words[(i / 64) as usize].holds |= 1 << (i % 64);
-                    });
+                    mark_attributes(filter, facts, root, masks, |i| hold(words, i));
                 });
             }
             Source::AnyElement => {
-                self.set_known(&attributes[filter.any_element.range()]);
                 let facts = &attributes[filter.any_element.range()];
+                self.set_known(facts);
                 let words = &mut self.words;
                 // Every element, through the index (a walk over the tree visits every
                 // text node too, and each node twice).
@@ -372,9 +369,7 @@ impl Facts<'_, '_, '_> {
                             let Some(node) = doc.get_node(roxmltree::NodeId::new(id)) else {
                                 continue;
                             };
-                            mark_attributes(filter, facts, node, masks, |i| {
-                                words[(i / 64) as usize].holds |= 1 << (i % 64);
-                            });
+                            mark_attributes(filter, facts, node, masks, |i| hold(words, i));
                         }
                     })
                 });
@@ -415,6 +410,12 @@ impl Facts<'_, '_, '_> {
         }
         Present(self.words.iter().map(|w| w.holds).collect())
     }
+}
+
+/// Marks fact `i` as holding.
+#[inline(always)]
+fn hold(words: &mut [Word], i: u32) {
+    words[(i / 64) as usize].holds |= 1 << (i % 64);
 }
 
 /// Calls `f` with each element of `root`'s document named as `facts` says, until it
