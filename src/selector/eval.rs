@@ -74,6 +74,11 @@ struct Anchor {
     /// For a wildcard step whose predicate `k` is exactly "named a or b": `k` and the
     /// names, tested as such instead of evaluated.
     name_filter: Option<(usize, Vec<Box<str>>)>,
+    /// When the anchor is a child step and every step before it a named child step
+    /// without predicates (`devices/disk`, `os/type`): those names, nearest first. The
+    /// walk back up then compares the ancestors' names in a loop instead of evaluating
+    /// the steps in reverse ([`reaches`]).
+    up: Option<Vec<Box<str>>>,
 }
 
 impl Plan {
@@ -101,10 +106,31 @@ impl Plan {
                 }
                 _ => None,
             };
+            let up = (step.axis == Axis::Child)
+                .then(|| {
+                    steps[..j]
+                        .iter()
+                        .rev()
+                        .map(|s| match (&s.test, s.axis, s.predicates.is_empty()) {
+                            (
+                                NodeTest::Name {
+                                    namespace: None,
+                                    local,
+                                    ..
+                                },
+                                Axis::Child,
+                                true,
+                            ) => Some(local.clone()),
+                            _ => None,
+                        })
+                        .collect::<Option<Vec<_>>>()
+                })
+                .flatten();
             anchors.push(Anchor {
                 step: j,
                 groups,
                 name_filter,
+                up,
             });
         }
         // An earlier step is a candidate only when the steps after it are walked
@@ -304,11 +330,15 @@ fn bottom_up<'a, 'i>(
                         let name = node.tag_name().name();
                         allowed.iter().any(|a| same(a, name))
                     }
-                    _ => eval_bool(p, Ctx::new(item)),
+                    _ => predicate(p, item),
+                };
+                let reached = || match &anchor.up {
+                    Some(names) => named_ancestors(names, node, start),
+                    None => reaches(before, step.axis, node, start),
                 };
                 if matches(&step.test, step.axis, &item)
                     && step.predicates.iter().enumerate().all(passes)
-                    && reaches(before, step.axis, node, start)
+                    && reached()
                     && walk(rest, item, f)
                 {
                     return true;
@@ -326,6 +356,27 @@ fn subtree_len(node: Node<'_, '_>) -> usize {
         last = child;
     }
     (last.id().get() - node.id().get()) as usize + 1
+}
+
+/// Whether `node`'s ancestors, nearest first, are elements without a namespace named
+/// `names`, and the next one up is `start` (an [`Anchor`]'s `up`).
+#[inline]
+fn named_ancestors(names: &[Box<str>], node: Node<'_, '_>, start: Node<'_, '_>) -> bool {
+    let mut at = node;
+    for name in names {
+        match at.parent() {
+            Some(p)
+                if p.is_element() && {
+                    let tag = p.tag_name();
+                    same(tag.name(), name) && tag.namespace().is_none()
+                } =>
+            {
+                at = p;
+            }
+            _ => return false,
+        }
+    }
+    at.parent() == Some(start)
 }
 
 /// Whether `node` can be reached by a step along `axis` from a node that `steps` reach
@@ -357,7 +408,7 @@ fn reached(steps: &[Step], node: Node<'_, '_>, start: Node<'_, '_>) -> bool {
     };
     let item = Item::Node(node);
     matches(&last.test, last.axis, &item)
-        && last.predicates.iter().all(|p| eval_bool(p, Ctx::new(item)))
+        && last.predicates.iter().all(|p| predicate(p, item))
         && reaches(before, last.axis, node, start)
 }
 
@@ -402,7 +453,7 @@ fn walk<'a, 'i>(steps: &[Step], item: Item<'a, 'i>, f: Visit<'_, 'a, 'i>) -> boo
         let before = &step.predicates[..step.predicates.len() - 1];
         let mut seen = 0;
         for c in candidates(step, item) {
-            if before.iter().all(|p| eval_bool(p, Ctx::new(c))) {
+            if before.iter().all(|p| predicate(p, c)) {
                 seen += 1;
                 if seen == n {
                     return walk(rest, c, f);
@@ -437,10 +488,7 @@ fn walk<'a, 'i>(steps: &[Step], item: Item<'a, 'i>, f: Visit<'_, 'a, 'i>) -> boo
                 let tag = c.tag_name();
                 if same(tag.name(), local)
                     && same_opt(tag.namespace(), namespace.as_deref())
-                    && step
-                        .predicates
-                        .iter()
-                        .all(|p| eval_bool(p, Ctx::new(Item::Node(c))))
+                    && step.predicates.iter().all(|p| predicate(p, Item::Node(c)))
                     && walk(rest, Item::Node(c), f)
                 {
                     return true;
@@ -451,7 +499,7 @@ fn walk<'a, 'i>(steps: &[Step], item: Item<'a, 'i>, f: Visit<'_, 'a, 'i>) -> boo
     } else {
         for c in AxisIter::new(step.axis, item) {
             if matches(&step.test, step.axis, &c)
-                && step.predicates.iter().all(|p| eval_bool(p, Ctx::new(c)))
+                && step.predicates.iter().all(|p| predicate(p, c))
                 && walk(rest, c, f)
             {
                 return true;
@@ -849,6 +897,21 @@ fn eval_number<'a, 'i>(e: &'a Expr, ctx: Ctx<'a, 'i>) -> f64 {
     }
 }
 
+/// A non-positional predicate at `item`: [`eval_bool`], with its commonest form
+/// (`[@type='pci']`) tested in place.
+#[inline(always)]
+fn predicate(p: &Expr, item: Item<'_, '_>) -> bool {
+    match p {
+        Expr::AttrCompare {
+            namespace,
+            local,
+            op,
+            value,
+        } => attribute_compare(item, namespace.as_deref(), local, *op, value),
+        _ => eval_bool(p, Ctx::new(item)),
+    }
+}
+
 fn eval_bool<'a, 'i>(e: &'a Expr, ctx: Ctx<'a, 'i>) -> bool {
     match e {
         Expr::Or(items) => items.iter().any(|e| eval_bool(e, ctx)),
@@ -876,6 +939,7 @@ fn eval_bool<'a, 'i>(e: &'a Expr, ctx: Ctx<'a, 'i>) -> bool {
 }
 
 /// `@name op literal` as a direct attribute lookup.
+#[inline]
 fn attribute_compare(
     item: Item<'_, '_>,
     namespace: Option<&str>,
