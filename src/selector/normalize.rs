@@ -366,24 +366,28 @@ pub fn uuid(s: &str) -> Option<String> {
 /// `KB` 10³, `k`/`KiB` 2¹⁰; `MB` 10⁶, `M`/`MiB` 2²⁰; ... up to `EB`, `E`/`EiB`. Case
 /// does not matter, as in libvirt.
 pub fn unit_multiplier(unit: &str) -> Option<f64> {
-    let u = unit.trim().to_ascii_lowercase();
-    if matches!(u.as_str(), "b" | "byte" | "bytes") {
+    // Compared without case and without allocating (this runs for every quantity read).
+    let u = unit.trim().as_bytes();
+    let is = |text: &[u8]| u.eq_ignore_ascii_case(text);
+    if is(b"b") || is(b"byte") || is(b"bytes") {
         return Some(1.0);
     }
-    let mut chars = u.chars();
-    let power = match chars.next()? {
-        'k' => 1,
-        'm' => 2,
-        'g' => 3,
-        't' => 4,
-        'p' => 5,
-        'e' => 6,
+    let (&first, rest) = u.split_first()?;
+    let power = match first.to_ascii_lowercase() {
+        b'k' => 1,
+        b'm' => 2,
+        b'g' => 3,
+        b't' => 4,
+        b'p' => 5,
+        b'e' => 6,
         _ => return None,
     };
-    let base: f64 = match chars.as_str() {
-        "" | "ib" => 1024.0,
-        "b" => 1000.0,
-        _ => return None,
+    let base: f64 = if rest.is_empty() || rest.eq_ignore_ascii_case(b"ib") {
+        1024.0
+    } else if rest.eq_ignore_ascii_case(b"b") {
+        1000.0
+    } else {
+        return None;
     };
     Some(base.powi(power))
 }
@@ -394,7 +398,12 @@ fn scaled(value: &str, unit: &str) -> Option<f64> {
     if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let n: f64 = v.parse().ok()?;
+    // Up to 15 digits are exact as an integer and as a double: no float parsing.
+    let n: f64 = if v.len() <= 15 {
+        v.bytes().fold(0u64, |n, b| n * 10 + u64::from(b - b'0')) as f64
+    } else {
+        v.parse().ok()?
+    };
     Some(n * unit_multiplier(unit)?)
 }
 
@@ -714,8 +723,35 @@ mod tests {
         for (unit, m) in cases {
             assert_eq!(unit_multiplier(unit), Some(*m), "{unit}");
         }
-        for bad in ["", "x", "KiBB", "Ki", "kb2"] {
+        for (unit, m) in [
+            ("BYTES", 1.0),
+            ("Byte", 1.0),
+            ("gIb", 1073741824.0),
+            (" MiB ", 1048576.0),
+        ] {
+            assert_eq!(unit_multiplier(unit), Some(m), "{unit}");
+        }
+        for bad in ["", "x", "KiBB", "Ki", "kb2", "bb", "ib", "k b"] {
             assert_eq!(unit_multiplier(bad), None, "{bad}");
+        }
+    }
+
+    /// The digits of a scaled integer read as the float parser reads them, at every length
+    /// (the short ones are read without it).
+    #[test]
+    fn scaled_reads_digits_as_the_float_parser() {
+        let digits = "9876543210123456789012345";
+        for n in 1..=digits.len() {
+            for text in [&digits[..n], &digits[digits.len() - n..]] {
+                let expect: f64 = text.parse().unwrap();
+                assert_eq!(scaled(text, "b"), Some(expect), "{text}");
+                assert_eq!(scaled(text, "KiB"), Some(expect * 1024.0), "{text}");
+                assert_eq!(scaled(&format!(" {text}\n"), "b"), Some(expect), "{text}");
+            }
+        }
+        assert_eq!(scaled("000000000000000000000042", "b"), Some(42.0));
+        for bad in ["", " ", "-1", "1.5", "0x10", "12a"] {
+            assert_eq!(scaled(bad, "b"), None, "{bad}");
         }
     }
 
