@@ -345,21 +345,22 @@ pub fn mac(s: &str) -> Option<String> {
 /// A UUID in lower case, `8-4-4-4-12`; `None` unless 32 hex digits (dashes anywhere).
 pub fn uuid(s: &str) -> Option<String> {
     let t = s.trim_matches(is_xml_space);
-    let mut hex = String::with_capacity(32);
-    for c in t.chars() {
-        match c {
-            '-' => {}
-            c if c.is_ascii_hexdigit() => hex.push(c.to_ascii_lowercase()),
-            _ => return None,
+    let mut out = String::with_capacity(36);
+    let mut digits = 0;
+    for &c in t.as_bytes() {
+        if c == b'-' {
+            continue;
         }
+        if !c.is_ascii_hexdigit() || digits == 32 {
+            return None;
+        }
+        if matches!(digits, 8 | 12 | 16 | 20) {
+            out.push('-');
+        }
+        out.push(char::from(c.to_ascii_lowercase()));
+        digits += 1;
     }
-    if hex.len() != 32 {
-        return None;
-    }
-    for at in [8, 13, 18, 23] {
-        hex.insert(at, '-');
-    }
-    Some(hex)
+    (digits == 32).then_some(out)
 }
 
 /// The multiplier of a libvirt unit (formatdomain, "memory allocation"): `b`/`bytes` 1;
@@ -693,6 +694,19 @@ mod tests {
         );
         assert_eq!(uuid("c7a5fdbd-edaf-9455-926a-d65c16db180"), None);
         assert_eq!(uuid("x7a5fdbd-edaf-9455-926a-d65c16db1809"), None);
+        assert_eq!(
+            uuid("\n 00112233-4455-6677-8899-AABBCCDDEEFF\t").as_deref(),
+            Some("00112233-4455-6677-8899-aabbccddeeff")
+        );
+        for bad in [
+            "",
+            "----",
+            "c7a5fdbd-edaf-9455-926a-d65c16db18090",
+            "c7a5fdbd-edaf-9455-926a-d65c16db18é9",
+            "c7a5fdbd edaf-9455-926a-d65c16db1809",
+        ] {
+            assert_eq!(uuid(bad), None, "{bad}");
+        }
     }
 
     #[test]
