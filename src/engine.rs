@@ -96,15 +96,7 @@ pub fn lint_with(doc: &Document<'_>, rules: &RuleSet, shortcuts: bool) -> Vec<Fi
             }
         };
         match &rule.for_each {
-            Some(selector) => {
-                for item in selector.select(root) {
-                    if let Item::Node(ctx) = item
-                        && ctx.is_element()
-                    {
-                        run(ctx);
-                    }
-                }
-            }
+            Some(selector) => selector.each_element(root, &mut run),
             None => run(root),
         }
     }

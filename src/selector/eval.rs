@@ -429,6 +429,43 @@ pub(super) fn select<'a, 'i>(path: &LocationPath, ctx: Item<'a, 'i>) -> Vec<Item
     out
 }
 
+/// The elements `path` selects from `ctx`, in document order, without duplicates, each
+/// passed to `f` (see [`super::Selector::each_element`]). Their ids are gathered in a
+/// list kept per thread from one call to the next (a call from inside `f` takes another).
+pub(super) fn each_element<'a, 'i>(
+    path: &LocationPath,
+    ctx: Node<'a, 'i>,
+    mut f: impl FnMut(Node<'a, 'i>),
+) {
+    thread_local! {
+        static SPARE: std::cell::RefCell<Vec<Vec<u32>>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let mut ids = SPARE
+        .with(|spare| spare.borrow_mut().pop())
+        .unwrap_or_default();
+    ids.clear();
+    for_each(path, Item::Node(ctx), &mut |item| {
+        if let Item::Node(n) = item
+            && n.is_element()
+        {
+            ids.push(n.id().get());
+        }
+        false
+    });
+    if !ids.is_sorted() {
+        ids.sort_unstable();
+    }
+    ids.dedup();
+    let doc = ctx.document();
+    for &id in &ids {
+        if let Some(node) = doc.get_node(roxmltree::NodeId::new(id)) {
+            f(node);
+        }
+    }
+    SPARE.with(|spare| spare.borrow_mut().push(ids));
+}
+
 /// Whether `path` reaches anything from `ctx`.
 pub(super) fn exists(path: &LocationPath, ctx: Item<'_, '_>) -> bool {
     if path.plan.lone_attribute {
@@ -1242,6 +1279,62 @@ mod tests {
         for e in exprs {
             assert!(!check(xml, e), "expected false: {e}");
         }
+    }
+
+    /// `each_element` passes the elements `select` selects, in its order, also when called
+    /// again from inside its callback (which then takes another spare list), with and
+    /// without the element index.
+    #[test]
+    fn each_element_is_select_of_elements() {
+        let xml = "<domain><devices><disk><address type='pci'/><target dev='a'/></disk>\
+            <disk><target dev='b'/></disk><controller type='pci'><address type='pci'/></controller>\
+            </devices><os><type>hvm</type></os></domain>";
+        let doc = roxmltree::Document::parse(xml).unwrap();
+        let root = doc.root_element();
+        let sources = [
+            "devices/*",
+            "devices//address",
+            "//*[local-name()='address' or local-name()='target']",
+            "devices/disk[2]",
+            ".//*//address",
+            "//*[@type='pci']",
+            "devices/disk/target/@dev",
+            "os/type/text()",
+            ".",
+            "nothing",
+        ];
+        let selectors: Vec<Selector> = sources
+            .iter()
+            .map(|s| Selector::parse(s, &Namespaces::builtin()).unwrap())
+            .collect();
+        let elements = |sel: &Selector| -> Vec<u32> {
+            sel.select(root)
+                .into_iter()
+                .filter_map(|i| match i {
+                    Item::Node(n) if n.is_element() => Some(n.id().get()),
+                    _ => None,
+                })
+                .collect()
+        };
+        for indexed in [false, true] {
+            let _scope = indexed.then(|| crate::selector::index::Scope::start(root));
+            for outer in &selectors {
+                let mut seen = Vec::new();
+                outer.each_element(root, |n| {
+                    seen.push(n.id().get());
+                    for inner in &selectors {
+                        let mut nested = Vec::new();
+                        inner.each_element(root, |m| nested.push(m.id().get()));
+                        assert_eq!(nested, elements(inner), "{}", inner.source());
+                    }
+                });
+                assert_eq!(seen, elements(outer), "{}", outer.source());
+            }
+        }
+        let count = |s: &Selector| elements(s).len();
+        assert_eq!(count(&selectors[2]), 4);
+        assert_eq!(count(&selectors[4]), 2);
+        assert_eq!(count(&selectors[6]), 0);
     }
 
     #[test]

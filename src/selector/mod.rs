@@ -228,6 +228,18 @@ impl Selector {
         eval::select(&self.path, Item::Node(ctx))
     }
 
+    /// Calls `f` with each element [`Selector::select`] selects from `ctx`, in document
+    /// order, without duplicates (what it selects besides elements is left out). Unlike
+    /// `select`, allocates nothing in the steady state: the engine runs this for every
+    /// `for-each` of every document.
+    pub fn each_element<'a, 'i>(
+        &self,
+        ctx: roxmltree::Node<'a, 'i>,
+        f: impl FnMut(roxmltree::Node<'a, 'i>),
+    ) {
+        eval::each_element(&self.path, ctx, f);
+    }
+
     /// Facts a document must have for this selector to select anything there (all of
     /// the clauses, each satisfied by one of its facts): an element of each name its steps
     /// name (`devices//address` needs `devices` and `address`), and the attributes their
