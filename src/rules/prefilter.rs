@@ -1084,6 +1084,48 @@ mod tests {
         assert_eq!(fired(&out_of_range), 0);
     }
 
+    /// One look at the elements of a name learns every fact about their attributes and
+    /// marks exactly those known (through the runs of `words` worked out beforehand):
+    /// none is left to be looked for again, and no other is taken for looked for.
+    #[test]
+    fn one_look_marks_its_facts_known() {
+        let rules = crate::rules::load_builtin().unwrap();
+        let filter = rules.prefilter();
+        let text = "<domain type='kvm'><os><type machine='pc-q35-9.0'>hvm</type></os>\
+                    <devices><controller type='pci' index='0' model='pcie-root'/>\
+                    <interface type='network'><mac address='52:54:00:00:00:01'/>\
+                    <address type='pci' domain='0' bus='0' slot='1' function='0'/>\
+                    </interface></devices></domain>";
+        let doc = crate::document::Document::parse(text).unwrap();
+        let _scope = crate::selector::index::Scope::start(doc.root());
+        let mut looked = 0;
+        for element in filter.elements.iter().chain([&filter.root]) {
+            let attributes = &filter.attributes[element.attributes.range()];
+            let their: Vec<u32> = attributes
+                .iter()
+                .flat_map(|a| {
+                    let values = filter.values[a.values.range()].iter().map(|v| v.1);
+                    a.exists.into_iter().chain(values)
+                })
+                .collect();
+            let Some(&first) = their.first() else {
+                continue;
+            };
+            let mut facts = filter.facts(doc.root());
+            assert!(facts.mark_elements());
+            let mut expected: Vec<u64> = facts.words.iter().map(|w| w.known).collect();
+            for &i in &their {
+                assert_eq!(expected[(i / 64) as usize] & (1 << (i % 64)), 0, "{i}");
+                expected[(i / 64) as usize] |= 1 << (i % 64);
+            }
+            facts.learn(first);
+            let known: Vec<u64> = facts.words.iter().map(|w| w.known).collect();
+            assert_eq!(known, expected, "<{}>", element.name);
+            looked += 1;
+        }
+        assert!(looked > 50, "{looked}");
+    }
+
     /// The clauses as `name`, `element@attribute` or `element@attribute=value`, sorted.
     fn facts(src: &str) -> Vec<Vec<String>> {
         let mut out: Vec<Vec<String>> = Selector::parse(src, &Namespaces::builtin())
