@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use roxmltree::Node;
 
 use crate::rules::Lazy;
+use crate::selector::shape::{AttributeCheck, AttributePath, ChildPath};
 use crate::selector::text::{same, same_opt, starts_with};
-use crate::selector::shape::{AttributePath, ChildPath};
 use crate::selector::{Clause, Expression, Item, Key, Normalize, Selector, normalize};
 use std::sync::OnceLock;
 
@@ -398,7 +398,7 @@ pub struct Unique {
     /// What is worked out once, on first use ([`Prepared`]): `for_each` as candidates and
     /// costly filters, the defaults and the `except` key normalised.
     #[serde(skip)]
-    pub split: OnceLock<Prepared>,
+    pub split: OnceLock<Box<Prepared>>,
 }
 
 /// The candidates of a `unique`'s items, and its costly filters, each with how many
@@ -412,6 +412,8 @@ pub struct Prepared {
     /// ([`ChildPath`]): its items are then neither selected nor filtered by the general
     /// evaluator.
     walk: Option<ChildPath>,
+    /// The plain attribute tests of `walk`'s last step, which [`passes_checks`] makes.
+    checks: Vec<AttributeCheck>,
     /// Otherwise: `for_each` split into candidates and costly filters, when it has
     /// costly filters.
     split: Option<SplitItems>,
@@ -491,6 +493,10 @@ impl Prepared {
                 .fold(0, |hash, value| mix(hash, value.value().word()))
         });
         Prepared {
+            checks: walk
+                .as_ref()
+                .map(|walk| walk.attribute_checks().cloned().collect())
+                .unwrap_or_default(),
             except_hash,
             split: match walk {
                 Some(_) => None,
@@ -524,7 +530,7 @@ pub struct Witness<'a, 'i> {
 
 impl Unique {
     fn prepared(&self) -> &Prepared {
-        self.split.get_or_init(|| Prepared::of(self))
+        self.split.get_or_init(|| Box::new(Prepared::of(self)))
     }
 
     /// The items whose key an earlier item has, each with that earlier item.
@@ -538,10 +544,14 @@ impl Unique {
             if prepared.hashed {
                 let mut hashes = Hashes::new();
                 // A repeat among candidates is a repeat among the items they include.
-                let repeats = walk.any_candidate(ctx, |node| {
-                    key_hash(&self.key, prepared, Item::Node(node))
-                        .is_some_and(|hash| hashes.repeats(hash))
-                });
+                let repeats = walk.any_checked(
+                    ctx,
+                    |node| passes_checks(&prepared.checks, node),
+                    |node, from| {
+                        key_hash(&self.key, prepared, Item::Node(node), from)
+                            .is_some_and(|hash| hashes.repeats(hash))
+                    },
+                );
                 if !repeats && !hashes.any_repeat() {
                     return Vec::new();
                 }
@@ -575,7 +585,7 @@ impl Unique {
     fn may_repeat(&self, prepared: &Prepared, candidates: &Selector, ctx: Node<'_, '_>) -> bool {
         let mut hashes = Hashes::new();
         let repeats = candidates.any(ctx, |item| {
-            key_hash(&self.key, prepared, item).is_some_and(|hash| hashes.repeats(hash))
+            key_hash(&self.key, prepared, item, 0).is_some_and(|hash| hashes.repeats(hash))
         });
         repeats || hashes.any_repeat()
     }
@@ -738,17 +748,19 @@ const MAX_HASHED_PARTS: usize = 8;
 
 /// A hash of `item`'s key: equal keys have equal hashes (when [`Prepared::hashed`]).
 /// `None` when the item has no key (a part without default picks nothing) or its key is
-/// the `except` key, as [`Unique::group`] reads them.
+/// the `except` key, as [`Unique::group`] reads them. The attributes of an element are
+/// looked for from the `from`th one ([`find_attribute`]).
 #[inline(never)]
-fn key_hash(parts: &[KeyPart], prepared: &Prepared, item: Item<'_, '_>) -> Option<u64> {
+fn key_hash(
+    parts: &[KeyPart],
+    prepared: &Prepared,
+    item: Item<'_, '_>,
+    mut from: usize,
+) -> Option<u64> {
     let Item::Node(element) = item else {
         return general_key_hash(parts, prepared, item);
     };
     let attributes = element.attributes();
-    // Each lone attribute is looked for from the one after the last found, round to it:
-    // keys name attributes in the order they are written (`domain`, `bus`, `slot`,
-    // `function`), so each is usually the next one.
-    let mut from = 0;
     let mut hash: u64 = 0;
     for (part, prepared_part) in parts.iter().zip(&prepared.parts) {
         let text = if let Some(local) = &prepared_part.attribute {
@@ -787,6 +799,21 @@ fn text_word(normalize: Normalize, text: &str) -> u64 {
     }
 }
 
+/// Whether `element` passes `checks`: where to look for its next attribute
+/// ([`find_attribute`]) when it does. Keys name attributes in the order they are written
+/// (`type`, `domain`, `bus`, `slot`, `function`), so each is usually the next one.
+#[inline]
+fn passes_checks(checks: &[AttributeCheck], element: Node<'_, '_>) -> Option<usize> {
+    let attributes = element.attributes();
+    let mut from = 0;
+    for check in checks {
+        if !check.accepts(find_attribute(&attributes, &check.local, &mut from)) {
+            return None;
+        }
+    }
+    Some(from)
+}
+
 /// [`key_hash`] of any item, each part read by a [`PartReader`].
 fn general_key_hash(parts: &[KeyPart], prepared: &Prepared, item: Item<'_, '_>) -> Option<u64> {
     let mut hash: u64 = 0;
@@ -819,7 +846,7 @@ fn is_except(parts: &[KeyPart], prepared: &Prepared, item: Item<'_, '_>) -> bool
 
 /// The value of the attribute named `local` in no namespace, looked for from the
 /// `from`th attribute round to it; `from` becomes the place after it.
-#[inline]
+#[inline(always)]
 fn find_attribute<'a>(
     attributes: &roxmltree::Attributes<'a, '_>,
     local: &str,
@@ -2327,6 +2354,174 @@ mod tests {
         assert!(with > 300 && without > 300, "{with} {without}");
     }
 
+    /// Domains with the devices the built-in `unique` rules compare, spelled in many
+    /// ways: controllers with and without `<master>` and models, disks and SCSI host
+    /// devices with drive addresses and target buses, consoles, PCI addresses in any base.
+    fn varied_devices(seed: u64) -> String {
+        let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        let mut pick = |choices: &[&'static str]| -> &'static str {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            choices[(state % choices.len() as u64) as usize]
+        };
+        let mut xml = String::from("<domain xmlns:q='urn:q'>");
+        xml.push_str(pick(&["", "<address type='pci' bus='0' slot='1'/>"]));
+        xml.push_str("<devices>");
+        for _ in 0..(4 + seed % 14) {
+            let name = pick(&[
+                "disk",
+                "disk",
+                "hostdev",
+                "hostdev",
+                "controller",
+                "controller",
+                "console",
+                "serial",
+                "q:disk",
+            ]);
+            xml.push_str(&format!(
+                "<{name} type='{}'{}{}>",
+                pick(&["pci", "scsi", "usb", "usb", "file"]),
+                pick(&["", " index='0'", " index='1'", " index='0x1'"]),
+                pick(&[
+                    "",
+                    " model='ich9-uhci1'",
+                    " model='ich9-ehci1'",
+                    " model='pcie-root'"
+                ]),
+            ));
+            for _ in 0..(1 + seed % 3) {
+                xml.push_str(pick(&[
+                    "<master startport='0'/>",
+                    "<target dev='vda' bus='scsi'/>",
+                    "<target bus='sata'/>",
+                    "<target dev='sda'/>",
+                    "<target dev='VDA' bus='virtio'/>",
+                    "<address type='pci' domain='0x0000' bus='0x00' slot='0x04' function='0x0'/>",
+                    "<address type='pci' bus='0' slot='4'/>",
+                    "<address type='pci' bus='0' slot='04' function='1'/>",
+                    "<address type='pci' bus='0' slot='0' function='0'/>",
+                    "<address type='pci' bus='0x1' slot='x'/>",
+                    "<address type='pci' q:bus='0' slot='4'/>",
+                    "<address type='drive' controller='0' bus='0' target='0' unit='0'/>",
+                    "<address type='drive' unit='0'/>",
+                    "<address type='drive' controller='0x0' unit='1'/>",
+                    "<q:address type='pci' bus='0' slot='4'/>",
+                    "<address/>",
+                    "<source><address bus='1' device='2'/></source>",
+                    "<source><address bus='0x1' device='02'/></source>",
+                    "<source><address bus='1'/></source>",
+                    "<!-- c -->text",
+                ]));
+            }
+            xml.push_str(&format!("</{name}>"));
+        }
+        xml.push_str("</devices></domain>");
+        xml
+    }
+
+    /// The duplicates of `u` as the plain reading of `unique` finds them: every item the
+    /// selector selects, its key read by the general evaluator, compared with each
+    /// earlier item's.
+    fn reference_duplicates(u: &Unique, root: Node<'_, '_>) -> Vec<(usize, usize)> {
+        let except: Option<Vec<String>> = u.except.as_ref().map(|values| {
+            u.key
+                .iter()
+                .zip(values)
+                .map(|(part, value)| {
+                    let mut text = String::new();
+                    part.normalize.fixed(value).value().write_text(&mut text);
+                    text
+                })
+                .collect()
+        });
+        let mut seen: Vec<(Vec<String>, usize)> = Vec::new();
+        let mut out = Vec::new();
+        for item in u.for_each.select(root) {
+            let Some(key) = item_key(&u.key, item) else {
+                continue;
+            };
+            if except.as_ref() == Some(&key) {
+                continue;
+            }
+            let at = item.range().start;
+            match seen.iter().find(|(k, _)| *k == key) {
+                Some((_, first)) => out.push((at, *first)),
+                None => seen.push((key, at)),
+            }
+        }
+        out
+    }
+
+    /// The built-in rules' `unique`s, walked ([`ChildPath`]) and keyed by attribute paths,
+    /// find what the plain reading finds, with and without the element index.
+    #[test]
+    fn walked_items_find_what_selected_items_find() {
+        let (n, t) = (Normalize::Number, Normalize::Text);
+        let mut pci = unique(
+            "devices/*[local-name()!='console']/address[@type='pci']",
+            &[
+                ("@domain", n, Some("0")),
+                ("@bus", n, None),
+                ("@slot", n, None),
+                ("@function", n, Some("0")),
+            ],
+        );
+        pci.except = Some(["0", "0", "0", "0"].map(String::from).to_vec());
+        let uniques = [
+            pci,
+            unique(
+                "devices/controller[@index][not(master)][not(starts-with(@model, 'ich9-uhci'))]",
+                &[("@type", t, None), ("@index", n, None)],
+            ),
+            unique(
+                "devices/*[local-name()='disk' or (local-name()='hostdev' and @type='scsi')]/address[@type='drive']",
+                &[
+                    ("../target/@bus", t, Some("scsi")),
+                    ("@controller", n, Some("0")),
+                    ("@bus", n, Some("0")),
+                    ("@target", n, Some("0")),
+                    ("@unit", n, Some("0")),
+                ],
+            ),
+            unique("devices/disk/target", &[("@dev", t, None)]),
+            unique("devices/*/target", &[("@dev", Normalize::Case, None)]),
+            unique(
+                "devices/hostdev[@type='usb']/source[address]",
+                &[("address/@bus", n, None), ("address/@device", n, None)],
+            ),
+            unique(
+                "devices/*[@index != '1']",
+                &[("target/@bus", t, Some("none"))],
+            ),
+        ];
+        for u in &uniques {
+            assert!(u.prepared().walk.is_some(), "{}", u.for_each);
+        }
+        let mut found = vec![0; uniques.len()];
+        for seed in 0..800 {
+            let xml = varied_devices(seed);
+            let doc = roxmltree::Document::parse(&xml).unwrap();
+            let root = doc.root_element();
+            for indexed in [false, true] {
+                let _scope = indexed.then(|| crate::selector::index::Scope::start(root));
+                for (k, u) in uniques.iter().enumerate() {
+                    let expected = reference_duplicates(u, root);
+                    let got: Vec<(usize, usize)> = u
+                        .duplicates(root)
+                        .iter()
+                        .map(|w| (w.node.range().start, w.related[0].1.range().start))
+                        .collect();
+                    assert_eq!(got, expected, "{k} {indexed} {xml}");
+                    found[k] += expected.len();
+                }
+            }
+        }
+        // Every `unique` found duplicates, many times.
+        assert!(found.iter().all(|&f| f > 40), "{found:?}");
+    }
+
     #[test]
     fn equal_keys_have_equal_hashes_and_the_same_items_have_none() {
         for u in uniques_of_every_kind()
@@ -2353,7 +2548,7 @@ mod tests {
                 for item in u.for_each.select(doc.root_element()) {
                     let key: Option<Vec<PartValue<'_>>> =
                         readers.iter().map(|r| r.read(item)).collect();
-                    let hash = key_hash(&u.key, prepared, item);
+                    let hash = key_hash(&u.key, prepared, item, 0);
                     match key {
                         Some(key) if except.as_ref() != Some(&key) => {
                             let hash = hash.unwrap_or_else(|| panic!("{} {xml}", u.for_each));

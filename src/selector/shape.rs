@@ -25,10 +25,13 @@ pub struct ChildPath {
 #[derive(Debug, Clone)]
 struct ChildStep {
     test: NameTest,
-    /// The predicates, the attribute tests first (their order does not matter: each is
-    /// true or false of the element alone).
+    /// The predicates: first the plain attribute tests ([`AttributeCheck`]), then the
+    /// other tests of attributes alone, then the rest (their order does not matter: each
+    /// is true or false of the element alone).
     filters: Vec<Filter>,
-    /// How many of `filters` are attribute tests.
+    /// How many of `filters` are plain attribute tests.
+    plain: usize,
+    /// How many of `filters` are attribute tests, plain or not.
     attribute_tests: usize,
 }
 
@@ -48,10 +51,13 @@ enum NameTest {
 /// A predicate of a [`ChildStep`], as a test of the step's element.
 #[derive(Debug, Clone)]
 enum Filter {
-    /// A test of the attribute `local` in no namespace.
-    Attribute { local: Box<str>, test: AttributeTest },
+    /// A test of one attribute.
+    Attribute(AttributeCheck),
     /// `local-name() = 'name'` (`equal`) or `local-name() != 'name'`.
-    LocalName { name: Box<str>, equal: bool },
+    LocalName {
+        name: Box<str>,
+        equal: bool,
+    },
     /// A child element named `local` in no namespace (`[master]`).
     Child(Box<str>),
     Not(Box<Filter>),
@@ -59,6 +65,28 @@ enum Filter {
     Or(Vec<Filter>),
     /// Any other predicate, evaluated.
     Other(Expr),
+}
+
+/// A plain test of an element's attribute in no namespace: `[@a]`, `[@a = 'v']`,
+/// `[@a != 'v']` or `[starts-with(@a, 'v')]`.
+#[derive(Debug, Clone)]
+pub struct AttributeCheck {
+    /// The attribute's local name.
+    pub local: Box<str>,
+    test: AttributeTest,
+}
+
+impl AttributeCheck {
+    /// Whether the test accepts an element whose attribute has `value` (`None`: absent).
+    #[inline]
+    pub fn accepts(&self, value: Option<&str>) -> bool {
+        match &self.test {
+            AttributeTest::Present => value.is_some(),
+            AttributeTest::Is(v) => value.is_some_and(|value| same(value, v)),
+            AttributeTest::IsNot(v) => value.is_some_and(|value| !same(value, v)),
+            AttributeTest::StartsWith(prefix) => starts_with(value.unwrap_or(""), prefix),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -108,16 +136,22 @@ impl ChildPath {
                     },
                     _ => return None,
                 };
-                let (mut filters, others): (Vec<Filter>, Vec<Filter>) = step
-                    .predicates
+                let mut filters: Vec<Filter> = step.predicates.iter().map(Filter::of).collect();
+                // Stable: plain attribute tests, other attribute tests, the rest.
+                filters.sort_by_key(|f| match f {
+                    Filter::Attribute(_) => 0,
+                    f if f.is_attribute_test() => 1,
+                    _ => 2,
+                });
+                let plain = filters
                     .iter()
-                    .map(Filter::of)
-                    .partition(Filter::is_attribute_test);
-                let attribute_tests = filters.len();
-                filters.extend(others);
+                    .filter(|f| matches!(f, Filter::Attribute(_)))
+                    .count();
+                let attribute_tests = filters.iter().filter(|f| f.is_attribute_test()).count();
                 Some(ChildStep {
                     test,
                     filters,
+                    plain,
                     attribute_tests,
                 })
             })
@@ -130,30 +164,53 @@ impl ChildPath {
     /// element index lists (see [`index`]), the elements the last step names are taken
     /// from the index and their ancestors checked; otherwise the path is walked down.
     #[inline]
-    pub fn any<'a, 'i>(&self, ctx: Node<'a, 'i>, f: impl FnMut(Node<'a, 'i>) -> bool) -> bool {
-        self.visit(ctx, Filters::All, f)
+    pub fn any<'a, 'i>(&self, ctx: Node<'a, 'i>, mut f: impl FnMut(Node<'a, 'i>) -> bool) -> bool {
+        self.visit(ctx, Filters::All, &mut |_| Some(()), &mut |node, ()| {
+            f(node)
+        })
     }
 
-    /// [`ChildPath::any`] of the path without its costlier predicates: every element
-    /// `any` visits, and maybe others that fail a predicate other than an attribute test
-    /// of the last step (`devices/*[local-name()!='console']/address[@type='pci']` visits
-    /// `devices/*/address[@type='pci']`). For a quick pass over candidates whose few
-    /// survivors are then selected exactly.
+    /// The plain attribute tests of the last step, which [`ChildPath::any_checked`] leaves
+    /// to its caller.
+    pub fn attribute_checks(&self) -> impl Iterator<Item = &AttributeCheck> {
+        let last = self.steps.last();
+        last.map_or(&[][..], |step| &step.filters[..step.plain])
+            .iter()
+            .filter_map(|f| match f {
+                Filter::Attribute(check) => Some(check),
+                _ => None,
+            })
+    }
+
+    /// A quick pass over candidates of the path's elements, whose few survivors are then
+    /// selected exactly ([`ChildPath::any`]): every element `any` visits and maybe others.
+    /// Each element the last step names is first given to `check`, which must reject
+    /// those that fail the last step's [`ChildPath::attribute_checks`] (its caller reads
+    /// their attributes anyway); those it accepts and that the path's names reach are
+    /// given to `f` with what `check` made of them, until `f` returns true. Of the other
+    /// predicates, only the last step's other tests of attributes are tested:
+    /// `devices/*[local-name()!='console']/address[@type='pci']` visits
+    /// `devices/*/address`, and `check` rejects those whose type is not `pci`.
     #[inline]
-    pub fn any_candidate<'a, 'i>(
+    pub fn any_checked<'a, 'i, K>(
         &self,
         ctx: Node<'a, 'i>,
-        f: impl FnMut(Node<'a, 'i>) -> bool,
+        mut check: impl FnMut(Node<'a, 'i>) -> Option<K>,
+        mut f: impl FnMut(Node<'a, 'i>, K) -> bool,
     ) -> bool {
-        self.visit(ctx, Filters::AttributeTestsOfLast, f)
+        self.visit(ctx, Filters::Candidates, &mut check, &mut f)
     }
 
+    /// Walks the path from `ctx` testing `filters`: each element the last step reaches is
+    /// given to `pre` before its ancestors are checked, then to `f` with what `pre` made
+    /// of it.
     #[inline]
-    fn visit<'a, 'i>(
+    fn visit<'a, 'i, T>(
         &self,
         ctx: Node<'a, 'i>,
         filters: Filters,
-        mut f: impl FnMut(Node<'a, 'i>) -> bool,
+        pre: &mut impl FnMut(Node<'a, 'i>) -> Option<T>,
+        f: &mut impl FnMut(Node<'a, 'i>, T) -> bool,
     ) -> bool {
         let Some((last, before)) = self.steps.split_last() else {
             return false;
@@ -163,17 +220,22 @@ impl ChildPath {
             && let Some(found) = index::with_group_id(ctx, index::group(local), |ids| {
                 let doc = ctx.document();
                 ids.iter().any(|&id| {
-                    doc.get_node(NodeId::new(id)).is_some_and(|node| {
-                        last.accepts(node, filters.last())
-                            && below(before, node, ctx, filters.before())
-                            && f(node)
-                    })
+                    let Some(node) = doc.get_node(NodeId::new(id)) else {
+                        return false;
+                    };
+                    if !last.accepts(node, filters.last()) {
+                        return false;
+                    }
+                    match pre(node) {
+                        Some(t) => below(before, node, ctx, filters.before()) && f(node, t),
+                        None => false,
+                    }
                 })
             })
         {
             return found;
         }
-        down(&self.steps, ctx, filters, &mut f)
+        down(&self.steps, ctx, filters, pre, f)
     }
 
     /// The elements the path selects from `ctx`, in document order.
@@ -191,15 +253,17 @@ impl ChildPath {
 #[derive(Clone, Copy)]
 enum Filters {
     All,
-    /// Only the attribute tests of the last step.
-    AttributeTestsOfLast,
+    /// Those of [`ChildPath::any_checked`]: the last step's attribute tests that are not
+    /// plain.
+    Candidates,
 }
 
 /// Which of a step's filters a walk tests.
 #[derive(Clone, Copy)]
 enum StepFilters {
     All,
-    AttributeTests,
+    /// The attribute tests that are not plain.
+    OtherAttributeTests,
     None,
 }
 
@@ -207,21 +271,26 @@ impl Filters {
     fn last(self) -> StepFilters {
         match self {
             Filters::All => StepFilters::All,
-            Filters::AttributeTestsOfLast => StepFilters::AttributeTests,
+            Filters::Candidates => StepFilters::OtherAttributeTests,
         }
     }
 
     fn before(self) -> StepFilters {
         match self {
             Filters::All => StepFilters::All,
-            Filters::AttributeTestsOfLast => StepFilters::None,
+            Filters::Candidates => StepFilters::None,
         }
     }
 }
 
 /// Whether `node` is reached by the steps `before` and then one child step from `ctx`.
 #[inline]
-fn below(before: &[ChildStep], node: Node<'_, '_>, ctx: Node<'_, '_>, filters: StepFilters) -> bool {
+fn below(
+    before: &[ChildStep],
+    node: Node<'_, '_>,
+    ctx: Node<'_, '_>,
+    filters: StepFilters,
+) -> bool {
     let mut at = node;
     for step in before.iter().rev() {
         match at.parent() {
@@ -233,22 +302,23 @@ fn below(before: &[ChildStep], node: Node<'_, '_>, ctx: Node<'_, '_>, filters: S
 }
 
 /// Walks `steps` down from `node`, in document order.
-fn down<'a, 'i>(
+fn down<'a, 'i, T>(
     steps: &[ChildStep],
     node: Node<'a, 'i>,
     filters: Filters,
-    f: &mut impl FnMut(Node<'a, 'i>) -> bool,
+    pre: &mut impl FnMut(Node<'a, 'i>) -> Option<T>,
+    f: &mut impl FnMut(Node<'a, 'i>, T) -> bool,
 ) -> bool {
     let Some((step, rest)) = steps.split_first() else {
-        return f(node);
+        return false;
     };
-    let step_filters = if rest.is_empty() {
-        filters.last()
-    } else {
-        filters.before()
-    };
+    if rest.is_empty() {
+        return node.children().any(|child| {
+            step.accepts(child, filters.last()) && pre(child).is_some_and(|t| f(child, t))
+        });
+    }
     node.children()
-        .any(|child| step.accepts(child, step_filters) && down(rest, child, filters, f))
+        .any(|child| step.accepts(child, filters.before()) && down(rest, child, filters, pre, f))
 }
 
 impl ChildStep {
@@ -267,7 +337,7 @@ impl ChildStep {
         };
         let filters = match filters {
             StepFilters::All => &self.filters[..],
-            StepFilters::AttributeTests => &self.filters[..self.attribute_tests],
+            StepFilters::OtherAttributeTests => &self.filters[self.plain..self.attribute_tests],
             StepFilters::None => &[],
         };
         named && filters.iter().all(|f| f.holds(node))
@@ -279,7 +349,7 @@ impl Filter {
     /// `[not(@a = 'v')]`).
     fn is_attribute_test(&self) -> bool {
         match self {
-            Filter::Attribute { .. } => true,
+            Filter::Attribute(_) => true,
             Filter::Not(inner) => inner.is_attribute_test(),
             Filter::And(items) | Filter::Or(items) => items.iter().all(Filter::is_attribute_test),
             _ => false,
@@ -304,16 +374,16 @@ impl Filter {
                     CmpOp::Ne => AttributeTest::IsNot(value.text.clone()),
                     _ => return None,
                 };
-                Filter::Attribute {
+                Filter::Attribute(AttributeCheck {
                     local: local.clone(),
                     test,
-                }
+                })
             }
             Expr::Path(path) => match path.lone_attribute() {
-                Some((None, local)) => Filter::Attribute {
+                Some((None, local)) => Filter::Attribute(AttributeCheck {
                     local: local.into(),
                     test: AttributeTest::Present,
-                },
+                }),
                 Some(_) => return None,
                 None => Filter::Child(named_child(path)?.into()),
             },
@@ -338,15 +408,17 @@ impl Filter {
             },
             Expr::Call(Func::StartsWith, args) => match &args[..] {
                 [Expr::Path(path), Expr::Literal(prefix)] => match path.lone_attribute() {
-                    Some((None, local)) => Filter::Attribute {
+                    Some((None, local)) => Filter::Attribute(AttributeCheck {
                         local: local.into(),
                         test: AttributeTest::StartsWith(prefix.clone()),
-                    },
+                    }),
                     _ => return None,
                 },
                 _ => return None,
             },
-            Expr::And(items) => Filter::And(items.iter().map(Filter::known).collect::<Option<_>>()?),
+            Expr::And(items) => {
+                Filter::And(items.iter().map(Filter::known).collect::<Option<_>>()?)
+            }
             Expr::Or(items) => Filter::Or(items.iter().map(Filter::known).collect::<Option<_>>()?),
             _ => return None,
         })
@@ -355,15 +427,7 @@ impl Filter {
     #[inline]
     fn holds(&self, node: Node<'_, '_>) -> bool {
         match self {
-            Filter::Attribute { local, test } => {
-                let value = attribute(node, local);
-                match test {
-                    AttributeTest::Present => value.is_some(),
-                    AttributeTest::Is(v) => value.is_some_and(|value| same(value, v)),
-                    AttributeTest::IsNot(v) => value.is_some_and(|value| !same(value, v)),
-                    AttributeTest::StartsWith(prefix) => starts_with(value.unwrap_or(""), prefix),
-                }
-            }
+            Filter::Attribute(check) => check.accepts(attribute(node, &check.local)),
             Filter::LocalName { name, equal } => same(node.tag_name().name(), name) == *equal,
             Filter::Child(local) => node.children().any(|child| {
                 child.is_element() && {
@@ -592,6 +656,27 @@ mod tests {
                         let expected = ids(selector.select(ctx));
                         let got = ids(path.select(ctx).into_iter().map(Item::Node));
                         assert_eq!(got, expected, "{src} {indexed} {xml}");
+                        // The candidates (their checks made as a caller makes them)
+                        // include the items, in document order.
+                        let mut candidates = Vec::new();
+                        path.any_checked(
+                            ctx,
+                            |node| {
+                                path.attribute_checks()
+                                    .all(|c| c.accepts(attribute(node, &c.local)))
+                                    .then_some(())
+                            },
+                            |node, ()| {
+                                candidates.push(Item::Node(node));
+                                false
+                            },
+                        );
+                        let candidates = ids(candidates);
+                        assert!(candidates.is_sorted(), "{src} {indexed} {xml}");
+                        assert!(
+                            got.iter().all(|item| candidates.contains(item)),
+                            "{src} {indexed} {xml}"
+                        );
                         compared += expected.len();
                     }
                 }
@@ -647,7 +732,10 @@ mod tests {
             "..",
             "devices/text()",
         ] {
-            assert!(Selector::parse(src, &ns).unwrap().child_path().is_none(), "{src}");
+            assert!(
+                Selector::parse(src, &ns).unwrap().child_path().is_none(),
+                "{src}"
+            );
         }
         for src in [
             "target/@q:dev",
@@ -657,7 +745,13 @@ mod tests {
             "target",
             "@*",
         ] {
-            assert!(Selector::parse(src, &ns).unwrap().attribute_path().is_none(), "{src}");
+            assert!(
+                Selector::parse(src, &ns)
+                    .unwrap()
+                    .attribute_path()
+                    .is_none(),
+                "{src}"
+            );
         }
     }
 }
