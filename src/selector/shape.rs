@@ -26,13 +26,11 @@ pub struct ChildPath {
 struct ChildStep {
     test: NameTest,
     /// The predicates: first the plain attribute tests ([`AttributeCheck`]), then the
-    /// other tests of attributes alone, then the rest (their order does not matter: each
-    /// is true or false of the element alone).
+    /// other tests of attributes alone, then the rest, costlier (their order does not
+    /// matter: each is true or false of the element alone).
     filters: Vec<Filter>,
     /// How many of `filters` are plain attribute tests.
     plain: usize,
-    /// How many of `filters` are attribute tests, plain or not.
-    attribute_tests: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -147,12 +145,10 @@ impl ChildPath {
                     .iter()
                     .filter(|f| matches!(f, Filter::Attribute(_)))
                     .count();
-                let attribute_tests = filters.iter().filter(|f| f.is_attribute_test()).count();
                 Some(ChildStep {
                     test,
                     filters,
                     plain,
-                    attribute_tests,
                 })
             })
             .collect::<Option<Vec<_>>>()?;
@@ -187,10 +183,9 @@ impl ChildPath {
     /// Each element the last step names is first given to `check`, which must reject
     /// those that fail the last step's [`ChildPath::attribute_checks`] (its caller reads
     /// their attributes anyway); those it accepts and that the path's names reach are
-    /// given to `f` with what `check` made of them, until `f` returns true. Of the other
-    /// predicates, only the last step's other tests of attributes are tested:
-    /// `devices/*[local-name()!='console']/address[@type='pci']` visits
-    /// `devices/*/address`, and `check` rejects those whose type is not `pci`.
+    /// given to `f` with what `check` made of them, until `f` returns true. No other
+    /// predicate is tested: `devices/*[local-name()!='console']/address[@type='pci']`
+    /// visits `devices/*/address`, and `check` rejects those whose type is not `pci`.
     #[inline]
     pub fn any_checked<'a, 'i, K>(
         &self,
@@ -219,6 +214,7 @@ impl ChildPath {
             && ctx.parent().is_some_and(|p| p.parent().is_none())
             && let Some(found) = index::with_group_id(ctx, index::group(local), |ids| {
                 let doc = ctx.document();
+                let mut top = None;
                 ids.iter().any(|&id| {
                     let Some(node) = doc.get_node(NodeId::new(id)) else {
                         return false;
@@ -227,7 +223,9 @@ impl ChildPath {
                         return false;
                     }
                     match pre(node) {
-                        Some(t) => below(before, node, ctx, filters.before()) && f(node, t),
+                        Some(t) => {
+                            below(before, node, ctx, filters.before(), &mut top) && f(node, t)
+                        }
                         None => false,
                     }
                 })
@@ -253,8 +251,8 @@ impl ChildPath {
 #[derive(Clone, Copy)]
 enum Filters {
     All,
-    /// Those of [`ChildPath::any_checked`]: the last step's attribute tests that are not
-    /// plain.
+    /// Those of [`ChildPath::any_checked`]: none (its caller makes the last step's plain
+    /// attribute tests).
     Candidates,
 }
 
@@ -262,8 +260,6 @@ enum Filters {
 #[derive(Clone, Copy)]
 enum StepFilters {
     All,
-    /// The attribute tests that are not plain.
-    OtherAttributeTests,
     None,
 }
 
@@ -271,7 +267,7 @@ impl Filters {
     fn last(self) -> StepFilters {
         match self {
             Filters::All => StepFilters::All,
-            Filters::Candidates => StepFilters::OtherAttributeTests,
+            Filters::Candidates => StepFilters::None,
         }
     }
 
@@ -284,21 +280,35 @@ impl Filters {
 }
 
 /// Whether `node` is reached by the steps `before` and then one child step from `ctx`.
+/// `top`: the element the first step reached for the last node checked, which the next
+/// ones usually share (the `<devices>` of every address): reaching it again ends the
+/// check.
 #[inline]
 fn below(
     before: &[ChildStep],
     node: Node<'_, '_>,
     ctx: Node<'_, '_>,
     filters: StepFilters,
+    top: &mut Option<NodeId>,
 ) -> bool {
     let mut at = node;
-    for step in before.iter().rev() {
-        match at.parent() {
-            Some(parent) if step.accepts(parent, filters) => at = parent,
-            _ => return false,
+    for (k, step) in before.iter().enumerate().rev() {
+        let Some(parent) = at.parent() else {
+            return false;
+        };
+        if k == 0 && *top == Some(parent.id()) {
+            return true;
         }
+        if !step.accepts(parent, filters) {
+            return false;
+        }
+        at = parent;
     }
-    at.parent().is_some_and(|parent| parent.id() == ctx.id())
+    let reached = at.parent().is_some_and(|parent| parent.id() == ctx.id());
+    if reached && !before.is_empty() {
+        *top = Some(at.id());
+    }
+    reached
 }
 
 /// Walks `steps` down from `node`, in document order.
@@ -337,7 +347,6 @@ impl ChildStep {
         };
         let filters = match filters {
             StepFilters::All => &self.filters[..],
-            StepFilters::OtherAttributeTests => &self.filters[self.plain..self.attribute_tests],
             StepFilters::None => &[],
         };
         named && filters.iter().all(|f| f.holds(node))
