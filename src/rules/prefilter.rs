@@ -49,6 +49,12 @@ pub struct Prefilter {
     /// The values of `attributes`, each attribute's in a run: a text (or a test of the
     /// text) and its fact.
     values: Vec<(Value, u32)>,
+    /// The facts of the attributes of each of `elements` (and of `root`, `any_element`)
+    /// as `(word, bits)`, each one's in a run ([`ElementFacts::words`]): what one look at
+    /// the elements learns.
+    words: Vec<(u32, u64)>,
+    /// The words of `any_element`'s facts.
+    any_element_words: Span,
     /// How many facts there are.
     facts: u32,
     /// Parallel to the rule set's rules: the clauses the rule needs.
@@ -190,6 +196,8 @@ struct ElementFacts {
     exists: Option<u32>,
     /// Its attribute facts, in the prefilter's `attributes`.
     attributes: Span,
+    /// The same facts as bits of words, in the prefilter's `words`.
+    words: Span,
 }
 
 /// The facts about one attribute (in no namespace) of an element.
@@ -336,7 +344,7 @@ impl Facts<'_, '_, '_> {
                 // Every attribute fact about these elements, in one look at each.
                 let element = &filter.elements[e as usize];
                 let facts = &attributes[element.attributes.range()];
-                self.set_known(facts);
+                self.set_known(element.words);
                 let words = &mut self.words;
                 let looked = ValueMasks::with(|masks| {
                     each_named(root, element, |node| {
@@ -350,7 +358,7 @@ impl Facts<'_, '_, '_> {
             }
             Source::RootAttribute => {
                 let facts = &attributes[filter.root.attributes.range()];
-                self.set_known(facts);
+                self.set_known(filter.root.words);
                 let words = &mut self.words;
                 ValueMasks::with(|masks| {
                     mark_attributes(filter, facts, root, masks, |i| hold(words, i));
@@ -358,7 +366,7 @@ impl Facts<'_, '_, '_> {
             }
             Source::AnyElement => {
                 let facts = &attributes[filter.any_element.range()];
-                self.set_known(facts);
+                self.set_known(filter.any_element_words);
                 let words = &mut self.words;
                 // Every element, through the index (a walk over the tree visits every
                 // text node too, and each node twice).
@@ -380,13 +388,10 @@ impl Facts<'_, '_, '_> {
         }
     }
 
-    /// Marks the facts of the attributes `facts` looked for.
-    fn set_known(&mut self, facts: &[AttributeFacts]) {
-        for facts in facts {
-            let values = &self.filter.values[facts.values.range()];
-            for i in facts.exists.into_iter().chain(values.iter().map(|v| v.1)) {
-                self.words[(i / 64) as usize].known |= 1 << (i % 64);
-            }
+    /// Marks the facts `words` (a run of the prefilter's `words`) looked for.
+    fn set_known(&mut self, words: Span) {
+        for &(w, bits) in &self.filter.words[words.range()] {
+            self.words[w as usize].known |= bits;
         }
     }
 
@@ -687,10 +692,12 @@ impl Builder {
                 name,
                 exists: facts.exists,
                 attributes,
+                words: filter.add_words(attributes),
             }
         };
         filter.root = flatten(String::new(), std::mem::take(&mut self.root), &mut filter);
         filter.any_element = filter.add_attributes(self.any_element);
+        filter.any_element_words = filter.add_words(filter.any_element);
         self.elements
             .sort_by(|(a, _), (b, _)| (index::group(a), a).cmp(&(index::group(b), b)));
         filter.groups = vec![0; GROUPS + 1];
@@ -800,6 +807,23 @@ impl Prefilter {
             .into_iter()
             .map(|s| s.expect("every fact is about the root, an element or any element"))
             .collect()
+    }
+
+    /// The facts of the attributes `span` as `(word, bits)`, added to `words`.
+    fn add_words(&mut self, span: Span) -> Span {
+        let mut words: BTreeMap<u32, u64> = BTreeMap::new();
+        for facts in &self.attributes[span.range()] {
+            let values = &self.values[facts.values.range()];
+            for i in facts.exists.into_iter().chain(values.iter().map(|v| v.1)) {
+                *words.entry(i / 64).or_default() |= 1 << (i % 64);
+            }
+        }
+        let from = self.words.len() as u32;
+        self.words.extend(words);
+        Span {
+            from,
+            to: self.words.len() as u32,
+        }
     }
 
     fn add_attributes(&mut self, list: Vec<AttributeBuild>) -> Span {
@@ -1058,6 +1082,48 @@ mod tests {
         assert_eq!(fired(&out_of_range), 0);
         assert_eq!(fired(&one), 1);
         assert_eq!(fired(&out_of_range), 0);
+    }
+
+    /// One look at the elements of a name learns every fact about their attributes and
+    /// marks exactly those known (through the runs of `words` worked out beforehand):
+    /// none is left to be looked for again, and no other is taken for looked for.
+    #[test]
+    fn one_look_marks_its_facts_known() {
+        let rules = crate::rules::load_builtin().unwrap();
+        let filter = rules.prefilter();
+        let text = "<domain type='kvm'><os><type machine='pc-q35-9.0'>hvm</type></os>\
+                    <devices><controller type='pci' index='0' model='pcie-root'/>\
+                    <interface type='network'><mac address='52:54:00:00:00:01'/>\
+                    <address type='pci' domain='0' bus='0' slot='1' function='0'/>\
+                    </interface></devices></domain>";
+        let doc = crate::document::Document::parse(text).unwrap();
+        let _scope = crate::selector::index::Scope::start(doc.root());
+        let mut looked = 0;
+        for element in filter.elements.iter().chain([&filter.root]) {
+            let attributes = &filter.attributes[element.attributes.range()];
+            let their: Vec<u32> = attributes
+                .iter()
+                .flat_map(|a| {
+                    let values = filter.values[a.values.range()].iter().map(|v| v.1);
+                    a.exists.into_iter().chain(values)
+                })
+                .collect();
+            let Some(&first) = their.first() else {
+                continue;
+            };
+            let mut facts = filter.facts(doc.root());
+            assert!(facts.mark_elements());
+            let mut expected: Vec<u64> = facts.words.iter().map(|w| w.known).collect();
+            for &i in &their {
+                assert_eq!(expected[(i / 64) as usize] & (1 << (i % 64)), 0, "{i}");
+                expected[(i / 64) as usize] |= 1 << (i % 64);
+            }
+            facts.learn(first);
+            let known: Vec<u64> = facts.words.iter().map(|w| w.known).collect();
+            assert_eq!(known, expected, "<{}>", element.name);
+            looked += 1;
+        }
+        assert!(looked > 50, "{looked}");
     }
 
     /// The clauses as `name`, `element@attribute` or `element@attribute=value`, sorted.
