@@ -926,15 +926,31 @@ impl Prefilter {
     /// `facts` does not know yet, as long as they may decide.
     #[inline]
     pub fn may_fire(&self, index: usize, facts: &mut Facts<'_, '_, '_>) -> bool {
+        !self.ruled_out(index, facts) && self.may_fire_looking_for(index, facts)
+    }
+
+    /// Whether a fact `facts` knows not to hold rules rule `index` out (looking for
+    /// nothing, and reading only the prefilter's own compact lists: the engine asks this
+    /// first, before it reads anything of the rule).
+    #[inline]
+    pub fn ruled_out(&self, index: usize, facts: &Facts<'_, '_, '_>) -> bool {
         let Some(rule) = self.needs.rules.get(index) else {
-            return true;
+            return false;
         };
-        // A fact known not to hold rules the rule out without looking for anything.
-        let known_false = self.needs.all[rule.all.range()].iter().any(|&(w, bits)| {
+        self.needs.all[rule.all.range()].iter().any(|&(w, bits)| {
             let word = facts.words[w as usize];
             word.known & !word.holds & bits != 0
-        });
-        !known_false && self.may_fire_looking(*rule, facts)
+        })
+    }
+
+    /// [`Prefilter::may_fire`] for a rule not [`Prefilter::ruled_out`]: looks for the
+    /// facts the rule needs and `facts` does not know yet, as long as they may decide.
+    #[inline]
+    pub fn may_fire_looking_for(&self, index: usize, facts: &mut Facts<'_, '_, '_>) -> bool {
+        match self.needs.rules.get(index) {
+            Some(&rule) => self.may_fire_looking(rule, facts),
+            None => true,
+        }
     }
 
     /// [`Prefilter::may_fire`] once no fact known rules the rule out.
