@@ -1142,6 +1142,50 @@ mod tests {
         assert!(looked > 50, "{looked}");
     }
 
+    /// The facts known once the element names are marked rule most rules out, before
+    /// anything is looked for, and never one that may fire.
+    #[test]
+    fn known_facts_rule_out_most_rules() {
+        let rules = crate::rules::load_builtin().unwrap();
+        let filter = rules.prefilter();
+        let text = "<domain type='kvm'><os><type machine='pc-q35-9.0'>hvm</type></os>\
+                    <devices><disk type='file'><target dev='vda' bus='virtio'/></disk>\
+                    <interface type='network'><mac address='52:54:00:00:00:01'/></interface>\
+                    </devices></domain>";
+        let doc = crate::document::Document::parse(text).unwrap();
+        let _scope = crate::selector::index::Scope::start(doc.root());
+        let mut facts = filter.facts(doc.root());
+        assert!(facts.mark_elements());
+        // Whether rule `i` may fire, from every fact (found by one pass).
+        let super::Present(present) = filter.scan(doc.root());
+        let needs = &filter.needs;
+        let may_fire = |i: usize| {
+            let rule = needs.rules[i];
+            let holds = |&(w, bits): &(u32, u64)| present[w as usize] & bits;
+            needs.all[rule.all.range()].iter().all(|p| holds(p) == p.1)
+                && rule.clauses.range().all(|c| {
+                    let clause =
+                        &needs.any[needs.any_ends[c] as usize..needs.any_ends[c + 1] as usize];
+                    clause.iter().any(|p| holds(p) != 0)
+                })
+        };
+        let n = rules.rules.len();
+        let out: Vec<usize> = (0..n).filter(|&i| filter.ruled_out(i, &facts)).collect();
+        assert!(out.len() * 2 > n, "{} of {n}", out.len());
+        for &i in &out {
+            assert!(!may_fire(i), "{}", rules.rules[i].id);
+        }
+        // As the engine asks: the rules not ruled out are looked at further, and the
+        // outcome is what every fact says.
+        let mut fire = 0;
+        for i in 0..n {
+            let engine = !filter.ruled_out(i, &facts) && filter.may_fire_looking_for(i, &mut facts);
+            assert_eq!(engine, may_fire(i), "{}", rules.rules[i].id);
+            fire += usize::from(engine);
+        }
+        assert!(fire > 10, "{fire}");
+    }
+
     /// The clauses as `name`, `element@attribute` or `element@attribute=value`, sorted.
     fn facts(src: &str) -> Vec<Vec<String>> {
         let mut out: Vec<Vec<String>> = Selector::parse(src, &Namespaces::builtin())
