@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use roxmltree::Node;
 
 use crate::rules::Lazy;
+use crate::selector::shape::{AttributeCheck, AttributePath, ChildPath};
 use crate::selector::text::{same, same_opt, starts_with};
 use crate::selector::{Clause, Expression, Item, Key, Normalize, Selector, normalize};
 use std::sync::OnceLock;
@@ -397,7 +398,7 @@ pub struct Unique {
     /// What is worked out once, on first use ([`Prepared`]): `for_each` as candidates and
     /// costly filters, the defaults and the `except` key normalised.
     #[serde(skip)]
-    pub split: OnceLock<Prepared>,
+    pub split: OnceLock<Box<Prepared>>,
 }
 
 /// The candidates of a `unique`'s items, and its costly filters, each with how many
@@ -407,12 +408,21 @@ pub type SplitItems = (Selector, Vec<(usize, Expression)>);
 /// What [`Unique::duplicates`] works out once per `unique`.
 #[derive(Debug, Clone)]
 pub struct Prepared {
-    /// `for_each` split into candidates and costly filters, when it has costly filters.
+    /// `for_each` as a path walked in a plain loop, when it has that shape
+    /// ([`ChildPath`]): its items are then neither selected nor filtered by the general
+    /// evaluator.
+    walk: Option<ChildPath>,
+    /// The plain attribute tests of `walk`'s last step, which [`passes_checks`] makes.
+    checks: Vec<AttributeCheck>,
+    /// Otherwise: `for_each` split into candidates and costly filters, when it has
+    /// costly filters.
     split: Option<SplitItems>,
-    /// Per key part: its lone attribute and its default, normalised.
+    /// Per key part: its lone attribute or attribute path, and its default, normalised.
     parts: Vec<PreparedPart>,
     /// The `except` key, one value per part, normalised.
     except: Option<Vec<Fixed>>,
+    /// The [`key_hash`] of the `except` key: a key with another hash is not it.
+    except_hash: Option<u64>,
     /// Whether equal keys always have equal [`key_hash`]es, so that items whose hashes
     /// all differ have no duplicate: not when a numeric part has a default or an `except`
     /// value that is not a number (a text against a number compares as text; see
@@ -426,7 +436,12 @@ struct PreparedPart {
     /// The name of the attribute when the part is a lone `@name` in no namespace, which
     /// [`key_hash`] looks up itself (not for a `quantity`: that reads the element's unit).
     attribute: Option<Box<str>>,
+    /// The part as an [`AttributePath`] (`../target/@bus`) when it is one and not a lone
+    /// attribute.
+    path: Option<AttributePath>,
     default: Option<Fixed>,
+    /// The [`PartValue::word`] of the default.
+    default_word: Option<u64>,
 }
 
 impl Prepared {
@@ -434,14 +449,26 @@ impl Prepared {
         let parts: Vec<PreparedPart> = unique
             .key
             .iter()
-            .map(|part| PreparedPart {
-                attribute: match part.selector.lone_attribute() {
-                    Some((None, local)) if part.normalize != Normalize::Quantity => {
-                        Some(local.into())
-                    }
-                    _ => None,
-                },
-                default: part.default.as_deref().map(|d| part.normalize.fixed(d)),
+            .map(|part| {
+                let lone = part.selector.lone_attribute();
+                PreparedPart {
+                    attribute: match lone {
+                        Some((None, local)) if part.normalize != Normalize::Quantity => {
+                            Some(local.into())
+                        }
+                        _ => None,
+                    },
+                    path: match lone {
+                        Some(_) => None,
+                        None => part.selector.attribute_path(),
+                    },
+                    default_word: None,
+                    default: part.default.as_deref().map(|d| part.normalize.fixed(d)),
+                }
+            })
+            .map(|mut part| {
+                part.default_word = part.default.as_ref().map(|d| d.value().word());
+                part
             })
             .collect();
         let except: Option<Vec<Fixed>> = unique.except.as_ref().map(|values| {
@@ -459,8 +486,23 @@ impl Prepared {
                         .as_ref()
                         .is_some_and(|e| matches!(e.get(j), Some(Fixed::Text(_)))))
         });
+        let walk = unique.for_each.child_path();
+        let except_hash = except.as_ref().map(|values| {
+            values
+                .iter()
+                .fold(0, |hash, value| mix(hash, value.value().word()))
+        });
         Prepared {
-            split: unique.for_each.split_costly_predicates(),
+            checks: walk
+                .as_ref()
+                .map(|walk| walk.attribute_checks().cloned().collect())
+                .unwrap_or_default(),
+            except_hash,
+            split: match walk {
+                Some(_) => None,
+                None => unique.for_each.split_costly_predicates(),
+            },
+            walk,
             hashed: !text_against_number && parts.len() <= MAX_HASHED_PARTS,
             parts,
             except,
@@ -488,7 +530,7 @@ pub struct Witness<'a, 'i> {
 
 impl Unique {
     fn prepared(&self) -> &Prepared {
-        self.split.get_or_init(|| Prepared::of(self))
+        self.split.get_or_init(|| Box::new(Prepared::of(self)))
     }
 
     /// The items whose key an earlier item has, each with that earlier item.
@@ -498,6 +540,28 @@ impl Unique {
     /// duplicate. Otherwise the keys are read again and grouped ([`Unique::group`]).
     pub fn duplicates<'a, 'i>(&self, ctx: Node<'a, 'i>) -> Vec<Witness<'a, 'i>> {
         let prepared = self.prepared();
+        if let Some(walk) = &prepared.walk {
+            if prepared.hashed {
+                let mut hashes = Hashes::new();
+                // A repeat among candidates is a repeat among the items they include.
+                let repeats = walk.any_checked(
+                    ctx,
+                    |node| passes_checks(&prepared.checks, node),
+                    |node, from| {
+                        key_hash(&self.key, prepared, Item::Node(node), from)
+                            .is_some_and(|hash| hashes.repeats(hash))
+                    },
+                );
+                if !repeats && !hashes.any_repeat() {
+                    return Vec::new();
+                }
+            }
+            let items: Vec<Item<'a, 'i>> = walk.select(ctx).into_iter().map(Item::Node).collect();
+            if items.len() < 2 {
+                return Vec::new();
+            }
+            return self.group(prepared, &items, &[]);
+        }
         // Costly filters of the items (`[not(master)]`) are tested only at the items whose
         // key repeats: the others are neither duplicates nor first occurrences.
         let (candidates, filters) = match &prepared.split {
@@ -519,37 +583,11 @@ impl Unique {
     /// walks to them, in any order, some maybe twice (which only sends the caller
     /// to the exact grouping).
     fn may_repeat(&self, prepared: &Prepared, candidates: &Selector, ctx: Node<'_, '_>) -> bool {
-        // Up to `SMALL` hashes are compared one by one, on the stack; beyond, sorted.
-        const SMALL: usize = 32;
-        let mut small = [0u64; SMALL];
-        let mut count = 0;
-        let mut many: Vec<u64> = Vec::new();
+        let mut hashes = Hashes::new();
         let repeats = candidates.any(ctx, |item| {
-            let Some(hash) = key_hash(&self.key, prepared, item) else {
-                return false;
-            };
-            if count < SMALL {
-                if small[..count].contains(&hash) {
-                    return true;
-                }
-                small[count] = hash;
-            } else {
-                if count == SMALL {
-                    many.extend_from_slice(&small);
-                }
-                many.push(hash);
-            }
-            count += 1;
-            false
+            key_hash(&self.key, prepared, item, 0).is_some_and(|hash| hashes.repeats(hash))
         });
-        if repeats {
-            return true;
-        }
-        if many.is_empty() {
-            return false;
-        }
-        many.sort_unstable();
-        many.windows(2).any(|w| w[0] == w[1])
+        repeats || hashes.any_repeat()
     }
 
     /// The items whose key an earlier item has, each with that earlier item: `items`
@@ -571,7 +609,7 @@ impl Unique {
             .key
             .iter()
             .zip(&prepared.parts)
-            .map(|(part, prepared)| PartReader::new(part, prepared.default.as_ref()))
+            .map(|(part, prepared)| PartReader::new(part, prepared))
             .collect();
         let width = readers.len();
         let except: Option<Vec<PartValue<'_>>> = prepared
@@ -657,79 +695,172 @@ impl Unique {
     }
 }
 
+/// The key hashes of a `unique`'s items seen so far: up to [`Hashes::SMALL`] compared one
+/// by one, on the stack; beyond, kept and sorted at the end.
+struct Hashes {
+    small: [u64; Hashes::SMALL],
+    count: usize,
+    many: Vec<u64>,
+}
+
+impl Hashes {
+    const SMALL: usize = 32;
+
+    fn new() -> Hashes {
+        Hashes {
+            small: [0; Hashes::SMALL],
+            count: 0,
+            many: Vec::new(),
+        }
+    }
+
+    /// Adds `hash`; whether it is known to repeat one seen already (else
+    /// [`Hashes::any_repeat`] tells at the end).
+    #[inline]
+    fn repeats(&mut self, hash: u64) -> bool {
+        if self.count < Hashes::SMALL {
+            if self.small[..self.count].contains(&hash) {
+                return true;
+            }
+            self.small[self.count] = hash;
+        } else {
+            if self.count == Hashes::SMALL {
+                self.many.extend_from_slice(&self.small);
+            }
+            self.many.push(hash);
+        }
+        self.count += 1;
+        false
+    }
+
+    /// Whether two of the hashes beyond the first [`Hashes::SMALL`] are equal.
+    fn any_repeat(&mut self) -> bool {
+        if self.many.is_empty() {
+            return false;
+        }
+        self.many.sort_unstable();
+        self.many.windows(2).any(|w| w[0] == w[1])
+    }
+}
+
 /// The most key parts [`key_hash`] reads (on the stack).
 const MAX_HASHED_PARTS: usize = 8;
 
 /// A hash of `item`'s key: equal keys have equal hashes (when [`Prepared::hashed`]).
 /// `None` when the item has no key (a part without default picks nothing) or its key is
-/// the `except` key, as [`Unique::group`] reads them.
-fn key_hash(parts: &[KeyPart], prepared: &Prepared, item: Item<'_, '_>) -> Option<u64> {
-    let attributes = match item {
-        Item::Node(element) => Some(element.attributes()),
-        Item::Attribute { .. } => None,
+/// the `except` key, as [`Unique::group`] reads them. The attributes of an element are
+/// looked for from the `from`th one ([`find_attribute`]).
+#[inline(never)]
+fn key_hash(
+    parts: &[KeyPart],
+    prepared: &Prepared,
+    item: Item<'_, '_>,
+    mut from: usize,
+) -> Option<u64> {
+    let Item::Node(element) = item else {
+        return general_key_hash(parts, prepared, item);
     };
-    // Each lone attribute is looked for from the one after the last found, round to it:
-    // keys name attributes in the order they are written (`domain`, `bus`, `slot`,
-    // `function`), so each is usually the next one.
-    let mut from = 0;
+    let attributes = element.attributes();
     let mut hash: u64 = 0;
-    let mut except = prepared.except.as_deref();
-    for (j, (part, prepared_part)) in parts.iter().zip(&prepared.parts).enumerate() {
-        let reader;
-        let value = match (&attributes, &prepared_part.attribute) {
-            (Some(attributes), Some(local)) => match find_attribute(attributes, local, &mut from) {
-                Some(text) => {
-                    // The usual part, a number written as one: its word without a
-                    // `PartValue`.
-                    if part.normalize == Normalize::Number
-                        && let Some(n) = normalize::c_integer_f64(text)
-                    {
-                        if let Some(e) = except
-                            && !matches!(e.get(j), Some(Fixed::Number(f)) if *f == n)
-                        {
-                            except = None;
-                        }
-                        hash = mix(hash, PartValue::Number(n).word());
-                        continue;
-                    }
-                    text_value(part.normalize, Cow::Borrowed(text))
-                }
-                None => prepared_part.default.as_ref()?.value(),
-            },
-            _ => {
-                reader = PartReader::new(part, prepared_part.default.as_ref());
-                reader.read(item)?
-            }
-        };
-        if let Some(e) = except
-            && e.get(j).is_none_or(|e| value != e.value())
+    for (part, prepared_part) in parts.iter().zip(&prepared.parts) {
+        let text = if let Some(local) = &prepared_part.attribute {
+            find_attribute(&attributes, local, &mut from)
+        } else if let Some(path) = &prepared_part.path
+            && part.normalize != Normalize::Quantity
         {
-            except = None;
-        }
-        hash = mix(hash, value.word());
+            path.first(element).map(|(_, attribute)| attribute.value())
+        } else {
+            let reader = PartReader::new(part, prepared_part);
+            hash = mix(hash, reader.read(item)?.word());
+            continue;
+        };
+        let word = match text {
+            Some(text) => text_word(part.normalize, text),
+            None => prepared_part.default_word?,
+        };
+        hash = mix(hash, word);
     }
-    if except.is_some() {
+    if prepared.except_hash == Some(hash) && is_except(parts, prepared, item) {
         return None;
     }
     Some(hash)
 }
 
+/// The [`PartValue::word`] of a part read from `text` (any normalisation but `quantity`).
+#[inline]
+fn text_word(normalize: Normalize, text: &str) -> u64 {
+    match normalize {
+        Normalize::Number => match normalize::c_integer_f64(text) {
+            Some(n) => PartValue::Number(n).word(),
+            None => number_part(text).word(),
+        },
+        Normalize::Text => crate::selector::text::hash(text),
+        _ => text_value(normalize, Cow::Borrowed(text)).word(),
+    }
+}
+
+/// Whether `element` passes `checks`: where to look for its next attribute
+/// ([`find_attribute`]) when it does. Keys name attributes in the order they are written
+/// (`type`, `domain`, `bus`, `slot`, `function`), so each is usually the next one.
+#[inline]
+fn passes_checks(checks: &[AttributeCheck], element: Node<'_, '_>) -> Option<usize> {
+    let attributes = element.attributes();
+    let mut from = 0;
+    for check in checks {
+        if !check.accepts(find_attribute(&attributes, &check.local, &mut from)) {
+            return None;
+        }
+    }
+    Some(from)
+}
+
+/// [`key_hash`] of any item, each part read by a [`PartReader`].
+fn general_key_hash(parts: &[KeyPart], prepared: &Prepared, item: Item<'_, '_>) -> Option<u64> {
+    let mut hash: u64 = 0;
+    for (part, prepared_part) in parts.iter().zip(&prepared.parts) {
+        let reader = PartReader::new(part, prepared_part);
+        hash = mix(hash, reader.read(item)?.word());
+    }
+    if prepared.except_hash == Some(hash) && is_except(parts, prepared, item) {
+        return None;
+    }
+    Some(hash)
+}
+
+/// Whether `item`'s key is the `except` key.
+#[cold]
+fn is_except(parts: &[KeyPart], prepared: &Prepared, item: Item<'_, '_>) -> bool {
+    let Some(except) = &prepared.except else {
+        return false;
+    };
+    parts
+        .iter()
+        .zip(&prepared.parts)
+        .zip(except)
+        .all(|((part, prepared_part), e)| {
+            PartReader::new(part, prepared_part)
+                .read(item)
+                .is_some_and(|value| value == e.value())
+        })
+}
+
 /// The value of the attribute named `local` in no namespace, looked for from the
 /// `from`th attribute round to it; `from` becomes the place after it.
-#[inline]
+#[inline(always)]
 fn find_attribute<'a>(
     attributes: &roxmltree::Attributes<'a, '_>,
     local: &str,
     from: &mut usize,
 ) -> Option<&'a str> {
-    let count = attributes.len();
-    for k in 0..count {
-        let at = if *from + k < count {
-            *from + k
-        } else {
-            *from + k - count
-        };
-        let attribute = attributes.clone().nth(at)?;
+    // Usually the next one.
+    if let Some(attribute) = attributes.clone().nth(*from)
+        && same(attribute.name(), local)
+        && attribute.namespace().is_none()
+    {
+        *from += 1;
+        return Some(attribute.value());
+    }
+    for (at, attribute) in attributes.clone().enumerate() {
         if same(attribute.name(), local) && attribute.namespace().is_none() {
             *from = at + 1;
             return Some(attribute.value());
@@ -774,8 +905,13 @@ pub fn item_key(parts: &[KeyPart], item: Item<'_, '_>) -> Option<Vec<String>> {
     parts
         .iter()
         .map(|part| {
-            let default = part.default.as_deref().map(|d| part.normalize.fixed(d));
-            let reader = PartReader::new(part, default.as_ref());
+            let prepared = PreparedPart {
+                attribute: None,
+                path: None,
+                default: part.default.as_deref().map(|d| part.normalize.fixed(d)),
+                default_word: None,
+            };
+            let reader = PartReader::new(part, &prepared);
             let mut text = String::new();
             reader.read(item)?.write_text(&mut text);
             Some(text)
@@ -846,10 +982,12 @@ impl PartialEq for PartValue<'_> {
     }
 }
 
-/// Reads one [`KeyPart`] of items: a lone `@name` part is one attribute lookup.
+/// Reads one [`KeyPart`] of items: a lone `@name` part is one attribute lookup, a part
+/// that is an [`AttributePath`] a short walk.
 struct PartReader<'k> {
     part: &'k KeyPart,
     attribute: Option<(Option<&'k str>, &'k str)>,
+    path: Option<&'k AttributePath>,
     /// The default, normalised.
     default: Option<&'k Fixed>,
 }
@@ -886,11 +1024,12 @@ impl Normalize {
 }
 
 impl<'k> PartReader<'k> {
-    fn new(part: &'k KeyPart, default: Option<&'k Fixed>) -> Self {
+    fn new(part: &'k KeyPart, prepared: &'k PreparedPart) -> Self {
         PartReader {
             part,
             attribute: part.selector.lone_attribute(),
-            default,
+            path: prepared.path.as_ref(),
+            default: prepared.default.as_ref(),
         }
     }
 
@@ -910,7 +1049,12 @@ impl<'k> PartReader<'k> {
                         .find(|a| same(a.name(), local) && same_opt(a.namespace(), namespace));
                     return self.read_attribute(element, attribute);
                 }
-                None => self.part.selector.first(element),
+                None => match self.path {
+                    Some(path) => path
+                        .first(element)
+                        .map(|(element, attribute)| Item::Attribute { element, attribute }),
+                    None => self.part.selector.first(element),
+                },
             },
         };
         self.read_picked(picked)
@@ -2210,6 +2354,174 @@ mod tests {
         assert!(with > 300 && without > 300, "{with} {without}");
     }
 
+    /// Domains with the devices the built-in `unique` rules compare, spelled in many
+    /// ways: controllers with and without `<master>` and models, disks and SCSI host
+    /// devices with drive addresses and target buses, consoles, PCI addresses in any base.
+    fn varied_devices(seed: u64) -> String {
+        let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        let mut pick = |choices: &[&'static str]| -> &'static str {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            choices[(state % choices.len() as u64) as usize]
+        };
+        let mut xml = String::from("<domain xmlns:q='urn:q'>");
+        xml.push_str(pick(&["", "<address type='pci' bus='0' slot='1'/>"]));
+        xml.push_str("<devices>");
+        for _ in 0..(4 + seed % 14) {
+            let name = pick(&[
+                "disk",
+                "disk",
+                "hostdev",
+                "hostdev",
+                "controller",
+                "controller",
+                "console",
+                "serial",
+                "q:disk",
+            ]);
+            xml.push_str(&format!(
+                "<{name} type='{}'{}{}>",
+                pick(&["pci", "scsi", "usb", "usb", "file"]),
+                pick(&["", " index='0'", " index='1'", " index='0x1'"]),
+                pick(&[
+                    "",
+                    " model='ich9-uhci1'",
+                    " model='ich9-ehci1'",
+                    " model='pcie-root'"
+                ]),
+            ));
+            for _ in 0..(1 + seed % 3) {
+                xml.push_str(pick(&[
+                    "<master startport='0'/>",
+                    "<target dev='vda' bus='scsi'/>",
+                    "<target bus='sata'/>",
+                    "<target dev='sda'/>",
+                    "<target dev='VDA' bus='virtio'/>",
+                    "<address type='pci' domain='0x0000' bus='0x00' slot='0x04' function='0x0'/>",
+                    "<address type='pci' bus='0' slot='4'/>",
+                    "<address type='pci' bus='0' slot='04' function='1'/>",
+                    "<address type='pci' bus='0' slot='0' function='0'/>",
+                    "<address type='pci' bus='0x1' slot='x'/>",
+                    "<address type='pci' q:bus='0' slot='4'/>",
+                    "<address type='drive' controller='0' bus='0' target='0' unit='0'/>",
+                    "<address type='drive' unit='0'/>",
+                    "<address type='drive' controller='0x0' unit='1'/>",
+                    "<q:address type='pci' bus='0' slot='4'/>",
+                    "<address/>",
+                    "<source><address bus='1' device='2'/></source>",
+                    "<source><address bus='0x1' device='02'/></source>",
+                    "<source><address bus='1'/></source>",
+                    "<!-- c -->text",
+                ]));
+            }
+            xml.push_str(&format!("</{name}>"));
+        }
+        xml.push_str("</devices></domain>");
+        xml
+    }
+
+    /// The duplicates of `u` as the plain reading of `unique` finds them: every item the
+    /// selector selects, its key read by the general evaluator, compared with each
+    /// earlier item's.
+    fn reference_duplicates(u: &Unique, root: Node<'_, '_>) -> Vec<(usize, usize)> {
+        let except: Option<Vec<String>> = u.except.as_ref().map(|values| {
+            u.key
+                .iter()
+                .zip(values)
+                .map(|(part, value)| {
+                    let mut text = String::new();
+                    part.normalize.fixed(value).value().write_text(&mut text);
+                    text
+                })
+                .collect()
+        });
+        let mut seen: Vec<(Vec<String>, usize)> = Vec::new();
+        let mut out = Vec::new();
+        for item in u.for_each.select(root) {
+            let Some(key) = item_key(&u.key, item) else {
+                continue;
+            };
+            if except.as_ref() == Some(&key) {
+                continue;
+            }
+            let at = item.range().start;
+            match seen.iter().find(|(k, _)| *k == key) {
+                Some((_, first)) => out.push((at, *first)),
+                None => seen.push((key, at)),
+            }
+        }
+        out
+    }
+
+    /// The built-in rules' `unique`s, walked ([`ChildPath`]) and keyed by attribute paths,
+    /// find what the plain reading finds, with and without the element index.
+    #[test]
+    fn walked_items_find_what_selected_items_find() {
+        let (n, t) = (Normalize::Number, Normalize::Text);
+        let mut pci = unique(
+            "devices/*[local-name()!='console']/address[@type='pci']",
+            &[
+                ("@domain", n, Some("0")),
+                ("@bus", n, None),
+                ("@slot", n, None),
+                ("@function", n, Some("0")),
+            ],
+        );
+        pci.except = Some(["0", "0", "0", "0"].map(String::from).to_vec());
+        let uniques = [
+            pci,
+            unique(
+                "devices/controller[@index][not(master)][not(starts-with(@model, 'ich9-uhci'))]",
+                &[("@type", t, None), ("@index", n, None)],
+            ),
+            unique(
+                "devices/*[local-name()='disk' or (local-name()='hostdev' and @type='scsi')]/address[@type='drive']",
+                &[
+                    ("../target/@bus", t, Some("scsi")),
+                    ("@controller", n, Some("0")),
+                    ("@bus", n, Some("0")),
+                    ("@target", n, Some("0")),
+                    ("@unit", n, Some("0")),
+                ],
+            ),
+            unique("devices/disk/target", &[("@dev", t, None)]),
+            unique("devices/*/target", &[("@dev", Normalize::Case, None)]),
+            unique(
+                "devices/hostdev[@type='usb']/source[address]",
+                &[("address/@bus", n, None), ("address/@device", n, None)],
+            ),
+            unique(
+                "devices/*[@index != '1']",
+                &[("target/@bus", t, Some("none"))],
+            ),
+        ];
+        for u in &uniques {
+            assert!(u.prepared().walk.is_some(), "{}", u.for_each);
+        }
+        let mut found = vec![0; uniques.len()];
+        for seed in 0..800 {
+            let xml = varied_devices(seed);
+            let doc = roxmltree::Document::parse(&xml).unwrap();
+            let root = doc.root_element();
+            for indexed in [false, true] {
+                let _scope = indexed.then(|| crate::selector::index::Scope::start(root));
+                for (k, u) in uniques.iter().enumerate() {
+                    let expected = reference_duplicates(u, root);
+                    let got: Vec<(usize, usize)> = u
+                        .duplicates(root)
+                        .iter()
+                        .map(|w| (w.node.range().start, w.related[0].1.range().start))
+                        .collect();
+                    assert_eq!(got, expected, "{k} {indexed} {xml}");
+                    found[k] += expected.len();
+                }
+            }
+        }
+        // Every `unique` found duplicates, many times.
+        assert!(found.iter().all(|&f| f > 40), "{found:?}");
+    }
+
     #[test]
     fn equal_keys_have_equal_hashes_and_the_same_items_have_none() {
         for u in uniques_of_every_kind()
@@ -2221,7 +2533,7 @@ mod tests {
                 .key
                 .iter()
                 .zip(&prepared.parts)
-                .map(|(part, p)| PartReader::new(part, p.default.as_ref()))
+                .map(|(part, p)| PartReader::new(part, p))
                 .collect();
             let except: Option<Vec<PartValue<'_>>> = prepared
                 .except
@@ -2236,7 +2548,7 @@ mod tests {
                 for item in u.for_each.select(doc.root_element()) {
                     let key: Option<Vec<PartValue<'_>>> =
                         readers.iter().map(|r| r.read(item)).collect();
-                    let hash = key_hash(&u.key, prepared, item);
+                    let hash = key_hash(&u.key, prepared, item, 0);
                     match key {
                         Some(key) if except.as_ref() != Some(&key) => {
                             let hash = hash.unwrap_or_else(|| panic!("{} {xml}", u.for_each));

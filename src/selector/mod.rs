@@ -34,6 +34,7 @@ pub mod index;
 pub mod normalize;
 mod parse;
 pub mod pattern;
+pub mod shape;
 pub mod text;
 
 pub use normalize::{Key, Normalize};
