@@ -430,9 +430,21 @@ pub struct Prepared {
     hashed: bool,
 }
 
+/// How [`key_hash`] reads a key part of an element: a lone attribute, an attribute
+/// path, or through a [`PartReader`].
+#[derive(Debug, Clone)]
+enum Read {
+    Attribute(Box<str>),
+    Path(AttributePath),
+    General,
+}
+
 /// One key part, prepared ([`Prepared`]).
 #[derive(Debug, Clone)]
 struct PreparedPart {
+    /// How [`key_hash`] reads it.
+    read: Read,
+    normalize: Normalize,
     /// The name of the attribute when the part is a lone `@name` in no namespace, which
     /// [`key_hash`] looks up itself (not for a `quantity`: that reads the element's unit).
     attribute: Option<Box<str>>,
@@ -462,12 +474,21 @@ impl Prepared {
                         Some(_) => None,
                         None => part.selector.attribute_path(),
                     },
+                    read: Read::General,
+                    normalize: part.normalize,
                     default_word: None,
                     default: part.default.as_deref().map(|d| part.normalize.fixed(d)),
                 }
             })
             .map(|mut part| {
                 part.default_word = part.default.as_ref().map(|d| d.value().word());
+                part.read = match (&part.attribute, &part.path) {
+                    (Some(local), _) => Read::Attribute(local.clone()),
+                    (None, Some(path)) if part.normalize != Normalize::Quantity => {
+                        Read::Path(path.clone())
+                    }
+                    _ => Read::General,
+                };
                 part
             })
             .collect();
@@ -762,20 +783,18 @@ fn key_hash(
     };
     let attributes = element.attributes();
     let mut hash: u64 = 0;
-    for (part, prepared_part) in parts.iter().zip(&prepared.parts) {
-        let text = if let Some(local) = &prepared_part.attribute {
-            find_attribute(&attributes, local, &mut from)
-        } else if let Some(path) = &prepared_part.path
-            && part.normalize != Normalize::Quantity
-        {
-            path.first(element).map(|(_, attribute)| attribute.value())
-        } else {
-            let reader = PartReader::new(part, prepared_part);
-            hash = mix(hash, reader.read(item)?.word());
-            continue;
+    for (j, prepared_part) in prepared.parts.iter().enumerate() {
+        let text = match &prepared_part.read {
+            Read::Attribute(local) => find_attribute(&attributes, local, &mut from),
+            Read::Path(path) => path.first(element).map(|(_, attribute)| attribute.value()),
+            Read::General => {
+                let reader = PartReader::new(&parts[j], prepared_part);
+                hash = mix(hash, reader.read(item)?.word());
+                continue;
+            }
         };
         let word = match text {
-            Some(text) => text_word(part.normalize, text),
+            Some(text) => text_word(prepared_part.normalize, text),
             None => prepared_part.default_word?,
         };
         hash = mix(hash, word);
@@ -787,12 +806,17 @@ fn key_hash(
 }
 
 /// The [`PartValue::word`] of a part read from `text` (any normalisation but `quantity`).
-#[inline]
+#[inline(always)]
 fn text_word(normalize: Normalize, text: &str) -> u64 {
     match normalize {
-        Normalize::Number => match normalize::c_integer_f64(text) {
-            Some(n) => PartValue::Number(n).word(),
-            None => number_part(text).word(),
+        Normalize::Number => match normalize::short_c_integer(text.as_bytes()) {
+            // As `PartValue::Number(n as f64).word()`.
+            Some(0) => 0,
+            Some(n) => (n as f64).to_bits(),
+            None => match normalize::c_integer_f64(text) {
+                Some(n) => PartValue::Number(n).word(),
+                None => number_part(text).word(),
+            },
         },
         Normalize::Text => crate::selector::text::hash(text),
         _ => text_value(normalize, Cow::Borrowed(text)).word(),
@@ -906,6 +930,8 @@ pub fn item_key(parts: &[KeyPart], item: Item<'_, '_>) -> Option<Vec<String>> {
         .iter()
         .map(|part| {
             let prepared = PreparedPart {
+                read: Read::General,
+                normalize: part.normalize,
                 attribute: None,
                 path: None,
                 default: part.default.as_deref().map(|d| part.normalize.fixed(d)),

@@ -207,7 +207,7 @@ pub fn c_integer_f64(s: &str) -> Option<f64> {
 /// eight hex digits. `None` for anything else, which [`c_integer_f64_any`] then reads
 /// (exactly as it would have read these).
 #[inline]
-fn short_c_integer(b: &[u8]) -> Option<u64> {
+pub(crate) fn short_c_integer(b: &[u8]) -> Option<u64> {
     match b {
         [b'0'] => Some(0),
         [b'0', b'x', hex @ ..] if !hex.is_empty() && hex.len() <= 8 => {

@@ -26,13 +26,11 @@ pub struct ChildPath {
 struct ChildStep {
     test: NameTest,
     /// The predicates: first the plain attribute tests ([`AttributeCheck`]), then the
-    /// other tests of attributes alone, then the rest (their order does not matter: each
-    /// is true or false of the element alone).
+    /// other tests of attributes alone, then the rest, costlier (their order does not
+    /// matter: each is true or false of the element alone).
     filters: Vec<Filter>,
     /// How many of `filters` are plain attribute tests.
     plain: usize,
-    /// How many of `filters` are attribute tests, plain or not.
-    attribute_tests: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -147,12 +145,10 @@ impl ChildPath {
                     .iter()
                     .filter(|f| matches!(f, Filter::Attribute(_)))
                     .count();
-                let attribute_tests = filters.iter().filter(|f| f.is_attribute_test()).count();
                 Some(ChildStep {
                     test,
                     filters,
                     plain,
-                    attribute_tests,
                 })
             })
             .collect::<Option<Vec<_>>>()?;
@@ -187,10 +183,9 @@ impl ChildPath {
     /// Each element the last step names is first given to `check`, which must reject
     /// those that fail the last step's [`ChildPath::attribute_checks`] (its caller reads
     /// their attributes anyway); those it accepts and that the path's names reach are
-    /// given to `f` with what `check` made of them, until `f` returns true. Of the other
-    /// predicates, only the last step's other tests of attributes are tested:
-    /// `devices/*[local-name()!='console']/address[@type='pci']` visits
-    /// `devices/*/address`, and `check` rejects those whose type is not `pci`.
+    /// given to `f` with what `check` made of them, until `f` returns true. No other
+    /// predicate is tested: `devices/*[local-name()!='console']/address[@type='pci']`
+    /// visits `devices/*/address`, and `check` rejects those whose type is not `pci`.
     #[inline]
     pub fn any_checked<'a, 'i, K>(
         &self,
@@ -253,8 +248,8 @@ impl ChildPath {
 #[derive(Clone, Copy)]
 enum Filters {
     All,
-    /// Those of [`ChildPath::any_checked`]: the last step's attribute tests that are not
-    /// plain.
+    /// Those of [`ChildPath::any_checked`]: none (its caller makes the last step's plain
+    /// attribute tests).
     Candidates,
 }
 
@@ -262,8 +257,6 @@ enum Filters {
 #[derive(Clone, Copy)]
 enum StepFilters {
     All,
-    /// The attribute tests that are not plain.
-    OtherAttributeTests,
     None,
 }
 
@@ -271,7 +264,7 @@ impl Filters {
     fn last(self) -> StepFilters {
         match self {
             Filters::All => StepFilters::All,
-            Filters::Candidates => StepFilters::OtherAttributeTests,
+            Filters::Candidates => StepFilters::None,
         }
     }
 
@@ -337,7 +330,6 @@ impl ChildStep {
         };
         let filters = match filters {
             StepFilters::All => &self.filters[..],
-            StepFilters::OtherAttributeTests => &self.filters[self.plain..self.attribute_tests],
             StepFilters::None => &[],
         };
         named && filters.iter().all(|f| f.holds(node))
