@@ -214,6 +214,7 @@ impl ChildPath {
             && ctx.parent().is_some_and(|p| p.parent().is_none())
             && let Some(found) = index::with_group_id(ctx, index::group(local), |ids| {
                 let doc = ctx.document();
+                let mut top = None;
                 ids.iter().any(|&id| {
                     let Some(node) = doc.get_node(NodeId::new(id)) else {
                         return false;
@@ -222,7 +223,9 @@ impl ChildPath {
                         return false;
                     }
                     match pre(node) {
-                        Some(t) => below(before, node, ctx, filters.before()) && f(node, t),
+                        Some(t) => {
+                            below(before, node, ctx, filters.before(), &mut top) && f(node, t)
+                        }
                         None => false,
                     }
                 })
@@ -277,21 +280,35 @@ impl Filters {
 }
 
 /// Whether `node` is reached by the steps `before` and then one child step from `ctx`.
+/// `top`: the element the first step reached for the last node checked, which the next
+/// ones usually share (the `<devices>` of every address): reaching it again ends the
+/// check.
 #[inline]
 fn below(
     before: &[ChildStep],
     node: Node<'_, '_>,
     ctx: Node<'_, '_>,
     filters: StepFilters,
+    top: &mut Option<NodeId>,
 ) -> bool {
     let mut at = node;
-    for step in before.iter().rev() {
-        match at.parent() {
-            Some(parent) if step.accepts(parent, filters) => at = parent,
-            _ => return false,
+    for (k, step) in before.iter().enumerate().rev() {
+        let Some(parent) = at.parent() else {
+            return false;
+        };
+        if k == 0 && *top == Some(parent.id()) {
+            return true;
         }
+        if !step.accepts(parent, filters) {
+            return false;
+        }
+        at = parent;
     }
-    at.parent().is_some_and(|parent| parent.id() == ctx.id())
+    let reached = at.parent().is_some_and(|parent| parent.id() == ctx.id());
+    if reached && !before.is_empty() {
+        *top = Some(at.id());
+    }
+    reached
 }
 
 /// Walks `steps` down from `node`, in document order.
