@@ -771,7 +771,7 @@ const MAX_HASHED_PARTS: usize = 8;
 /// `None` when the item has no key (a part without default picks nothing) or its key is
 /// the `except` key, as [`Unique::group`] reads them. The attributes of an element are
 /// looked for from the `from`th one ([`find_attribute`]).
-#[inline(never)]
+#[inline]
 fn key_hash(
     parts: &[KeyPart],
     prepared: &Prepared,
