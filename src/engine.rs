@@ -66,12 +66,24 @@ pub fn lint_with(doc: &Document<'_>, rules: &RuleSet, shortcuts: bool) -> Vec<Fi
         facts
     });
     let mut findings = Vec::new();
-    for (index, rule) in rules.enabled() {
-        if let (Some(filter), Some(facts)) = (filter, &mut facts)
-            && !filter.may_fire(index, facts)
+    // Every enabled rule, in order ([`RuleSet::enabled`]), less those the prefilter rules
+    // out: first by the facts known already (most rules, told from the prefilter's own
+    // compact lists without reading the rule), then by looking for more.
+    for index in 0..rules.rules.len() {
+        if let (Some(filter), Some(facts)) = (filter, &facts)
+            && filter.ruled_out(index, facts)
         {
             continue;
         }
+        if !rules.is_enabled(index) {
+            continue;
+        }
+        if let (Some(filter), Some(facts)) = (filter, &mut facts)
+            && !filter.may_fire_looking_for(index, facts)
+        {
+            continue;
+        }
+        let rule = &rules.rules[index];
         if rule.repo.is_some() {
             continue;
         }

@@ -926,15 +926,31 @@ impl Prefilter {
     /// `facts` does not know yet, as long as they may decide.
     #[inline]
     pub fn may_fire(&self, index: usize, facts: &mut Facts<'_, '_, '_>) -> bool {
+        !self.ruled_out(index, facts) && self.may_fire_looking_for(index, facts)
+    }
+
+    /// Whether a fact `facts` knows not to hold rules rule `index` out (looking for
+    /// nothing, and reading only the prefilter's own compact lists: the engine asks this
+    /// first, before it reads anything of the rule).
+    #[inline]
+    pub fn ruled_out(&self, index: usize, facts: &Facts<'_, '_, '_>) -> bool {
         let Some(rule) = self.needs.rules.get(index) else {
-            return true;
+            return false;
         };
-        // A fact known not to hold rules the rule out without looking for anything.
-        let known_false = self.needs.all[rule.all.range()].iter().any(|&(w, bits)| {
+        self.needs.all[rule.all.range()].iter().any(|&(w, bits)| {
             let word = facts.words[w as usize];
             word.known & !word.holds & bits != 0
-        });
-        !known_false && self.may_fire_looking(*rule, facts)
+        })
+    }
+
+    /// [`Prefilter::may_fire`] for a rule not [`Prefilter::ruled_out`]: looks for the
+    /// facts the rule needs and `facts` does not know yet, as long as they may decide.
+    #[inline]
+    pub fn may_fire_looking_for(&self, index: usize, facts: &mut Facts<'_, '_, '_>) -> bool {
+        match self.needs.rules.get(index) {
+            Some(&rule) => self.may_fire_looking(rule, facts),
+            None => true,
+        }
     }
 
     /// [`Prefilter::may_fire`] once no fact known rules the rule out.
@@ -1124,6 +1140,50 @@ mod tests {
             looked += 1;
         }
         assert!(looked > 50, "{looked}");
+    }
+
+    /// The facts known once the element names are marked rule most rules out, before
+    /// anything is looked for, and never one that may fire.
+    #[test]
+    fn known_facts_rule_out_most_rules() {
+        let rules = crate::rules::load_builtin().unwrap();
+        let filter = rules.prefilter();
+        let text = "<domain type='kvm'><os><type machine='pc-q35-9.0'>hvm</type></os>\
+                    <devices><disk type='file'><target dev='vda' bus='virtio'/></disk>\
+                    <interface type='network'><mac address='52:54:00:00:00:01'/></interface>\
+                    </devices></domain>";
+        let doc = crate::document::Document::parse(text).unwrap();
+        let _scope = crate::selector::index::Scope::start(doc.root());
+        let mut facts = filter.facts(doc.root());
+        assert!(facts.mark_elements());
+        // Whether rule `i` may fire, from every fact (found by one pass).
+        let super::Present(present) = filter.scan(doc.root());
+        let needs = &filter.needs;
+        let may_fire = |i: usize| {
+            let rule = needs.rules[i];
+            let holds = |&(w, bits): &(u32, u64)| present[w as usize] & bits;
+            needs.all[rule.all.range()].iter().all(|p| holds(p) == p.1)
+                && rule.clauses.range().all(|c| {
+                    let clause =
+                        &needs.any[needs.any_ends[c] as usize..needs.any_ends[c + 1] as usize];
+                    clause.iter().any(|p| holds(p) != 0)
+                })
+        };
+        let n = rules.rules.len();
+        let out: Vec<usize> = (0..n).filter(|&i| filter.ruled_out(i, &facts)).collect();
+        assert!(out.len() * 2 > n, "{} of {n}", out.len());
+        for &i in &out {
+            assert!(!may_fire(i), "{}", rules.rules[i].id);
+        }
+        // As the engine asks: the rules not ruled out are looked at further, and the
+        // outcome is what every fact says.
+        let mut fire = 0;
+        for i in 0..n {
+            let engine = !filter.ruled_out(i, &facts) && filter.may_fire_looking_for(i, &mut facts);
+            assert_eq!(engine, may_fire(i), "{}", rules.rules[i].id);
+            fire += usize::from(engine);
+        }
+        assert!(fire > 10, "{fire}");
     }
 
     /// The clauses as `name`, `element@attribute` or `element@attribute=value`, sorted.
