@@ -70,6 +70,9 @@ pub fn lint_with(doc: &Document<'_>, rules: &RuleSet, shortcuts: bool) -> Vec<Fi
     // out: first by the facts known already (most rules, told from the prefilter's own
     // compact lists without reading the rule), then by looking for more.
     for index in 0..rules.rules.len() {
+        if !rules.is_selected(index) {
+            continue;
+        }
         if let (Some(filter), Some(facts)) = (filter, &facts)
             && filter.ruled_out(index, facts)
         {

@@ -620,6 +620,12 @@ impl RuleSet {
         })
     }
 
+    /// Whether the rule at `index` is selected to run (without looking at the rule: it
+    /// may still not apply to [`RuleSet::libvirt_version`], see [`RuleSet::is_enabled`]).
+    pub fn is_selected(&self, index: usize) -> bool {
+        self.enabled.get(index).copied().unwrap_or(false)
+    }
+
     pub fn is_enabled(&self, index: usize) -> bool {
         self.enabled.get(index).copied().unwrap_or(false)
             && self
