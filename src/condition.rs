@@ -1822,6 +1822,21 @@ mod tests {
         }
     }
 
+    /// A PCI address `unique` over `for_each`: domain, bus, slot and function as numbers,
+    /// the domain and the function 0 when left out.
+    fn pci_unique(for_each: &str) -> Unique {
+        let n = Normalize::Number;
+        unique(
+            for_each,
+            &[
+                ("@domain", n, Some("0")),
+                ("@bus", n, None),
+                ("@slot", n, None),
+                ("@function", n, Some("0")),
+            ],
+        )
+    }
+
     /// `(duplicate, first)` as byte offsets of the elements' start tags.
     fn dups(u: &Unique, xml: &str) -> Vec<(usize, usize)> {
         let doc = roxmltree::Document::parse(xml).unwrap();
@@ -1914,16 +1929,7 @@ mod tests {
             <disk><address type='pci' domain='zz' bus='0' slot='0'/></disk>\
             <disk><address type='pci' domain='zz' bus='0' slot='0'/></disk>\
             </devices></domain>";
-        let n = Normalize::Number;
-        let mut pci = unique(
-            "devices/*/address[@type='pci']",
-            &[
-                ("@domain", n, Some("0")),
-                ("@bus", n, None),
-                ("@slot", n, None),
-                ("@function", n, Some("0")),
-            ],
-        );
+        let mut pci = pci_unique("devices/*/address[@type='pci']");
         let all = [
             (at(xml, 1, "<address"), at(xml, 0, "<address")),
             (at(xml, 3, "<address"), at(xml, 2, "<address")),
@@ -2228,13 +2234,7 @@ mod tests {
     /// are spelled in many ways (`0x1f`, `31`, `037`, values that are no number,
     /// attributes left out), made from `seed`.
     fn spelled_devices(seed: u64) -> String {
-        let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-        let mut pick = |choices: &[&'static str]| -> &'static str {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            choices[(state % choices.len() as u64) as usize]
-        };
+        let mut pick = crate::test_support::picker(seed);
         let mut xml = String::from("<domain><devices>");
         for _ in 0..(3 + seed % 9) {
             let name = pick(&["disk", "interface", "controller", "console", "video"]);
@@ -2288,15 +2288,7 @@ mod tests {
     /// number (not hashed).
     fn uniques_of_every_kind() -> Vec<Unique> {
         let (n, t, c) = (Normalize::Number, Normalize::Text, Normalize::Case);
-        let mut pci = unique(
-            "devices/*[local-name()!='console']/address[@type='pci']",
-            &[
-                ("@domain", n, Some("0")),
-                ("@bus", n, None),
-                ("@slot", n, None),
-                ("@function", n, Some("0")),
-            ],
-        );
+        let mut pci = pci_unique("devices/*[local-name()!='console']/address[@type='pci']");
         pci.except = Some(["0", "0", "0", "0"].map(String::from).to_vec());
         let mut odd_default = unique(
             "devices/*/address",
@@ -2384,13 +2376,7 @@ mod tests {
     /// ways: controllers with and without `<master>` and models, disks and SCSI host
     /// devices with drive addresses and target buses, consoles, PCI addresses in any base.
     fn varied_devices(seed: u64) -> String {
-        let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-        let mut pick = |choices: &[&'static str]| -> &'static str {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            choices[(state % choices.len() as u64) as usize]
-        };
+        let mut pick = crate::test_support::picker(seed);
         let mut xml = String::from("<domain xmlns:q='urn:q'>");
         xml.push_str(pick(&["", "<address type='pci' bus='0' slot='1'/>"]));
         xml.push_str("<devices>");
@@ -2485,15 +2471,7 @@ mod tests {
     #[test]
     fn walked_items_find_what_selected_items_find() {
         let (n, t) = (Normalize::Number, Normalize::Text);
-        let mut pci = unique(
-            "devices/*[local-name()!='console']/address[@type='pci']",
-            &[
-                ("@domain", n, Some("0")),
-                ("@bus", n, None),
-                ("@slot", n, None),
-                ("@function", n, Some("0")),
-            ],
-        );
+        let mut pci = pci_unique("devices/*[local-name()!='console']/address[@type='pci']");
         pci.except = Some(["0", "0", "0", "0"].map(String::from).to_vec());
         let uniques = [
             pci,

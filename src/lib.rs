@@ -31,4 +31,6 @@ pub mod selector;
 pub mod settings;
 pub mod style;
 pub mod suppress;
+#[cfg(test)]
+mod test_support;
 pub mod write;

@@ -577,13 +577,7 @@ mod tests {
     /// Documents with devices of several kinds, addresses, targets and attributes in
     /// and out of a namespace, made from `seed`.
     fn document(seed: u64) -> String {
-        let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-        let mut pick = |choices: &[&'static str]| -> &'static str {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            choices[(state % choices.len() as u64) as usize]
-        };
+        let mut pick = crate::test_support::picker(seed);
         let mut xml = String::from("<domain xmlns:q='urn:q'><devices>");
         for _ in 0..(2 + seed % 11) {
             let name = pick(&[
