@@ -615,9 +615,10 @@ impl RuleSet {
     /// [`RuleSet::libvirt_version`].
     pub fn enabled(&self) -> impl Iterator<Item = (usize, &Rule)> {
         let version = self.libvirt_version();
-        self.rules.iter().enumerate().filter(move |(i, rule)| {
-            self.enabled.get(*i).copied().unwrap_or(false) && rule.libvirt.contains(version)
-        })
+        self.rules
+            .iter()
+            .enumerate()
+            .filter(move |(i, rule)| self.is_selected(*i) && rule.libvirt.contains(version))
     }
 
     /// Whether the rule at `index` is selected to run (without looking at the rule: it
@@ -627,7 +628,7 @@ impl RuleSet {
     }
 
     pub fn is_enabled(&self, index: usize) -> bool {
-        self.enabled.get(index).copied().unwrap_or(false)
+        self.is_selected(index)
             && self
                 .rules
                 .get(index)
