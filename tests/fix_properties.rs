@@ -14,7 +14,8 @@
 //!    multi-line element begins its own line (two regressions it found are pinned at the
 //!    end).
 //!
-//! `PROPTEST_CASES=N` runs a deeper search than the default 256 cases.
+//! The search (256 cases) is repeatable; `PROPTEST_CASES=N` runs a deeper one and
+//! `PROPTEST_RNG_SEED=S` another (`common::proptest_config`).
 
 mod common;
 
@@ -227,26 +228,12 @@ fn emptied_end_tag(line: &str, output: &str) -> bool {
 
 const SAFETIES: [Safety; 2] = [Safety::Safe, Safety::Unsafe];
 
-fn config() -> ProptestConfig {
-    // PROPTEST_CASES=N runs a deeper search.
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(256);
-    ProptestConfig {
-        cases,
-        // Failures are reported, not saved next to the tests.
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // Properties
 // ---------------------------------------------------------------------------------------
 
 proptest! {
-    #![proptest_config(config())]
+    #![proptest_config(common::proptest_config(256))]
 
     /// 1. Fixing never fails on these inputs (none needs more than a few passes, none
     ///    loses a comment), and the result is well-formed XML.

@@ -35,7 +35,7 @@ const FIXTURES: &[&str] = &[
 ];
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(300))]
+    #![proptest_config(common::proptest_config(300))]
 
     #[test]
     fn truncated_fixtures(index in 0..FIXTURES.len(), cut in 0.0f64..1.0) {

@@ -7,7 +7,8 @@
 //! whole pipeline (`common/pipeline.rs`): no panic, and accepted fixes parse and are
 //! idempotent.
 //!
-//! `PROPTEST_CASES=N` runs a deeper search than the default.
+//! The search is repeatable; `PROPTEST_CASES=N` runs a deeper one and `PROPTEST_RNG_SEED=S`
+//! another (`common::proptest_config`).
 
 mod common;
 
@@ -718,20 +719,8 @@ fn domains() -> impl Strategy<Value = Vec<String>> {
 
 use pipeline::RICH_DOMAIN as RICH;
 
-fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(48);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
-
 proptest! {
-    #![proptest_config(config())]
+    #![proptest_config(common::proptest_config(48))]
 
     /// Loading a generated pack never panics; a pack that loads runs over domains
     /// through the whole pipeline without panicking or breaking its invariants.

@@ -136,3 +136,27 @@ pub fn xmllint_validate(schema: &Path, file: &Path) -> Result<(), String> {
         Err(String::from_utf8_lossy(&out.stderr).into_owned())
     }
 }
+
+/// The property tests' configuration: `default_cases` cases from a fixed seed, so a run
+/// (and CI) is repeatable, failures reported rather than saved beside the tests.
+/// `PROPTEST_CASES=N` runs a deeper search and `PROPTEST_RNG_SEED=S` another one; a
+/// failure's message names the case, which then goes into a test of its own.
+pub fn proptest_config(default_cases: u32) -> proptest::test_runner::Config {
+    use proptest::test_runner::{Config, RngSeed};
+    let defaults = Config::default(); // reads the PROPTEST_* variables
+    let env = |name: &str| std::env::var_os(name).is_some();
+    Config {
+        cases: if env("PROPTEST_CASES") {
+            defaults.cases
+        } else {
+            default_cases
+        },
+        rng_seed: if env("PROPTEST_RNG_SEED") {
+            defaults.rng_seed
+        } else {
+            RngSeed::Fixed(0x7669_7274)
+        },
+        failure_persistence: None,
+        ..defaults
+    }
+}
