@@ -125,7 +125,7 @@ fn all_domains_are_linted_under_uri_slash_name() {
         r.stdout,
         format!(
             "{uri}/win10-desk:{hpet}:5: warning[windows/hpet-disabled-without-stimer] HPET is off and the Hyper-V synthetic timer (stimer) is not enabled: Windows falls back to port-I/O timers and burns host CPU while idle\n\
-             Found 1 warning in 1 file (2 files checked).\n\
+             Found 1 warning in 1 domain (2 domains checked).\n\
              (1 hidden unsafe fix can be enabled with `--unsafe-fixes`.)\n"
         )
     );
@@ -140,10 +140,10 @@ fn all_domains_are_linted_under_uri_slash_name() {
         "{}",
         r.stdout
     );
-    assert!(r.stdout.contains("(1 file checked)"), "{}", r.stdout);
+    assert!(r.stdout.contains("(1 domain checked)"), "{}", r.stdout);
     let r = run_env(&["--connect", &uri, "--domain", "linux-web"], &[], None);
     assert_eq!(r.code, 0, "{}", r.transcript());
-    assert_eq!(r.stdout, "No problems found (1 file checked).\n");
+    assert_eq!(r.stdout, "No problems found (1 domain checked).\n");
 }
 
 #[test]
@@ -180,7 +180,7 @@ fn diff_shows_the_fix_of_a_live_definition() {
             from = at - 2,
         )
     );
-    assert_eq!(r.stderr, "Would fix 1 finding in 1 file.\n");
+    assert_eq!(r.stderr, "Would fix 1 finding in 1 domain.\n");
 }
 
 #[test]
@@ -216,8 +216,8 @@ fn fix_yes_redefines_the_domain_and_libvirt_accepts_it() {
     assert!(
         tail.ends_with(
             "). The new definition takes effect at the domain's next cold boot: shut it down and start it (a reboot keeps the running configuration).\n\n\
-             Fixed 1 finding in 1 file.\n\
-             No problems remain (2 files checked).\n"
+             Fixed 1 finding in 1 domain.\n\
+             No problems remain (2 domains checked).\n"
         ),
         "{tail}"
     );
@@ -342,7 +342,7 @@ fn a_failing_uri_and_an_unknown_domain_are_errors_and_the_rest_is_linted() {
     );
     assert!(
         r.stdout
-            .ends_with("Found 1 warning in 1 file (1 file checked); 2 inputs could not be checked.\n(1 hidden unsafe fix can be enabled with `--unsafe-fixes`.)\n"),
+            .ends_with("Found 1 warning in 1 domain (1 domain checked); 2 inputs could not be checked.\n(1 hidden unsafe fix can be enabled with `--unsafe-fixes`.)\n"),
         "{}",
         r.stdout
     );
@@ -455,6 +455,13 @@ fn repository_rules_compare_live_domains_with_files() {
     );
     // Names collide per host: the file is not on the test node's host.
     assert!(!r.stdout.contains("repo/duplicate-name"), "{}", r.stdout);
+    // The summary names the file and the live domain apart.
+    assert!(
+        r.stdout
+            .contains(" in 1 file and 1 domain (1 file and 1 domain checked).\n"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]

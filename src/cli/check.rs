@@ -225,6 +225,8 @@ pub struct FileResult {
     pub added: usize,
     /// With `--fix` on a live domain: virsh's report of the new definition.
     pub redefined: Option<String>,
+    /// A live domain (not a file): the summary counts it as a domain.
+    pub live: bool,
 }
 
 impl FileResult {
@@ -263,6 +265,7 @@ fn process(
         settings: settings.clone(),
         added: 0,
         redefined: None,
+        live: matches!(input, Input::Document { .. }),
     };
     let bytes = match input.read() {
         Ok(b) => b,
@@ -433,7 +436,7 @@ impl<'a> Reporter<'a> {
         eprintln!("error: {path}: {message}");
     }
 
-    fn findings(&mut self, name: &str, text: &str, findings: &[Finding]) {
+    fn findings(&mut self, name: &str, text: &str, findings: &[Finding], live: bool) {
         let file = FileFindings {
             name,
             text,
@@ -457,7 +460,7 @@ impl<'a> Reporter<'a> {
                 _ => Ok(()),
             };
         }
-        self.summary.add_findings(findings, self.allowed);
+        self.summary.add_findings(findings, self.allowed, live);
     }
 
     fn error(&mut self, name: &str, message: &str, position: Option<Position>, text: Option<&str>) {
@@ -509,7 +512,7 @@ impl<'a> Reporter<'a> {
             }
             Outcome::Linted(linted) => linted,
         };
-        self.summary.files_checked += 1;
+        self.summary.checked.add(result.live);
         // A fix that was refused or could not be written: an error, and the findings of
         // the text as it stays.
         let failure = match (&linted.fix, &result.write_error) {
@@ -518,9 +521,9 @@ impl<'a> Reporter<'a> {
             _ => None,
         };
         if let Some(message) = failure {
-            self.summary.unfixed += 1;
+            self.summary.unfixed.add(result.live);
             self.error(name, message, None, None);
-            self.findings(name, &linted.text, &linted.findings);
+            self.findings(name, &linted.text, &linted.findings, result.live);
             return;
         }
         if result.added > 0 {
@@ -536,7 +539,7 @@ impl<'a> Reporter<'a> {
         if let Some(fixed) = linted.fixed() {
             self.any_changed = true;
             self.summary.fixed += fixed.applied.len();
-            self.summary.files_fixed += 1;
+            self.summary.fixed_in.add(result.live);
             if self.mode == Mode::Diff {
                 self.any_diff = true;
                 let patch = crate::diff::unified(&result.diff_path, &linted.text, &fixed.text);
@@ -557,7 +560,8 @@ impl<'a> Reporter<'a> {
         }
         if self.mode == Mode::Diff {
             // The patch is the payload; what remains is named in the summary.
-            self.summary.add_findings(remaining, self.allowed);
+            self.summary
+                .add_findings(remaining, self.allowed, result.live);
             let allowed = self.allowed;
             self.summary.unfixable.extend(
                 remaining
@@ -582,7 +586,7 @@ impl<'a> Reporter<'a> {
             );
             return;
         }
-        self.findings(name, linted.final_text(), remaining);
+        self.findings(name, linted.final_text(), remaining, result.live);
     }
 
     /// The machine formats: the whole run at once, on standard output or `--output`.
@@ -680,7 +684,7 @@ impl<'a> Reporter<'a> {
             let _ = self.out.write_all(text.as_bytes());
         }
         let _ = self.out.flush();
-        if self.summary.files_checked == 0 && self.summary.failed == 0 && !self.args.quiet {
+        if self.summary.checked.total() == 0 && self.summary.failed == 0 && !self.args.quiet {
             let shown: Vec<&str> = paths
                 .iter()
                 .map(|p| {
@@ -696,7 +700,7 @@ impl<'a> Reporter<'a> {
                 shown.join(", ")
             );
         }
-        if self.summary.failed > 0 || self.summary.unfixed > 0 {
+        if self.summary.failed > 0 || self.summary.unfixed.total() > 0 {
             return EXIT_ERROR;
         }
         if self.mode == Mode::Diff {

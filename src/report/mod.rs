@@ -27,11 +27,43 @@ pub struct FileFindings<'a> {
     pub findings: &'a [Finding],
 }
 
+/// How many files and how many live domains (named apart in the summary).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Inputs {
+    pub files: usize,
+    pub domains: usize,
+}
+
+impl Inputs {
+    /// Count one more: a live domain, or a file (standard input included).
+    pub fn add(&mut self, live: bool) {
+        if live {
+            self.domains += 1;
+        } else {
+            self.files += 1;
+        }
+    }
+
+    pub fn total(&self) -> usize {
+        self.files + self.domains
+    }
+
+    /// `2 files`, `1 domain`, `2 files and 1 domain`; `0 files` when there are none.
+    pub fn render(&self) -> String {
+        let files = plural(self.files, "file", "files");
+        match (self.files, self.domains) {
+            (_, 0) => files,
+            (0, n) => plural(n, "domain", "domains"),
+            (_, n) => format!("{files} and {}", plural(n, "domain", "domains")),
+        }
+    }
+}
+
 /// Counts behind the closing summary line.
 #[derive(Debug, Default, Clone)]
 pub struct Summary {
-    pub files_checked: usize,
-    pub files_with_findings: usize,
+    pub checked: Inputs,
+    pub with_findings: Inputs,
     pub errors: usize,
     pub warnings: usize,
     pub infos: usize,
@@ -41,24 +73,26 @@ pub struct Summary {
     pub unsafe_fixable: usize,
     /// Findings fixed (with `--fix`).
     pub fixed: usize,
-    pub files_fixed: usize,
+    pub fixed_in: Inputs,
     /// Files skipped because they are not domains.
     pub skipped: usize,
     /// Inputs that could not be found, read or parsed (not counted as checked).
     pub failed: usize,
-    /// Files checked whose fixes were refused or could not be written.
-    pub unfixed: usize,
+    /// Inputs checked whose fixes were refused or could not be written (or, for a live
+    /// domain, not defined again).
+    pub unfixed: Inputs,
     /// With `--diff`: the findings that remain without a fix, one line each
     /// (`path:line:col: severity[rule] message`).
     pub unfixable: Vec<String>,
 }
 
 impl Summary {
-    pub fn add_findings(&mut self, findings: &[Finding], allowed: Safety) {
+    /// Count an input's findings; `live` when it is a live domain.
+    pub fn add_findings(&mut self, findings: &[Finding], allowed: Safety, live: bool) {
         if findings.is_empty() {
             return;
         }
-        self.files_with_findings += 1;
+        self.with_findings.add(live);
         for f in findings {
             match f.severity {
                 crate::rules::Severity::Error => self.errors += 1,
@@ -81,7 +115,7 @@ impl Summary {
                 out,
                 "Fixed {} in {}.",
                 plural(self.fixed, "finding", "findings"),
-                plural(self.files_fixed, "file", "files")
+                self.fixed_in.render()
             );
         }
         let mut counts = Vec::new();
@@ -94,7 +128,7 @@ impl Summary {
         if self.infos > 0 {
             counts.push(plural(self.infos, "info", "infos"));
         }
-        let mut tail = plural(self.files_checked, "file checked", "files checked");
+        let mut tail = format!("{} checked", self.checked.render());
         if self.skipped > 0 {
             let _ = write!(tail, ", {} skipped", self.skipped);
         }
@@ -102,12 +136,8 @@ impl Summary {
             0 => String::new(),
             n => format!("; {} could not be checked", plural(n, "input", "inputs")),
         };
-        if self.unfixed > 0 {
-            let _ = write!(
-                failed,
-                "; {} could not be fixed",
-                plural(self.unfixed, "file", "files")
-            );
+        if self.unfixed.total() > 0 {
+            let _ = write!(failed, "; {} could not be fixed", self.unfixed.render());
         }
         if counts.is_empty() {
             let lead = if self.failed > 0 {
@@ -129,7 +159,7 @@ impl Summary {
             let _ = writeln!(
                 out,
                 "Found {list} in {} ({tail}){failed}.",
-                plural(self.files_with_findings, "file", "files")
+                self.with_findings.render()
             );
         }
         if !fix_mode && self.fixable > 0 {
@@ -168,7 +198,7 @@ impl Summary {
                 out,
                 "Would fix {} in {}.",
                 plural(self.fixed, "finding", "findings"),
-                plural(self.files_fixed, "file", "files")
+                self.fixed_in.render()
             );
         } else {
             out.push_str("No fixes to apply.\n");
@@ -194,7 +224,7 @@ impl Summary {
                 )
             );
         }
-        if self.failed > 0 || self.unfixed > 0 {
+        if self.failed > 0 || self.unfixed.total() > 0 {
             let mut parts = Vec::new();
             if self.failed > 0 {
                 parts.push(format!(
@@ -202,11 +232,8 @@ impl Summary {
                     plural(self.failed, "input", "inputs")
                 ));
             }
-            if self.unfixed > 0 {
-                parts.push(format!(
-                    "{} could not be fixed",
-                    plural(self.unfixed, "file", "files")
-                ));
+            if self.unfixed.total() > 0 {
+                parts.push(format!("{} could not be fixed", self.unfixed.render()));
             }
             let _ = writeln!(out, "{}.", capitalise(&parts.join("; ")));
         }
@@ -226,11 +253,15 @@ fn capitalise(s: &str) -> String {
 mod tests {
     use super::*;
 
+    fn files(files: usize) -> Inputs {
+        Inputs { files, domains: 0 }
+    }
+
     #[test]
     fn fixable_hint_names_the_flags_that_apply_them() {
         let s = Summary {
-            files_checked: 1,
-            files_with_findings: 1,
+            checked: files(1),
+            with_findings: files(1),
             warnings: 1,
             fixable: 1,
             ..Summary::default()
@@ -244,8 +275,8 @@ mod tests {
     #[test]
     fn summary_wording() {
         let s = Summary {
-            files_checked: 12,
-            files_with_findings: 2,
+            checked: files(12),
+            with_findings: files(2),
             errors: 1,
             warnings: 3,
             ..Summary::default()
@@ -255,7 +286,7 @@ mod tests {
             "Found 1 error and 3 warnings in 2 files (12 files checked).\n"
         );
         let s = Summary {
-            files_checked: 1,
+            checked: files(1),
             ..Summary::default()
         };
         assert_eq!(
@@ -271,8 +302,8 @@ mod tests {
             "No findings (0 files checked); 2 inputs could not be checked.\n"
         );
         let s = Summary {
-            files_checked: 3,
-            files_with_findings: 1,
+            checked: files(3),
+            with_findings: files(1),
             warnings: 1,
             infos: 2,
             errors: 1,
@@ -285,6 +316,48 @@ mod tests {
         assert_eq!(
             s.render(false, false),
             "Found 1 error, 1 warning and 2 infos in 1 file (3 files checked, 1 skipped); 1 input could not be checked.\n[*] 1 fix is available with `--fix`.\n(1 hidden unsafe fix can be enabled with `--unsafe-fixes`.)\n"
+        );
+    }
+
+    #[test]
+    fn live_domains_are_counted_as_domains() {
+        let domains = |domains| Inputs { files: 0, domains };
+        let s = Summary {
+            checked: domains(2),
+            with_findings: domains(1),
+            warnings: 1,
+            ..Summary::default()
+        };
+        assert_eq!(
+            s.render(false, false),
+            "Found 1 warning in 1 domain (2 domains checked).\n"
+        );
+        let s = Summary {
+            checked: Inputs {
+                files: 3,
+                domains: 1,
+            },
+            with_findings: Inputs {
+                files: 1,
+                domains: 1,
+            },
+            errors: 2,
+            fixed: 2,
+            fixed_in: Inputs {
+                files: 2,
+                domains: 1,
+            },
+            unfixed: domains(1),
+            ..Summary::default()
+        };
+        assert_eq!(
+            s.render(true, false),
+            "Fixed 2 findings in 2 files and 1 domain.\n\
+             Found 2 errors in 1 file and 1 domain (3 files and 1 domain checked); 1 domain could not be fixed.\n"
+        );
+        assert_eq!(
+            s.render_diff(false),
+            "Would fix 2 findings in 2 files and 1 domain.\n1 domain could not be fixed.\n"
         );
     }
 }
