@@ -556,9 +556,9 @@ impl Unique {
 
     /// The items whose key an earlier item has, each with that earlier item.
     ///
-    /// Duplicates are rare: each item's key is first read as a hash ([`key_hash`]), kept
+    /// Duplicates are rare: each item's key is first read as a hash (`key_hash`), kept
     /// on the stack, and when no two hashes are equal no two keys are, and there is no
-    /// duplicate. Otherwise the keys are read again and grouped ([`Unique::group`]).
+    /// duplicate. Otherwise the keys are read again and grouped (`Unique::group`).
     pub fn duplicates<'a, 'i>(&self, ctx: Node<'a, 'i>) -> Vec<Witness<'a, 'i>> {
         let prepared = self.prepared();
         if let Some(walk) = &prepared.walk {

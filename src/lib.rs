@@ -5,7 +5,7 @@
 //! [`fix`] turns findings into verified byte-range edits, [`report`] prints them and
 //! [`write`](mod@write) writes fixed files atomically. [`pipeline`] is the per-document path from
 //! bytes to findings (and a verified fixed text) that every caller shares; [`cli`] does
-//! the binary's I/O and reporting around it. [`reference`] writes the rules reference
+//! the binary's I/O and reporting around it. [`reference`](mod@reference) writes the rules reference
 //! (`docs/rules.md`).
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 

@@ -1,4 +1,4 @@
-//! Settings on the command line: turning options into [`settings::CommandLine`], printing
+//! Settings on the command line: turning options into [`crate::settings::CommandLine`], printing
 //! settings errors, and the `config`, `completions` and `man` subcommands.
 
 use std::io::{self, Write};

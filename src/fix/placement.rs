@@ -1,6 +1,6 @@
 //! Where libvirt writes each child element, which children may occur only once, and the
 //! libvirt release that introduced an element: lookups into the generated
-//! [`placement_table`](super::placement_table) (see scripts/placement/README.md).
+//! `placement_table` (see scripts/placement/README.md).
 //!
 //! A parent is named by its element path from `<domain>` (`domain/devices/disk`). Where a
 //! `type` orders its children differently (`<interface type='hostdev'>` writes `<driver>`

@@ -6,7 +6,7 @@
 //! a run needs before it looks at a document. The logic holds each rule's
 //! [`RuleLogic`](super::RuleLogic) serialised on its own; the head records where each
 //! rule's bytes are, and a rule's logic is deserialised only when a document needs it
-//! ([`super::Logic`]). So start-up costs a few microseconds per rule, whatever the
+//! ([`super::Lazy`]). So start-up costs a few microseconds per rule, whatever the
 //! rules check, and a document pays for the rules its elements can trigger.
 
 use super::prefilter::Prefilter;
@@ -57,7 +57,7 @@ pub fn write(set: &RuleSet) -> Result<(Vec<u8>, Vec<u8>), postcard::Error> {
     Ok((postcard::to_allocvec(&head)?, bytes))
 }
 
-/// The rule set [`write`] wrote as `head` and `logic`.
+/// The rule set [`write`](fn@write) wrote as `head` and `logic`.
 pub fn load(head: &[u8], bytes: &'static [u8]) -> Result<RuleSet, postcard::Error> {
     let Head {
         mut set,

@@ -157,7 +157,7 @@ fn doc_key(node: Node<'_, '_>) -> usize {
 }
 
 /// Calls `visit` with every element of `root`'s document, in document order, with its
-/// local name and [`group`].
+/// local name and its group (`group(name)`).
 #[inline]
 pub fn each_element<'a, 'i>(
     root: Node<'a, 'i>,
