@@ -614,7 +614,7 @@ impl<'a> Reporter<'a> {
                     return;
                 }
             },
-            None => Box::new(io::stdout().lock()),
+            None => Box::new(io::BufWriter::new(io::stdout().lock())),
         };
         let written = match self.args.format {
             Format::Json => json::emit(&mut *out, &run),
