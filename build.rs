@@ -16,6 +16,8 @@ mod document;
 mod rules;
 #[path = "src/selector/mod.rs"]
 mod selector;
+#[path = "src/yaml.rs"]
+mod yaml;
 
 /// What the loader needs of the fixer: the load-time check of edits.
 #[path = "src/fix"]

@@ -22,11 +22,12 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_saphyr::Spanned;
 
 use crate::document::{LineIndex, Position};
 use crate::rules::Severity;
+use crate::yaml::Scalar;
 
 /// The names looked for in each folder, in order of preference.
 pub const FILE_NAMES: [&str; 2] = [".virt-lint.yaml", "virt-lint.yaml"];
@@ -257,34 +258,6 @@ struct RawRuleOptions {
     fix: Option<Spanned<Scalar>>,
 }
 
-/// Any YAML scalar, kept as text (`9.0` stays `9.0`, not a float).
-struct Scalar(String);
-
-impl<'de> Deserialize<'de> for Scalar {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Scalar;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string or number")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
 /// A mapping whose keys keep their positions, in the order written.
 struct SpannedMap<V>(Vec<(Spanned<String>, V)>);
 
@@ -403,7 +376,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<ConfigError>> {
                 text,
                 Some(position_of(text, v)),
                 format!(
-                    "invalid libvirt-version `{}`: expected MAJOR.MINOR or MAJOR.MINOR.MICRO, e.g. \"9.0\" (quote it)",
+                    "invalid libvirt-version `{}`: expected MAJOR.MINOR or MAJOR.MINOR.MICRO, e.g. 9.0 or 10.10",
                     v.value.0
                 ),
             ));
@@ -463,13 +436,7 @@ fn severity(text: &str) -> Result<Severity, String> {
 }
 
 fn yaml_error(name: &str, text: &str, err: &serde_saphyr::Error) -> ConfigError {
-    let rendered = err.to_string();
-    let first = rendered.lines().next().unwrap_or_default();
-    let first = first.strip_prefix("error: ").unwrap_or(first);
-    let mut message = match first.split_once(": ") {
-        Some((head, rest)) if head.starts_with("line ") => rest.to_string(),
-        _ => first.to_string(),
-    };
+    let (position, mut message) = crate::yaml::error_parts(err);
     // serde: "unknown field `selct`, expected one of `select`, ..." -> add a suggestion.
     let original = message.clone();
     if let Some(rest) = original.strip_prefix("unknown field `")
@@ -485,10 +452,6 @@ fn yaml_error(name: &str, text: &str, err: &serde_saphyr::Error) -> ConfigError 
             message.push_str(&format!("; did you mean `{s}`?"));
         }
     }
-    let position = err.location().map(|loc| Position {
-        line: loc.line() as usize,
-        column: loc.column() as usize,
-    });
     error(name, text, position, message)
 }
 
@@ -564,8 +527,18 @@ mod tests {
         );
         assert_eq!(
             first_error("libvirt-version: 9\n"),
-            "/repo/.virt-lint.yaml:1:18: invalid libvirt-version `9`: expected MAJOR.MINOR or MAJOR.MINOR.MICRO, e.g. \"9.0\" (quote it)"
+            "/repo/.virt-lint.yaml:1:18: invalid libvirt-version `9`: expected MAJOR.MINOR or MAJOR.MINOR.MICRO, e.g. 9.0 or 10.10"
         );
+        // Written plain, a version keeps its text: 10.10 is not 10.1, 9.0 not 9.
+        for (written, read) in [
+            ("10.10", "10.10"),
+            ("9.0", "9.0"),
+            ("'10.1'", "10.1"),
+            ("8.10.0", "8.10.0"),
+        ] {
+            let c = parse_text(&format!("libvirt-version: {written}\n")).unwrap();
+            assert_eq!(c.libvirt_version.unwrap().value, read, "{written}");
+        }
         assert_eq!(
             first_error("exclude: ['a/[b']\n"),
             "/repo/.virt-lint.yaml:1:11: invalid glob `a/[b`: unclosed character class; missing ']'"

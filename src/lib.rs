@@ -34,3 +34,4 @@ pub mod suppress;
 #[cfg(test)]
 mod test_support;
 pub mod write;
+pub mod yaml;

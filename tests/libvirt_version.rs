@@ -222,6 +222,11 @@ fn bad_versions_are_usage_and_rule_file_errors() {
             "r.yaml:8:36: `libvirt`: `since: 10.0.0` must be older than `before: 9.0.0`",
         ),
         (
+            // Written plain, 10.10 is release 10.10 (read as a number, it was 10.1).
+            "    libvirt: {since: 10.10, before: 10.2}\n",
+            "r.yaml:8:37: `libvirt`: `since: 10.10.0` must be older than `before: 10.2.0`",
+        ),
+        (
             "    libvirt: {}\n",
             "r.yaml:8:14: `libvirt` needs `since`, `before` or both (e.g. `libvirt: {since: 9.0}`)",
         ),

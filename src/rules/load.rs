@@ -324,19 +324,8 @@ fn scalar_offset(text: &str, start: usize, value: &str, inner: usize) -> usize {
 }
 
 fn yaml_error(name: &str, text: &str, err: &serde_saphyr::Error) -> RuleError {
-    let rendered = err.to_string();
-    let first = rendered.lines().next().unwrap_or_default();
-    let first = first.strip_prefix("error: ").unwrap_or(first);
-    // "line 3 column 15: message" -> "message"
-    let message = match first.split_once(": ") {
-        Some((head, rest)) if head.starts_with("line ") => rest.to_string(),
-        _ => first.to_string(),
-    };
+    let (position, message) = crate::yaml::error_parts(err);
     let lines = LineIndex::new(text);
-    let position = err.location().map(|loc| Position {
-        line: loc.line() as usize,
-        column: loc.column() as usize,
-    });
     let line_text = position
         .filter(|p| p.line >= 1 && p.line <= text.lines().count().max(1))
         .map(|p| text[lines.line_range(text, p.line)].to_string());
@@ -872,14 +861,14 @@ fn compile_default(ctx: &FileCtx, raw: Option<&Spanned<Scalar>>) -> Result<bool,
         return Ok(true);
     };
     match raw.value.0.as_str() {
-        "on" | "true" | "yes" => Ok(true),
-        "off" | "false" | "no" => Ok(false),
+        "on" | "true" | "yes" | "True" | "TRUE" => Ok(true),
+        "off" | "false" | "no" | "False" | "FALSE" => Ok(false),
         other => Err(ctx.error(raw, format!("`default` is `on` or `off`, not `{other}`"))),
     }
 }
 
-/// A libvirt version written in a rule file (`9.0`, `5.7.0`; YAML may read `9.0` as a
-/// number, which keeps its text).
+/// A libvirt version written in a rule file (`9.0`, `10.10`, `5.7.0`; a [`Scalar`] keeps
+/// the text, so `10.10` is not read as the number 10.1).
 fn compile_version(ctx: &FileCtx, key: &str, raw: &Spanned<Scalar>) -> Result<Version, RuleError> {
     Version::parse(&raw.value.0).ok_or_else(|| {
         ctx.error(
@@ -1837,14 +1826,35 @@ mod tests {
             except("[0, x]"),
             Some(vec!["0".to_string(), "x".to_string()])
         );
-        // YAML reads 0x1f as the number 31 (as for `default:`); quoted, it stays as written.
+        // In a list, values stay as written, quoted or not.
         assert_eq!(
-            except("[true, 0x1f]"),
-            Some(vec!["true".to_string(), "31".to_string()])
+            except("[0x1f, 10.10]"),
+            Some(vec!["0x1f".to_string(), "10.10".to_string()])
         );
         assert_eq!(
             except("[0, '0x1f']"),
             Some(vec!["0".to_string(), "0x1f".to_string()])
+        );
+        // Alone, YAML has read it already: a whole number keeps its value (0x1f is 31),
+        // a fraction is refused, since its digits may be gone.
+        let alone = |e: &str| {
+            let set = rules(&format!(
+                "{HEAD}    when: {{unique: {{for-each: a, key: b, except: {e}}}}}\n"
+            ));
+            match &set.rules[0].when {
+                Condition::Unique(u) => u.except.clone(),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(alone("0x1f"), Some(vec!["31".to_string()]));
+        assert_eq!(alone("'0x1f'"), Some(vec!["0x1f".to_string()]));
+        assert_eq!(
+            errors(&format!(
+                "{HEAD}    when: {{unique: {{for-each: a, key: b, except: 10.10}}}}\n"
+            )),
+            [
+                "7:50: `10.1` was read as a number, which may have lost digits (`10.10` reads as 10.1): put the value in quotes | 10.10}}"
+            ]
         );
         assert_eq!(
             when("{test: 'count(a) >'}"),

@@ -16,6 +16,7 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::{Location, Spanned};
 
 use super::{Safety, Severity};
+pub(super) use crate::yaml::Scalar;
 
 /// A mistake found while reading, at `at` (the offending key).
 #[derive(Debug, Clone)]
@@ -1229,38 +1230,6 @@ map_visitor!(
 // ---------------------------------------------------------------------------------------
 // Scalars and small shapes
 
-/// Any YAML scalar, kept as text (`8191`, `on`, `'yes'` all become strings).
-#[derive(Debug, Clone)]
-pub(super) struct Scalar(pub String);
-
-impl<'de> Deserialize<'de> for Scalar {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Scalar;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string, number or boolean")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
 /// A scalar or a list of scalars (`except: 0`, `except: [0, 0, 0, 0]`).
 #[derive(Debug, Clone)]
 pub(super) struct Scalars(pub Vec<Scalar>);
@@ -1286,7 +1255,7 @@ impl<'de> Deserialize<'de> for Scalars {
                 Ok(Scalars(vec![Scalar(v.to_string())]))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalars, E> {
-                Ok(Scalars(vec![Scalar(v.to_string())]))
+                Err(crate::yaml::fraction_needs_quotes(v))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scalars, A::Error> {
                 let mut out = Vec::new();
