@@ -1813,15 +1813,17 @@ mod tests {
             when("{unique: {for-each: a, key: b, except: {x: 0}}}"),
             ["7:50: invalid type: map, expected a value or a list of values | {x: 0}}}"]
         );
-        let except = |e: &str| {
+        // The `except` values read for a key, e.g. `[b, c]`.
+        let except_for = |key: &str, e: &str| {
             let set = rules(&format!(
-                "{HEAD}    when: {{unique: {{for-each: a, key: [b, c], except: {e}}}}}\n"
+                "{HEAD}    when: {{unique: {{for-each: a, key: {key}, except: {e}}}}}\n"
             ));
             match &set.rules[0].when {
                 Condition::Unique(u) => u.except.clone(),
                 other => panic!("{other:?}"),
             }
         };
+        let except = |e: &str| except_for("[b, c]", e);
         assert_eq!(
             except("[0, x]"),
             Some(vec!["0".to_string(), "x".to_string()])
@@ -1837,15 +1839,7 @@ mod tests {
         );
         // Alone, YAML has read it already: a whole number keeps its value (0x1f is 31),
         // a fraction is refused, since its digits may be gone.
-        let alone = |e: &str| {
-            let set = rules(&format!(
-                "{HEAD}    when: {{unique: {{for-each: a, key: b, except: {e}}}}}\n"
-            ));
-            match &set.rules[0].when {
-                Condition::Unique(u) => u.except.clone(),
-                other => panic!("{other:?}"),
-            }
-        };
+        let alone = |e: &str| except_for("b", e);
         assert_eq!(alone("0x1f"), Some(vec!["31".to_string()]));
         assert_eq!(alone("'0x1f'"), Some(vec!["0x1f".to_string()]));
         assert_eq!(
