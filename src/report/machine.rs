@@ -2,6 +2,7 @@
 //! whole run in one value, end positions, element identities and stable fingerprints.
 //! These formats are written once, at the end of a run.
 
+use std::collections::HashMap;
 use std::ops::Range;
 
 use crate::document::{Document, LineIndex, Position};
@@ -117,15 +118,12 @@ pub fn identities(text: &str, findings: &[Finding]) -> Vec<String> {
     let Ok(doc) = Document::parse(text) else {
         return findings.iter().map(|_| String::new()).collect();
     };
+    let elements: Vec<roxmltree::Node<'_, '_>> =
+        doc.tree.descendants().filter(|n| n.is_element()).collect();
     findings
         .iter()
         .map(|f| {
-            let start = f.range.start;
-            let Some(element) = doc
-                .tree
-                .descendants()
-                .rfind(|n| n.is_element() && n.range().contains(&start))
-            else {
+            let Some(element) = innermost_element(&elements, f.range.start) else {
                 return String::new();
             };
             let mut steps: Vec<String> = element
@@ -141,6 +139,21 @@ pub fn identities(text: &str, findings: &[Finding]) -> Vec<String> {
             id
         })
         .collect()
+}
+
+/// The innermost element whose text contains byte `at`, given all `elements` in document
+/// order: the last one starting at or before `at`, or the nearest of its ancestors that
+/// contains `at` (a binary search, not a walk through every element per finding).
+fn innermost_element<'a, 'i>(
+    elements: &[roxmltree::Node<'a, 'i>],
+    at: usize,
+) -> Option<roxmltree::Node<'a, 'i>> {
+    let last = elements
+        .partition_point(|n| n.range().start <= at)
+        .checked_sub(1)?;
+    elements[last]
+        .ancestors()
+        .find(|n| n.is_element() && n.range().contains(&at))
 }
 
 fn step(node: roxmltree::Node<'_, '_>) -> String {
@@ -163,15 +176,19 @@ fn step(node: roxmltree::Node<'_, '_>) -> String {
 /// one rule fires twice on one element), never the line number.
 pub fn fingerprints(path: &str, text: &str, findings: &[Finding]) -> Vec<String> {
     let ids = identities(text, findings);
-    let mut seen: Vec<String> = Vec::new();
+    // How often each key came before.
+    let mut seen: HashMap<String, usize> = HashMap::new();
     findings
         .iter()
         .zip(ids)
         .map(|(f, id)| {
             let key = format!("{path}\u{0}{}\u{0}{id}", f.rule_id);
-            let n = seen.iter().filter(|k| **k == key).count();
-            seen.push(key.clone());
-            hex128(&format!("{key}\u{0}{n}"))
+            let print = hex128(&format!(
+                "{key}\u{0}{}",
+                seen.get(&key).copied().unwrap_or(0)
+            ));
+            *seen.entry(key).or_insert(0) += 1;
+            print
         })
         .collect()
 }
@@ -218,6 +235,39 @@ mod tests {
         assert_eq!(fingerprints("a.xml", &moved, &moved_findings), prints);
         assert_ne!(fingerprints("b.xml", &text, &findings), prints);
         assert_eq!(prints[0].len(), 32);
+    }
+
+    #[test]
+    fn the_innermost_element_of_every_offset() {
+        let text = "<?xml version='1.0'?>\n<a x='1'>\n  <b><c/>t<d y='2'>u</d></b>\n  <!-- c -->\n  <b/>\n</a>\n";
+        let doc = Document::parse(text).unwrap();
+        let elements: Vec<_> = doc.tree.descendants().filter(|n| n.is_element()).collect();
+        for at in 0..=text.len() {
+            // The reference: the last element in document order that contains `at`.
+            let expected = doc
+                .tree
+                .descendants()
+                .rfind(|n| n.is_element() && n.range().contains(&at));
+            assert_eq!(innermost_element(&elements, at), expected, "at {at}");
+        }
+    }
+
+    #[test]
+    fn one_rule_twice_on_one_element_gets_numbered_prints() {
+        let mut rules = load_builtin().unwrap();
+        rules.select(|rule, _| rule.id == "windows/hpet-disabled-without-stimer");
+        let text = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/win10-hpet-off.xml"),
+        )
+        .unwrap();
+        let doc = Document::parse(&text).unwrap();
+        let one = crate::fix::plan_findings(&doc, &rules, engine::lint(&doc, &rules));
+        let three = [one[0].clone(), one[0].clone(), one[0].clone()];
+        let prints = fingerprints("a.xml", &text, &three);
+        assert_eq!(prints[0], fingerprints("a.xml", &text, &one)[0]);
+        assert_ne!(prints[0], prints[1]);
+        assert_ne!(prints[1], prints[2]);
+        assert_ne!(prints[0], prints[2]);
     }
 
     #[test]

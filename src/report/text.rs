@@ -8,6 +8,7 @@ use std::ops::Range;
 use annotate_snippets::{AnnotationKind, Group, Level, Patch, Renderer, Snippet};
 
 use super::FileFindings;
+use crate::document::LineIndex;
 use crate::fix::{PlannedFinding as Finding, PlannedFix};
 use crate::rules::{Safety, Severity};
 
@@ -70,6 +71,8 @@ fn level(severity: Severity) -> Level<'static> {
 /// it marks inserted lines `~` instead of `+` in CRLF and tab-indented files.
 struct Shown<'a> {
     text: Cow<'a, str>,
+    /// The lines of `text`.
+    lines: LineIndex,
     /// `map[i]`: the offset in `text` of byte `i` of the original; `None` when equal.
     map: Option<Vec<usize>>,
 }
@@ -78,6 +81,7 @@ impl<'a> Shown<'a> {
     fn new(original: &'a str) -> Self {
         if !original.contains('\r') {
             return Shown {
+                lines: LineIndex::new(original),
                 text: Cow::Borrowed(original),
                 map: None,
             };
@@ -94,6 +98,7 @@ impl<'a> Shown<'a> {
         }
         map.push(text.len());
         Shown {
+            lines: LineIndex::new(&text),
             text: Cow::Owned(text),
             map: Some(map),
         }
@@ -158,7 +163,12 @@ struct Window<'t> {
 }
 
 impl<'t> Window<'t> {
-    fn around(text: &'t str, ranges: impl Iterator<Item = Range<usize>>) -> Window<'t> {
+    /// `lines` indexes `text`.
+    fn around(
+        text: &'t str,
+        lines: &LineIndex,
+        ranges: impl Iterator<Item = Range<usize>>,
+    ) -> Window<'t> {
         let (mut start, mut end) = (usize::MAX, 0);
         for r in ranges {
             start = start.min(r.start);
@@ -168,31 +178,15 @@ impl<'t> Window<'t> {
             (start, end) = (0, 0);
         }
         let (start, end) = (start.min(text.len()), end.min(text.len()));
-        let bytes = text.as_bytes();
-        let line_begin = |at: usize| {
-            bytes[..at]
-                .iter()
-                .rposition(|&b| b == b'\n')
-                .map_or(0, |i| i + 1)
-        };
-        let line_end = |at: usize| {
-            bytes[at..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(text.len(), |i| at + i + 1)
-        };
-        let mut first = line_begin(start);
-        if first > 0 {
-            first = line_begin(first - 1);
-        }
-        let mut last = line_end(end);
-        if last < text.len() {
-            last = line_end(last);
-        }
+        // From the line before `start`'s to the end of the line after `end`'s (with its
+        // line break), as far as the text goes.
+        let first_line = lines.line_of(start).saturating_sub(1);
+        let first = lines.start_of(first_line).unwrap_or(0);
+        let last = lines.start_of(lines.line_of(end) + 2).unwrap_or(text.len());
         Window {
             text: &text[first..last],
             offset: first,
-            line_start: 1 + bytes[..first].iter().filter(|&&b| b == b'\n').count(),
+            line_start: first_line + 1,
         }
     }
 
@@ -225,6 +219,7 @@ fn report<'a>(
     let related = || finding.related.iter().filter(|r| r.document.is_none());
     let window = Window::around(
         &shown.text,
+        &shown.lines,
         std::iter::once(shown.range(&finding.range))
             .chain(related().map(|r| shown.range(&r.range))),
     );
@@ -250,7 +245,11 @@ fn report<'a>(
         let title = format!("{} ({kind})", fix.title);
         groups.push(match edits {
             Ok(edits) => {
-                let window = Window::around(&shown.text, edits.iter().map(|(r, _)| r.clone()));
+                let window = Window::around(
+                    &shown.text,
+                    &shown.lines,
+                    edits.iter().map(|(r, _)| r.clone()),
+                );
                 Group::with_title(Level::HELP.secondary_title(title)).element(
                     window
                         .snippet(name)
@@ -265,4 +264,72 @@ fn report<'a>(
         });
     }
     groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The window by scanning bytes: the line before `start`'s to the end of the line
+    /// after `end`'s, and the number of the first line.
+    fn scanned(text: &str, start: usize, end: usize) -> (usize, usize, usize) {
+        let bytes = text.as_bytes();
+        let line_begin = |at: usize| {
+            bytes[..at]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| i + 1)
+        };
+        let line_end = |at: usize| {
+            bytes[at..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(text.len(), |i| at + i + 1)
+        };
+        let mut first = line_begin(start);
+        if first > 0 {
+            first = line_begin(first - 1);
+        }
+        let mut last = line_end(end);
+        if last < text.len() {
+            last = line_end(last);
+        }
+        let line = 1 + bytes[..first].iter().filter(|&&b| b == b'\n').count();
+        (first, last, line)
+    }
+
+    #[test]
+    fn windows_are_the_lines_around_the_ranges() {
+        let texts = [
+            "",
+            "\n",
+            "a",
+            "a\n",
+            "\n\n\n",
+            "ab\ncd\nef",
+            "ab\ncd\nef\n",
+            "<a>\n  <b/>\n\n  <c/>\n</a>\n",
+        ];
+        for text in texts {
+            let lines = LineIndex::new(text);
+            for start in 0..=text.len() {
+                for end in start..=text.len() {
+                    let w = Window::around(text, &lines, std::iter::once(start..end));
+                    let (first, last, line) = scanned(text, start, end);
+                    assert_eq!(
+                        (w.offset, w.offset + w.text.len(), w.line_start),
+                        (first, last, line),
+                        "{text:?} {start}..{end}"
+                    );
+                }
+            }
+        }
+        // Several ranges: from the first start to the last end; none: the start.
+        let text = "1\n2\n3\n4\n5\n6\n";
+        let lines = LineIndex::new(text);
+        let w = Window::around(text, &lines, [6..7, 2..3].into_iter());
+        assert_eq!((w.text, w.line_start), ("1\n2\n3\n4\n5\n", 1));
+        let w = Window::around(text, &lines, std::iter::empty());
+        assert_eq!((w.text, w.line_start), ("1\n2\n", 1));
+    }
 }
