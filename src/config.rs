@@ -160,13 +160,18 @@ fn error(
 /// The config file that applies to `file` (a path to lint): the closest `.virt-lint.yaml`
 /// or `virt-lint.yaml` in its folder or any folder above.
 pub fn discover(file: &Path) -> Option<PathBuf> {
+    find_in_ancestors(&search_start(file)?)
+}
+
+/// The folder the search for `file`'s config file starts in: `file` itself when it is a
+/// folder, else its folder, made absolute.
+pub fn search_start(file: &Path) -> Option<PathBuf> {
     let absolute = absolute(file)?;
-    let start = if absolute.is_dir() {
-        absolute.as_path()
+    if absolute.is_dir() {
+        Some(absolute)
     } else {
-        absolute.parent()?
-    };
-    find_in_ancestors(start)
+        absolute.parent().map(Path::to_path_buf)
+    }
 }
 
 /// `path` made absolute, with `.` and `..` resolved lexically (so that `../other/vm.xml`

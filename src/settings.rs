@@ -200,6 +200,9 @@ pub struct Resolver {
     cli: CommandLine,
     explicit: Option<PathBuf>,
     cache: HashMap<Option<PathBuf>, Arc<Settings>>,
+    /// The config file found from each folder searched (the files of one folder share
+    /// the search).
+    found: HashMap<PathBuf, Option<PathBuf>>,
 }
 
 impl Resolver {
@@ -208,24 +211,27 @@ impl Resolver {
             explicit: cli.config.clone(),
             cli,
             cache: HashMap::new(),
+            found: HashMap::new(),
         }
     }
 
     /// The config file for an input (`None` = standard input, looked up from the
     /// current folder).
-    pub fn config_for(&self, input: Option<&Path>) -> Option<PathBuf> {
+    pub fn config_for(&mut self, input: Option<&Path>) -> Option<PathBuf> {
         if self.cli.isolated {
             return None;
         }
         if let Some(path) = &self.explicit {
             return Some(path.clone());
         }
-        match input {
-            Some(path) => config::discover(path),
-            None => std::env::current_dir()
-                .ok()
-                .and_then(|d| config::find_in_ancestors(&d)),
-        }
+        let folder = match input {
+            Some(path) => config::search_start(path)?,
+            None => std::env::current_dir().ok()?,
+        };
+        self.found
+            .entry(folder)
+            .or_insert_with_key(|folder| config::find_in_ancestors(folder))
+            .clone()
     }
 
     /// The settings for an input.
@@ -509,6 +515,36 @@ mod tests {
         assert!(!e.matches(Path::new("/repo/vms/sub/a-test.xml")));
         let e = Exclude::new(located("*.xml"), PathBuf::from("/repo")).unwrap();
         assert!(e.matches(Path::new("/repo/deep/down/a.xml")));
+    }
+
+    #[test]
+    fn each_folder_finds_its_closest_config_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("a/b")).unwrap();
+        std::fs::create_dir_all(root.join("a/c")).unwrap();
+        std::fs::write(root.join("a/.virt-lint.yaml"), "").unwrap();
+        std::fs::write(root.join("a/b/virt-lint.yaml"), "").unwrap();
+        let mut r = Resolver::new(CommandLine::default());
+        let mut config_for = |file: &str| r.config_for(Some(&root.join(file)));
+        for _ in 0..2 {
+            assert_eq!(config_for("a/x.xml"), Some(root.join("a/.virt-lint.yaml")));
+            assert_eq!(
+                config_for("a/b/y.xml"),
+                Some(root.join("a/b/virt-lint.yaml"))
+            );
+            assert_eq!(
+                config_for("a/b/../z.xml"),
+                Some(root.join("a/.virt-lint.yaml"))
+            );
+            assert_eq!(
+                config_for("a/c/w.xml"),
+                Some(root.join("a/.virt-lint.yaml"))
+            );
+            assert_eq!(config_for("a/b"), Some(root.join("a/b/virt-lint.yaml")));
+        }
+        // One search per folder: a, a/b, a/c.
+        assert_eq!(r.found.len(), 3);
     }
 
     #[test]
