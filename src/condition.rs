@@ -37,6 +37,8 @@ pub enum Condition {
     Test(Expression),
     /// Holds at each item whose key repeats an earlier item's key.
     Unique(Unique),
+    /// Holds at each item whose set shares a member with an earlier item's set.
+    Disjoint(Disjoint),
 }
 
 /// `value: SELECTOR` with `as:` and one test.
@@ -380,6 +382,51 @@ impl ValueCondition {
             self.test
                 .accepts_key(self.normalize, self.normalize.item(&item), &raw)
         })
+    }
+}
+
+/// `disjoint: {for-each: ITEMS, set: SELECTOR}`: the items' sets, libvirt bitmaps such
+/// as `0-3,^2` ([`normalize::bitmap`]), may not share a member: the vCPUs of two guest
+/// NUMA cells, or of two `<cachetune>`s.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Disjoint {
+    /// The items, relative to the context.
+    pub for_each: Selector,
+    /// Each item's set, relative to the item; an item whose set is absent or not a
+    /// bitmap is left out.
+    pub set: Selector,
+    /// The label of the related place (the first earlier item sharing a member).
+    pub label: String,
+}
+
+impl Disjoint {
+    /// The items whose set shares a member with an earlier item's set, each with the
+    /// first such earlier item. The items are few (cells, tunes): each is compared with
+    /// every earlier one.
+    pub fn overlaps<'a, 'i>(&self, ctx: Node<'a, 'i>) -> Vec<Witness<'a, 'i>> {
+        let mut earlier: Vec<(Node<'a, 'i>, Vec<(u32, u32)>)> = Vec::new();
+        let mut out = Vec::new();
+        for item in self.for_each.select(ctx) {
+            let Some(node) = item.node() else { continue };
+            let Some(set) = self
+                .set
+                .first(node)
+                .and_then(|v| normalize::bitmap(&v.string_value()))
+            else {
+                continue;
+            };
+            if let Some((first, _)) = earlier
+                .iter()
+                .find(|(_, other)| normalize::first_shared(other, &set).is_some())
+            {
+                out.push(Witness {
+                    node,
+                    related: vec![(self.label.clone(), Item::Node(*first))],
+                });
+            }
+            earlier.push((node, set));
+        }
+        out
     }
 }
 
@@ -1337,6 +1384,7 @@ impl Condition {
             Condition::Value(v) => v.holds(ctx),
             Condition::Test(expr) => expr.eval_bool(ctx),
             Condition::Unique(u) => !u.duplicates(ctx).is_empty(),
+            Condition::Disjoint(d) => !d.overlaps(ctx).is_empty(),
         }
     }
 
@@ -1385,11 +1433,16 @@ impl Condition {
                 let w = u.duplicates(ctx);
                 (!w.is_empty()).then_some(w)
             }
+            Condition::Disjoint(d) => {
+                let w = d.overlaps(ctx);
+                (!w.is_empty()).then_some(w)
+            }
             other => other.eval(ctx, defs).then(Vec::new),
         }
     }
 
-    /// Whether evaluating needs [`Condition::witnesses`] (some `unique` outside a `not`).
+    /// Whether evaluating needs [`Condition::witnesses`] (some `unique` or `disjoint`
+    /// outside a `not`).
     pub fn has_witnesses(&self, defs: &Definitions) -> bool {
         match self {
             Condition::All(list) | Condition::Any(list) => {
@@ -1398,7 +1451,7 @@ impl Condition {
             Condition::Is(index) => defs
                 .condition(*index)
                 .is_some_and(|c| c.has_witnesses(defs)),
-            Condition::Unique(_) => true,
+            Condition::Unique(_) | Condition::Disjoint(_) => true,
             _ => false,
         }
     }
@@ -1421,6 +1474,7 @@ impl Condition {
                 out
             }
             Condition::Unique(u) => at(&u.for_each),
+            Condition::Disjoint(d) => at(&d.for_each),
             Condition::Is(index) => defs
                 .condition(*index)
                 .map_or_else(Vec::new, |c| c.required_facts(defs, context)),
@@ -1480,6 +1534,7 @@ impl Condition {
             Condition::Value(v) => v.selector.is_absolute(),
             // Keys are read relative to each item, not to the context.
             Condition::Unique(u) => u.for_each.is_absolute(),
+            Condition::Disjoint(d) => d.for_each.is_absolute(),
             Condition::Is(index) => defs.condition(*index).is_some_and(|c| c.context_free(defs)),
             Condition::Test(_) => false,
         }
@@ -1497,7 +1552,8 @@ impl Condition {
             | Condition::Absent(_)
             | Condition::Value(..)
             | Condition::Test(_)
-            | Condition::Unique(_) => {}
+            | Condition::Unique(_)
+            | Condition::Disjoint(_) => {}
         }
     }
 }
@@ -1598,6 +1654,61 @@ mod tests {
 
     fn sel(s: &str) -> Selector {
         Selector::parse(s, &Namespaces::builtin()).unwrap()
+    }
+
+    #[test]
+    fn disjoint_sets_and_the_first_overlap() {
+        let xml = "<domain><cpu><numa>\
+            <cell id='0' cpus='0-3,^2'/>\
+            <cell id='1' cpus='2'/>\
+            <cell id='2' cpus='4-5'/>\
+            <cell id='3'/>\
+            <cell id='4' cpus='nope'/>\
+            <cell id='5' cpus='1,5'/>\
+            <cell id='6' cpus='5-6'/>\
+            </numa></cpu></domain>";
+        let doc = roxmltree::Document::parse(xml).unwrap();
+        let d = Disjoint {
+            for_each: sel("cpu/numa/cell"),
+            set: sel("@cpus"),
+            label: "shares a vCPU".into(),
+        };
+        let root = doc.root_element();
+        let ids = |node: Node<'_, '_>| node.attribute("id").unwrap().to_string();
+        let found: Vec<(String, Vec<String>)> = d
+            .overlaps(root)
+            .into_iter()
+            .map(|w| {
+                let related = w
+                    .related
+                    .iter()
+                    .map(|(label, item)| format!("{label}: {}", ids(item.element())))
+                    .collect();
+                (ids(w.node), related)
+            })
+            .collect();
+        // Cell 1's vCPU 2 was excluded from cell 0; cells without a readable set are left
+        // out; cell 5 meets cell 0 (vCPU 1) before cell 2 (vCPU 5); cell 6 meets cell 2.
+        assert_eq!(
+            found,
+            [
+                ("5".to_string(), vec!["shares a vCPU: 0".to_string()]),
+                ("6".to_string(), vec!["shares a vCPU: 2".to_string()]),
+            ]
+        );
+        let cond = Condition::Disjoint(d);
+        let defs = Definitions::default();
+        assert!(cond.eval(root, &defs));
+        assert!(cond.has_witnesses(&defs));
+        let fine = roxmltree::Document::parse(
+            "<domain><cpu><numa><cell cpus='0-1'/><cell cpus='2-3'/></numa></cpu></domain>",
+        )
+        .unwrap();
+        assert!(!cond.eval(fine.root_element(), &defs));
+        assert_eq!(
+            cond.witnesses(fine.root_element(), &defs).map(|w| w.len()),
+            None
+        );
     }
 
     fn value(s: &str, test: ValueTest) -> Condition {

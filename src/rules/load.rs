@@ -8,8 +8,8 @@ use regex_lite::Regex;
 use serde_saphyr::{Location, Spanned};
 
 use super::raw::{
-    self, OrderedMap, RawCondition, RawDefinition, RawEdit, RawEditKind, RawEdits, RawFile, RawFix,
-    RawKeys, RawRef, RawRule, RawTest, RawUnique, RawVersionWindow, Scalar,
+    self, OrderedMap, RawCondition, RawDefinition, RawDisjoint, RawEdit, RawEditKind, RawEdits,
+    RawFile, RawFix, RawKeys, RawRef, RawRule, RawTest, RawUnique, RawVersionWindow, Scalar,
 };
 use super::repo::{Against, RepoCheck};
 use super::{
@@ -17,7 +17,7 @@ use super::{
     Rule, RuleLogic, RuleSet, Template, Version, VersionWindow,
 };
 use crate::condition::{
-    Condition, Definitions, KeyPart, Pattern, Unique, ValueCondition, ValueTest,
+    Condition, Definitions, Disjoint, KeyPart, Pattern, Unique, ValueCondition, ValueTest,
 };
 use crate::document::{LineIndex, Position};
 use crate::selector::{Expression, Namespaces, Normalize, Selector};
@@ -756,6 +756,7 @@ fn compile_condition(
         }
         RawCondition::Test(src) => Condition::Test(ctx.expression(src)?),
         RawCondition::Unique(u) => Condition::Unique(compile_unique(ctx, u)?),
+        RawCondition::Disjoint(d) => Condition::Disjoint(compile_disjoint(ctx, d)?),
         // Already reported while reading; the set will not be used.
         RawCondition::Invalid => Condition::All(vec![]),
     })
@@ -793,6 +794,32 @@ fn compile_unique(ctx: &FileCtx, raw: &Spanned<RawUnique>) -> Result<Unique, Rul
             .unwrap_or_else(|| "first defined here".to_string()),
         except,
         split: std::sync::OnceLock::new(),
+    })
+}
+
+fn compile_disjoint(ctx: &FileCtx, raw: &Spanned<RawDisjoint>) -> Result<Disjoint, RuleError> {
+    let d = &raw.value;
+    let (Some(for_each), Some(set)) = (&d.for_each, &d.set) else {
+        let missing: Vec<&str> = [
+            ("`for-each`", d.for_each.is_none()),
+            ("`set`", d.set.is_none()),
+        ]
+        .iter()
+        .filter(|(_, m)| *m)
+        .map(|(k, _)| *k)
+        .collect();
+        return Err(ctx.error(
+            raw,
+            format!("`disjoint` is missing {}", missing.join(" and ")),
+        ));
+    };
+    Ok(Disjoint {
+        for_each: ctx.selector(for_each)?,
+        set: ctx.selector(set)?,
+        label: d
+            .label
+            .clone()
+            .unwrap_or_else(|| "first defined here".to_string()),
     })
 }
 
@@ -1591,7 +1618,7 @@ mod tests {
             errors(&text),
             [
                 "8:7: unknown key presnt; did you mean present? | presnt: name",
-                "8:7: a condition needs one of `all`, `any`, `not`, `present`, `absent`, `is`, `test`, `unique` or `value` | presnt: name",
+                "8:7: a condition needs one of `all`, `any`, `not`, `present`, `absent`, `is`, `test`, `unique`, `disjoint` or `value` | presnt: name",
                 "10:7: unknown key titel; did you mean title? | titel: t",
                 "10:7: a fix is missing required field `title` | titel: t",
                 "14:11: unknown key atributes; did you mean attributes? | atributes: {x: y}",
@@ -1605,8 +1632,8 @@ mod tests {
         assert_eq!(
             errors(&format!("{HEAD}    when: {{zzz: name}}\n")),
             [
-                "7:12: unknown key zzz in a condition; known keys: all, any, not, present, absent, is, test, unique, value, equals, in, matches, greater-than, at-least, less-than, at-most, as | zzz: name}",
-                "7:12: a condition needs one of `all`, `any`, `not`, `present`, `absent`, `is`, `test`, `unique` or `value` | zzz: name}",
+                "7:12: unknown key zzz in a condition; known keys: all, any, not, present, absent, is, test, unique, disjoint, value, equals, in, matches, greater-than, at-least, less-than, at-most, as | zzz: name}",
+                "7:12: a condition needs one of `all`, `any`, `not`, `present`, `absent`, `is`, `test`, `unique`, `disjoint` or `value` | zzz: name}",
             ]
         );
     }
@@ -1790,6 +1817,31 @@ mod tests {
             when("{unique: {key: '@dev'}}"),
             ["7:20: `unique` is missing `for-each` | {key: '@dev'}}"]
         );
+        // `disjoint`: both keys, selectors that parse, no others; the label is optional.
+        assert_eq!(
+            when("{disjoint: {label: x}}"),
+            ["7:22: `disjoint` is missing `for-each` and `set` | {label: x}}"]
+        );
+        assert_eq!(
+            when("{disjoint: {for-each: a, set: '@cpus', sort: x}}"),
+            ["7:50: unknown key sort; did you mean set? | sort: x}}"]
+        );
+        assert_eq!(
+            when("{disjoint: {for-each: a, set: '@'}}"),
+            ["7:43: invalid selector `@`: expected a name after '@' | '}}"]
+        );
+        let set = rules(&format!(
+            "{HEAD}    when: {{disjoint: {{for-each: cpu/numa/cell, set: '@cpus'}}}}\n"
+        ));
+        match &set.rules[0].when {
+            Condition::Disjoint(d) => {
+                assert_eq!(
+                    (d.for_each.source(), d.set.source(), d.label.as_str()),
+                    ("cpu/numa/cell", "@cpus", "first defined here")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
         assert_eq!(
             when("{unique: {for-each: a, key: b, as: hex}}"),
             [

@@ -411,6 +411,7 @@ pub(super) enum RawCondition {
     /// `test: EXPRESSION`.
     Test(Spanned<String>),
     Unique(Spanned<RawUnique>),
+    Disjoint(Spanned<RawDisjoint>),
     /// `value: SELECTOR` with one test, and maybe `as:`.
     Value {
         select: Spanned<String>,
@@ -432,7 +433,7 @@ pub(super) enum RawTest {
 
 /// Keys that name a condition's kind.
 pub(super) const CONDITION_KINDS: &[&str] = &[
-    "all", "any", "not", "present", "absent", "is", "test", "unique", "value",
+    "all", "any", "not", "present", "absent", "is", "test", "unique", "disjoint", "value",
 ];
 /// Keys that name the test of a `value:` condition.
 pub(super) const VALUE_TESTS: &[&str] = &[
@@ -484,6 +485,7 @@ impl ConditionKeys {
             "is" => RawCondition::Is(map.next_value()?),
             "test" => RawCondition::Test(map.next_value()?),
             "unique" => RawCondition::Unique(map.next_value()?),
+            "disjoint" => RawCondition::Disjoint(map.next_value()?),
             "as" => {
                 let v = map.next_value()?;
                 fill(&mut self.normalize, &key, v);
@@ -697,8 +699,7 @@ fn set_test(slot: &mut Option<(Spanned<String>, RawTest)>, key: Spanned<String>,
 
 impl ConditionKeys {
     fn finish(self) -> RawCondition {
-        const KINDS: &str =
-            "`all`, `any`, `not`, `present`, `absent`, `is`, `test`, `unique` or `value`";
+        const KINDS: &str = "`all`, `any`, `not`, `present`, `absent`, `is`, `test`, `unique`, `disjoint` or `value`";
         if let Some(n) = &self.normalize
             && self.select.is_none()
         {
@@ -783,6 +784,29 @@ map_visitor!(
         "as" => fill(&mut u.normalize, &key, map.next_value()?),
         "label" => fill(&mut u.label, &key, map.next_value()?),
         "except" => fill(&mut u.except, &key, map.next_value()?),
+        _ => false,
+    }
+);
+
+/// `disjoint: {for-each: ITEMS, set: SELECTOR, label: TEXT}`.
+#[derive(Default, Clone)]
+pub(super) struct RawDisjoint {
+    pub for_each: Option<Spanned<String>>,
+    pub set: Option<Spanned<String>>,
+    pub label: Option<String>,
+}
+
+pub(super) const DISJOINT_KEYS: &[&str] = &["for-each", "set", "label"];
+
+map_visitor!(
+    RawDisjoint,
+    "`disjoint:`: a mapping with for-each and set",
+    "disjoint",
+    DISJOINT_KEYS,
+    |d, map, key| match key.value.as_str() {
+        "for-each" => fill(&mut d.for_each, &key, map.next_value()?),
+        "set" => fill(&mut d.set, &key, map.next_value()?),
+        "label" => fill(&mut d.label, &key, map.next_value()?),
         _ => false,
     }
 );
@@ -913,6 +937,18 @@ impl RawCondition {
                     }
                     RawTest::Matches(p) => s(p),
                     RawTest::Compare(_, b) => substitute_str(&mut b.value.0, args),
+                }
+            }
+            RawCondition::Disjoint(d) => {
+                let d = &mut d.value;
+                if let Some(f) = &mut d.for_each {
+                    s(f);
+                }
+                if let Some(set) = &mut d.set {
+                    s(set);
+                }
+                if let Some(l) = &mut d.label {
+                    substitute_str(l, args);
                 }
             }
             RawCondition::Unique(u) => {

@@ -447,6 +447,78 @@ pub fn item_quantity(item: &Item<'_, '_>, default: Option<&str>) -> Option<f64> 
     scaled(&item.string_value(), unit)
 }
 
+/// A libvirt bitmap (`cpus='0-3,^2,8'`, `nodeset='1,4'`), as libvirt's `virBitmapParse`
+/// reads it: comma-separated entries, each a number, a range `N-M` (`N` at most `M`) or an
+/// exclusion `^N`, applied in order, with spaces around them ignored. The members as
+/// sorted, disjoint inclusive ranges; `None` when the text is not a bitmap.
+pub fn bitmap(text: &str) -> Option<Vec<(u32, u32)>> {
+    let number = |s: &str| -> Option<u32> {
+        let s = s.trim();
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        s.parse().ok()
+    };
+    let mut set: Vec<(u32, u32)> = Vec::new();
+    for entry in text.split(',') {
+        let entry = entry.trim();
+        if let Some(excluded) = entry.strip_prefix('^') {
+            let n = number(excluded)?;
+            set = set
+                .into_iter()
+                .flat_map(|(a, b)| {
+                    let below = (a < n).then(|| (a, b.min(n - 1)));
+                    let above = (b > n).then(|| (a.max(n + 1), b));
+                    match (a <= n && n <= b, below, above) {
+                        (false, _, _) => [Some((a, b)), None],
+                        (true, below, above) => [below, above],
+                    }
+                })
+                .flatten()
+                .collect();
+            continue;
+        }
+        let (from, to) = match entry.split_once('-') {
+            Some((from, to)) => (number(from)?, number(to)?),
+            None => {
+                let n = number(entry)?;
+                (n, n)
+            }
+        };
+        if from > to {
+            return None;
+        }
+        set.push((from, to));
+        set.sort_unstable();
+        let mut merged: Vec<(u32, u32)> = Vec::with_capacity(set.len());
+        for (a, b) in set {
+            match merged.last_mut() {
+                Some(last) if a <= last.1.saturating_add(1) => last.1 = last.1.max(b),
+                _ => merged.push((a, b)),
+            }
+        }
+        set = merged;
+    }
+    Some(set)
+}
+
+/// The smallest member two bitmaps ([`bitmap`]) share, if any.
+pub fn first_shared(a: &[(u32, u32)], b: &[(u32, u32)]) -> Option<u32> {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let (from, to) = (a[i].0.max(b[j].0), a[i].1.min(b[j].1));
+        if from <= to {
+            return Some(from);
+        }
+        if a[i].1 < b[j].1 {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -800,5 +872,45 @@ mod tests {
         assert_eq!(Normalize::from_name("mac"), Some(Normalize::Mac));
         assert_eq!(Normalize::Mac.to_string(), "mac");
         assert_eq!(Key::Number(31.0).canonical(), "31");
+    }
+
+    #[test]
+    fn bitmaps_read_as_libvirt_reads_them() {
+        // A text and the members read from it.
+        type Case<'a> = (&'a str, Option<&'a [(u32, u32)]>);
+        let cases: &[Case<'_>] = &[
+            ("0", Some(&[(0, 0)])),
+            ("0-3", Some(&[(0, 3)])),
+            ("1,4", Some(&[(1, 1), (4, 4)])),
+            ("0,2-3", Some(&[(0, 0), (2, 3)])),
+            ("0-3,^2", Some(&[(0, 1), (3, 3)])),
+            ("0-3,^0,^3", Some(&[(1, 2)])),
+            ("^2,0-3", Some(&[(0, 3)])),
+            ("0-1,2-3,5", Some(&[(0, 3), (5, 5)])),
+            (" 0 - 2 , 4 ", Some(&[(0, 2), (4, 4)])),
+            ("7,1,3-4", Some(&[(1, 1), (3, 4), (7, 7)])),
+            ("0-2,^0-1", None),
+            ("3-1", None),
+            ("", None),
+            ("a", None),
+            ("1,,2", None),
+            ("-1", None),
+            ("0x1", None),
+            ("4294967296", None),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(bitmap(text).as_deref(), *expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn shared_members_of_bitmaps() {
+        let set = |t: &str| bitmap(t).unwrap();
+        assert_eq!(first_shared(&set("0-3"), &set("3-5")), Some(3));
+        assert_eq!(first_shared(&set("0-1"), &set("2-3")), None);
+        assert_eq!(first_shared(&set("0,2,4"), &set("1,3,4")), Some(4));
+        assert_eq!(first_shared(&set("0-3,^2"), &set("2")), None);
+        assert_eq!(first_shared(&set("5"), &set("0-9")), Some(5));
+        assert_eq!(first_shared(&set("0-1,8-9"), &set("2-7,9")), Some(9));
     }
 }
