@@ -882,6 +882,11 @@ fn eval_call<'a, 'i>(e: &'a Expr, func: Func, args: &'a [Expr], ctx: Ctx<'a, 'i>
                 (_, t) => normalize::c_integer_f64(t).unwrap_or(f64::NAN),
             })
         }
+        Func::BitmapMax => Value::Num(
+            normalize::bitmap(&string_arg(args, ctx))
+                .and_then(|set| set.last().map(|&(_, max)| f64::from(max)))
+                .unwrap_or(f64::NAN),
+        ),
         Func::LowerCase => Value::Str(Cow::Owned(string_arg(args, ctx).to_lowercase())),
         Func::Mac => Value::Str(Cow::Owned(
             normalize::mac(&string_arg(args, ctx)).unwrap_or_default(),

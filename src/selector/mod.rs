@@ -1386,6 +1386,23 @@ mod tests {
     }
 
     #[test]
+    fn bitmap_max_reads_libvirt_bitmaps() {
+        let doc = roxmltree::Document::parse(
+            "<r><p n='1,4'/><p n='0-3,^3'/><p n='^0'/><p n='x'/><p/></r>",
+        )
+        .unwrap();
+        let root = doc.root_element();
+        let num = |src: &str| expr(src).eval_string(root);
+        assert_eq!(num("bitmap-max(p[1]/@n)"), "4");
+        assert_eq!(num("bitmap-max(p[2]/@n)"), "2");
+        assert_eq!(num("bitmap-max(p[3]/@n)"), "NaN");
+        assert_eq!(num("bitmap-max(p[4]/@n)"), "NaN");
+        assert_eq!(num("bitmap-max(p[5]/@n)"), "NaN");
+        assert_eq!(num("bitmap-max('7, 2-5')"), "7");
+        assert_eq!(texts(&doc, "p[bitmap-max(@n) >= 4]"), ["<p n='1,4'/>"]);
+    }
+
+    #[test]
     fn arithmetic_follows_xpath() {
         let doc =
             roxmltree::Document::parse("<r><v>7</v><v>2</v><c n='3' m='0x10'/><c n='4'/></r>")

@@ -177,6 +177,9 @@ pub(super) enum Func {
     Uuid,
     /// `hex(number [, digits])`: lower-case hexadecimal, zero-padded to `digits`.
     Hex,
+    /// `bitmap-max(value)`: the largest member of a libvirt bitmap (`0-3,^3` is 2), NaN
+    /// for an empty or unreadable one.
+    BitmapMax,
 }
 
 /// What a function accepts: name, minimum and maximum argument count, and
@@ -227,6 +230,7 @@ const FUNCTIONS: &[FuncSig] = &[
     sig("mac", Func::Mac, 0, 1, false),
     sig("uuid", Func::Uuid, 0, 1, false),
     sig("hex", Func::Hex, 1, 2, false),
+    sig("bitmap-max", Func::BitmapMax, 1, 1, false),
 ];
 
 /// A literal operand of a direct attribute comparison.
@@ -289,7 +293,8 @@ impl Expr {
                 | Func::Position
                 | Func::Last
                 | Func::Quantity
-                | Func::Int => Type::Number,
+                | Func::Int
+                | Func::BitmapMax => Type::Number,
                 Func::LowerCase | Func::Mac | Func::Uuid | Func::Hex => Type::String,
                 Func::LocalName
                 | Func::NamespaceUri
