@@ -211,14 +211,20 @@ mod tests {
     use crate::engine;
     use crate::rules::load_builtin;
 
-    #[test]
-    fn identities_ignore_lines_and_unrelated_siblings() {
+    /// fixtures/win10-hpet-off.xml, and the rule that finds its HPET.
+    fn hpet_fixture() -> (String, RuleSet) {
         let mut rules = load_builtin().unwrap();
         rules.select(|rule, _| rule.id == "windows/hpet-disabled-without-stimer");
         let text = std::fs::read_to_string(
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/win10-hpet-off.xml"),
         )
         .unwrap();
+        (text, rules)
+    }
+
+    #[test]
+    fn identities_ignore_lines_and_unrelated_siblings() {
+        let (text, rules) = hpet_fixture();
         let doc = Document::parse(&text).unwrap();
         let findings = crate::fix::plan_findings(&doc, &rules, engine::lint(&doc, &rules));
         let ids = identities(&text, &findings);
@@ -254,12 +260,7 @@ mod tests {
 
     #[test]
     fn one_rule_twice_on_one_element_gets_numbered_prints() {
-        let mut rules = load_builtin().unwrap();
-        rules.select(|rule, _| rule.id == "windows/hpet-disabled-without-stimer");
-        let text = std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/win10-hpet-off.xml"),
-        )
-        .unwrap();
+        let (text, rules) = hpet_fixture();
         let doc = Document::parse(&text).unwrap();
         let one = crate::fix::plan_findings(&doc, &rules, engine::lint(&doc, &rules));
         let three = [one[0].clone(), one[0].clone(), one[0].clone()];

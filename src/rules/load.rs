@@ -788,10 +788,7 @@ fn compile_unique(ctx: &FileCtx, raw: &Spanned<RawUnique>) -> Result<Unique, Rul
     Ok(Unique {
         for_each,
         key,
-        label: u
-            .label
-            .clone()
-            .unwrap_or_else(|| "first defined here".to_string()),
+        label: u.label.clone().unwrap_or_else(|| DEFAULT_LABEL.to_string()),
         except,
         split: std::sync::OnceLock::new(),
     })
@@ -800,27 +797,31 @@ fn compile_unique(ctx: &FileCtx, raw: &Spanned<RawUnique>) -> Result<Unique, Rul
 fn compile_disjoint(ctx: &FileCtx, raw: &Spanned<RawDisjoint>) -> Result<Disjoint, RuleError> {
     let d = &raw.value;
     let (Some(for_each), Some(set)) = (&d.for_each, &d.set) else {
-        let missing: Vec<&str> = [
-            ("`for-each`", d.for_each.is_none()),
-            ("`set`", d.set.is_none()),
-        ]
-        .iter()
-        .filter(|(_, m)| *m)
-        .map(|(k, _)| *k)
-        .collect();
-        return Err(ctx.error(
+        return Err(missing(
+            ctx,
             raw,
-            format!("`disjoint` is missing {}", missing.join(" and ")),
+            "disjoint",
+            &[("for-each", d.for_each.is_none()), ("set", d.set.is_none())],
         ));
     };
     Ok(Disjoint {
         for_each: ctx.selector(for_each)?,
         set: ctx.selector(set)?,
-        label: d
-            .label
-            .clone()
-            .unwrap_or_else(|| "first defined here".to_string()),
+        label: d.label.clone().unwrap_or_else(|| DEFAULT_LABEL.to_string()),
     })
+}
+
+/// The related place's label of a `unique` or `disjoint` that names none.
+const DEFAULT_LABEL: &str = "first defined here";
+
+/// "`KIND` is missing `a` and `b`", for the keys whose flag is set.
+fn missing<T>(ctx: &FileCtx, raw: &Spanned<T>, kind: &str, keys: &[(&str, bool)]) -> RuleError {
+    let names: Vec<String> = keys
+        .iter()
+        .filter(|(_, absent)| *absent)
+        .map(|(key, _)| format!("`{key}`"))
+        .collect();
+    ctx.error(raw, format!("`{kind}` is missing {}", names.join(" and ")))
 }
 
 /// The `for-each`, `key` and `as` of a `unique` (the condition, or a repository rule's):
@@ -833,17 +834,11 @@ fn compile_items<T>(
     normalize: Option<&Spanned<String>>,
 ) -> Result<(Selector, Vec<KeyPart>), RuleError> {
     let (Some(for_each), Some(keys)) = (for_each, keys) else {
-        let missing: Vec<&str> = [
-            ("`for-each`", for_each.is_none()),
-            ("`key`", keys.is_none()),
-        ]
-        .iter()
-        .filter(|(_, m)| *m)
-        .map(|(k, _)| *k)
-        .collect();
-        return Err(ctx.error(
+        return Err(missing(
+            ctx,
             raw,
-            format!("`unique` is missing {}", missing.join(" and ")),
+            "unique",
+            &[("for-each", for_each.is_none()), ("key", keys.is_none())],
         ));
     };
     let normalize = ctx.normalize(normalize)?;
