@@ -913,4 +913,72 @@ mod tests {
         assert_eq!(first_shared(&set("5"), &set("0-9")), Some(5));
         assert_eq!(first_shared(&set("0-1,8-9"), &set("2-7,9")), Some(9));
     }
+
+    /// Generated bitmaps over 0..16, read and intersected, against sets of members built
+    /// by applying the entries one by one; and no text of bitmap characters panics.
+    #[test]
+    fn bitmaps_agree_with_plain_sets() {
+        let entries = [
+            "0", "3", "7", "15", "0-3", "2-9", "5-5", "9-12", "^0", "^3", "^8", "^15", "4-2", "x",
+            " 6 ",
+        ];
+        let members = |text: &str| -> Option<Vec<u32>> {
+            let mut on = [false; 16];
+            for e in text.split(',') {
+                let e = e.trim();
+                if let Some(n) = e.strip_prefix('^') {
+                    on[n.parse::<usize>().ok()?] = false;
+                } else if let Some((a, b)) = e.split_once('-') {
+                    let (a, b): (usize, usize) = (a.parse().ok()?, b.parse().ok()?);
+                    if a > b {
+                        return None;
+                    }
+                    on[a..=b].iter_mut().for_each(|m| *m = true);
+                } else {
+                    on[e.parse::<usize>().ok()?] = true;
+                }
+            }
+            Some((0..16).filter(|&i| on[i as usize]).collect())
+        };
+        let expand =
+            |set: &[(u32, u32)]| -> Vec<u32> { set.iter().flat_map(|&(a, b)| a..=b).collect() };
+        let mut pick = crate::test_support::picker(7);
+        let mut texts = Vec::new();
+        for _ in 0..3000 {
+            let n = 1 + pick(&["0", "1", "2", "3"]).parse::<usize>().unwrap();
+            let text: Vec<&str> = (0..n).map(|_| pick(&entries)).collect();
+            texts.push(text.join(","));
+        }
+        for text in &texts {
+            let read = bitmap(text);
+            assert_eq!(read.as_deref().map(expand), members(text), "{text:?}");
+            if let Some(set) = &read {
+                assert!(
+                    set.windows(2).all(|w| w[0].1 + 1 < w[1].0),
+                    "not merged: {text:?} {set:?}"
+                );
+            }
+        }
+        for pair in texts.windows(2) {
+            let (Some(a), Some(b)) = (bitmap(&pair[0]), bitmap(&pair[1])) else {
+                continue;
+            };
+            let shared = expand(&a).into_iter().find(|m| expand(&b).contains(m));
+            assert_eq!(first_shared(&a, &b), shared, "{pair:?}");
+        }
+        for text in [
+            "^",
+            "-",
+            "1-",
+            "-1",
+            ",",
+            "^-1",
+            "1--2",
+            "^1-2",
+            "99999999999999999999",
+            "0-4294967295,^0",
+        ] {
+            let _ = bitmap(text);
+        }
+    }
 }
