@@ -2,6 +2,7 @@
 //! metadata, repository-relative URIs under `%SRCROOT%`, regions with start and end,
 //! related locations, fixes and line-independent `partialFingerprints`.
 
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{self, Write};
 
 use serde_json::{Value, json};
@@ -83,18 +84,28 @@ fn region(s: Span) -> Value {
 }
 
 pub fn document(run: &RunReport<'_>) -> Value {
-    // Rules: every rule any file was linted with, by id, in id order.
-    let mut rules: Vec<&Rule> = Vec::new();
+    // Rules: every rule any file was linted with, by id, in id order (files linted with
+    // the same settings share their rule set: each set is read once).
+    let mut by_id: BTreeMap<&str, &Rule> = BTreeMap::new();
+    let mut sets_seen: Vec<&crate::rules::RuleSet> = Vec::new();
     for file in &run.files {
+        if sets_seen.iter().any(|set| std::ptr::eq(*set, file.rules)) {
+            continue;
+        }
+        sets_seen.push(file.rules);
         for (_, rule) in file.rules.enabled() {
-            if !rules.iter().any(|r| r.id == rule.id) {
-                rules.push(rule);
-            }
+            by_id.entry(rule.id.as_str()).or_insert(rule);
         }
     }
-    rules.sort_by(|a, b| a.id.cmp(&b.id));
+    let rules: Vec<&Rule> = by_id.values().copied().collect();
+    let rule_index: HashMap<&str, usize> = rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.id.as_str(), i))
+        .collect();
     let mut results = Vec::new();
     let mut artifacts: Vec<String> = Vec::new();
+    let mut artifacts_seen: HashSet<String> = HashSet::new();
     for file in &run.files {
         let uri = relative_path(file.name);
         let locator = Locator::new(file.text);
@@ -148,7 +159,7 @@ pub fn document(run: &RunReport<'_>) -> Value {
                 "locations": [location(locator.span(&f.range))],
                 "partialFingerprints": { "virtLintElement/v1": print },
             });
-            if let Some(index) = rules.iter().position(|r| r.id == f.rule_id) {
+            if let Some(index) = rule_index.get(f.rule_id.as_str()) {
                 result["ruleIndex"] = json!(index);
             }
             if !related.is_empty() {
@@ -159,7 +170,7 @@ pub fn document(run: &RunReport<'_>) -> Value {
             }
             results.push(result);
         }
-        if !artifacts.contains(&uri) {
+        if artifacts_seen.insert(uri.clone()) {
             artifacts.push(uri);
         }
     }
