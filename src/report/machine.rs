@@ -115,6 +115,9 @@ pub fn relative_path(name: &str) -> String {
 /// otherwise its position among siblings of the same name (`disk[2]`); an attribute adds
 /// `/@attr`. Computed per file with one parse.
 pub fn identities(text: &str, findings: &[Finding]) -> Vec<String> {
+    if findings.is_empty() {
+        return Vec::new();
+    }
     let Ok(doc) = Document::parse(text) else {
         return findings.iter().map(|_| String::new()).collect();
     };

@@ -28,6 +28,9 @@ impl TextEmitter {
     }
 
     pub fn emit(&self, out: &mut dyn Write, file: &FileFindings<'_>) -> io::Result<()> {
+        if file.findings.is_empty() {
+            return Ok(());
+        }
         let shown = Shown::new(file.text);
         for finding in file.findings {
             let fixes = ShownFixes::new(&shown, finding);
